@@ -1,0 +1,71 @@
+# Berth: one non-recursive Makefile for every program, test and tool.
+#   make                 build everything into $(B)
+#   make run             quick start: private PostgreSQL under ./var, registryd on :5000
+#   make test            unit + integration tests (closing line "N passed, N failed")
+#   make B=build-asan SANITIZE=address,undefined test
+B        ?= build
+CC       ?= gcc
+SANITIZE ?=
+WARN      = -Wall -Wextra -Wpedantic -Wshadow -Wvla -Wwrite-strings \
+	    -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
+CFLAGS   ?= -O2 -g
+PKGS      = libmicrohttpd libpq jansson libcrypto
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib \
+	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
+LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS    += -fsanitize=$(SANITIZE)
+endif
+
+LIB_SRC   = $(wildcard lib/*.c)
+REG_SRC   = $(filter-out registryd/main.c,$(wildcard registryd/*.c))
+UNIT_SRC  = $(wildcard tests/unit/*.c)
+SCHEMA    = $(sort $(wildcard schema/*.sql))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+
+all: $(B)/registryd $(B)/unit
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Migrations are compiled into the binary so that a node carries its schema.
+$(B)/gen/schema_embed.c: $(SCHEMA) scripts/embed-schema.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed-schema.sh $(SCHEMA) > $@
+$(B)/obj/gen/schema_embed.o: $(B)/gen/schema_embed.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/libberth.a: $(call obj,$(LIB_SRC)) $(B)/obj/gen/schema_embed.o
+	ar rcs $@ $^
+$(B)/registryd.a: $(call obj,$(REG_SRC))
+	ar rcs $@ $^
+
+$(B)/registryd: $(call obj,registryd/main.c) $(B)/registryd.a $(B)/libberth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/libberth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@sh scripts/deps.sh
+
+test: deps all
+	@sh tests/run-all.sh $(B)
+
+run: deps all
+	@sh scripts/run.sh $(B)
+
+bench: deps all
+	@sh bench/run.sh $(B)
+
+fmt:
+	clang-format -i lib/*.[ch] registryd/*.[ch] tests/unit/*.[ch]
+
+clean:
+	rm -rf $(B) build-asan
+
+.PHONY: all deps test run bench fmt clean
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

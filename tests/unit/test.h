@@ -1,0 +1,35 @@
+/*
+ * A tiny unit-test harness: CHECK() records a failure with its location and
+ * goes on; each suite is a function listed in main.c's table.
+ */
+#ifndef BERTH_TEST_H
+#define BERTH_TEST_H
+
+#include <stdio.h>
+
+extern int test_passed, test_failed;
+
+#define CHECK(expr)                                                            \
+	do {                                                                   \
+		if (expr) {                                                    \
+			test_passed++;                                         \
+		} else {                                                       \
+			test_failed++;                                         \
+			fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__,          \
+				__LINE__, #expr);                              \
+		}                                                              \
+	} while (0)
+
+/* Directory holding tests/data, set by main from argv or the environment. */
+extern const char *test_data_dir;
+
+/* Reads tests/data/<rel> into a malloc'd buffer; NULL if missing. */
+char *test_read_file(const char *rel, size_t *len);
+
+void test_conf(void);
+void test_digest(void);
+void test_reference(void);
+void test_range(void);
+void test_manifest(void);
+
+#endif
