@@ -1,0 +1,27 @@
+/*
+ * Schema migrations compiled into the binary (scripts/embed-schema.sh) and
+ * applied in name order, each in its own transaction, under an advisory
+ * lock so that several nodes starting at once are safe.
+ */
+#ifndef BERTH_MIGRATE_H
+#define BERTH_MIGRATE_H
+
+#include <libpq-fe.h>
+
+#include "util.h"
+
+struct migration {
+	const char *name;
+	const char *sql;
+};
+
+extern const struct migration migrations[];
+extern const int migrations_count;
+
+/* Applies the missing migrations; logs what it did. 0 or -1 (logged). */
+int migrate_apply(PGconn *conn) MUST_CHECK;
+
+/* 0 when every embedded migration is recorded, -1 otherwise. */
+int migrate_check(PGconn *conn) MUST_CHECK;
+
+#endif

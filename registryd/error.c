@@ -1,0 +1,68 @@
+/*
+ * The error table (see error.h): status, code and message per error.
+ */
+#include "error.h"
+#include "util.h"
+
+static const struct {
+	unsigned status;
+	const char *code;
+	const char *message;
+} errors[E_ERROR_MAX] = {
+	[E_NONE] = { 200, "NONE", "no error" },
+	[E_BLOB_UNKNOWN] = { 404, "BLOB_UNKNOWN", "blob unknown to registry" },
+	[E_BLOB_UPLOAD_INVALID] = { 400, "BLOB_UPLOAD_INVALID",
+				    "blob upload invalid" },
+	[E_BLOB_UPLOAD_UNKNOWN] = { 404, "BLOB_UPLOAD_UNKNOWN",
+				    "blob upload unknown to registry" },
+	[E_DIGEST_INVALID] = { 400, "DIGEST_INVALID",
+			       "provided digest did not match uploaded content" },
+	[E_MANIFEST_BLOB_UNKNOWN] = { 404, "MANIFEST_BLOB_UNKNOWN",
+				      "manifest references a manifest or blob "
+				      "unknown to registry" },
+	[E_MANIFEST_INVALID] = { 400, "MANIFEST_INVALID", "manifest invalid" },
+	[E_MANIFEST_UNKNOWN] = { 404, "MANIFEST_UNKNOWN",
+				 "manifest unknown to registry" },
+	[E_NAME_INVALID] = { 400, "NAME_INVALID", "invalid repository name" },
+	[E_NAME_UNKNOWN] = { 404, "NAME_UNKNOWN",
+			     "repository name not known to registry" },
+	[E_SIZE_INVALID] = { 400, "SIZE_INVALID",
+			     "provided length did not match content length" },
+	[E_TAG_INVALID] = { 400, "TAG_INVALID", "invalid tag" },
+	[E_UNAUTHORIZED] = { 401, "UNAUTHORIZED", "authentication required" },
+	[E_DENIED] = { 403, "DENIED", "requested access to the resource is denied" },
+	[E_UNSUPPORTED] = { 415, "UNSUPPORTED", "the operation is unsupported" },
+	[E_TOOMANYREQUESTS] = { 429, "TOOMANYREQUESTS", "too many requests" },
+	[E_RANGE_INVALID] = { 416, "BLOB_UPLOAD_INVALID",
+			      "requested range not satisfiable" },
+	[E_PAGINATION_INVALID] = { 400, "PAGINATION_NUMBER_INVALID",
+				   "invalid number of results requested" },
+	[E_METHOD_UNKNOWN] = { 405, "UNSUPPORTED", "method not allowed" },
+	[E_NOT_FOUND] = { 404, "NOT_FOUND", "no such route" },
+	[E_INTERNAL] = { 500, "UNKNOWN", "internal error" },
+	[E_UNAVAILABLE] = { 503, "UNAVAILABLE", "service unavailable" },
+};
+
+unsigned
+error_status(enum reg_error e)
+{
+	if ((unsigned)e >= E_ERROR_MAX)
+		BUG("error %d out of range", (int)e);
+	return errors[e].status;
+}
+
+const char *
+error_code(enum reg_error e)
+{
+	if ((unsigned)e >= E_ERROR_MAX)
+		BUG("error %d out of range", (int)e);
+	return errors[e].code;
+}
+
+const char *
+error_message(enum reg_error e)
+{
+	if ((unsigned)e >= E_ERROR_MAX)
+		BUG("error %d out of range", (int)e);
+	return errors[e].message;
+}
