@@ -41,6 +41,10 @@ static const struct {
 	[E_NOT_FOUND] = { 404, "NOT_FOUND", "no such route" },
 	[E_INTERNAL] = { 500, "UNKNOWN", "internal error" },
 	[E_UNAVAILABLE] = { 503, "UNAVAILABLE", "service unavailable" },
+	[E_MANIFEST_TOO_LARGE] = { 413, "MANIFEST_INVALID",
+				   "manifest too large" },
+	[E_UPLOAD_BUSY] = { 416, "BLOB_UPLOAD_INVALID",
+			    "another request is writing to this upload" },
 };
 
 unsigned

@@ -29,6 +29,8 @@ enum reg_error {
 	E_NOT_FOUND,		/* 404 for a route that does not exist */
 	E_INTERNAL,		/* 500: logged with detail, generic to the client */
 	E_UNAVAILABLE,		/* 503: database or storage unreachable */
+	E_MANIFEST_TOO_LARGE,	/* 413 */
+	E_UPLOAD_BUSY,		/* 416: another request holds the upload */
 	E_ERROR_MAX
 };
 

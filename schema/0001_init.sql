@@ -66,14 +66,13 @@ CREATE TABLE tags (
 
 -- An upload in progress. The bytes are in storage under uploads/<id>; size
 -- and hash_state always describe a durable prefix of that file. A PATCH
--- holds the lease so two nodes never append to one session at once.
+-- holds a lock on the file, so two nodes never append to one session at
+-- once, and a crashed node's lock goes with it.
 CREATE TABLE uploads (
 	id            uuid PRIMARY KEY,
 	repository_id bigint NOT NULL REFERENCES repositories ON DELETE CASCADE,
-	size          bigint NOT NULL DEFAULT 0,
+	size          bigint NOT NULL DEFAULT 0 CHECK (size >= 0),
 	hash_state    bytea,
-	lease_token   text,
-	lease_until   timestamptz,
 	created_at    timestamptz NOT NULL DEFAULT now(),
 	updated_at    timestamptz NOT NULL DEFAULT now()
 );

@@ -1,0 +1,47 @@
+/*
+ * Configuration: one table of keys per daemon (in its main.c), read from a
+ * `key = value` file and then from the environment (<PREFIX>_<KEY> in upper
+ * case), which wins. An unknown key or a bad value stops startup, naming
+ * the file and line.
+ */
+#ifndef BERTH_CONF_H
+#define BERTH_CONF_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+enum conf_type { CONF_STR, CONF_INT, CONF_BOOL };
+
+struct conf_key {
+	const char *name;
+	enum conf_type type;
+	void *var;	 /* char ** (malloc'd), long long *, or bool * */
+	const char *def; /* default, as it would be written in the file */
+	long long min, max; /* CONF_INT bounds */
+	bool reloadable;    /* a SIGHUP may change it */
+	const char *help;   /* one line, for --help and the docs */
+};
+
+/*
+ * Sets every key to its default, then applies the file at path (skipped
+ * when NULL) and the environment. On error logs "file:line: reason" and
+ * returns -1.
+ */
+int conf_load(const struct conf_key *keys, int n, const char *path,
+	      const char *env_prefix) MUST_CHECK;
+
+/*
+ * Sets one key from text; where names the source for messages. Returns -1
+ * (logged) on an unknown key or a bad value.
+ */
+int conf_set(const struct conf_key *keys, int n, const char *name,
+	     const char *value, const char *where) MUST_CHECK;
+
+/* Frees the strings the table's CONF_STR variables hold. */
+void conf_release(const struct conf_key *keys, int n);
+
+/* Prints the keys with their defaults and help lines to stdout. */
+void conf_usage(const struct conf_key *keys, int n);
+
+#endif

@@ -1,0 +1,221 @@
+/*
+ * Per-thread PostgreSQL connections with prepared statements (see db.h).
+ * A pthread key destructor closes a worker's connection when the worker
+ * exits, so stopping the HTTP server leaks nothing.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "db.h"
+#include "log.h"
+
+struct db {
+	PGconn *conn;
+	char sqlstate[6];
+	bool broken;
+};
+
+static char *conninfo;
+static const struct db_stmt *stmts;
+static int nstmts;
+static pthread_key_t db_key;
+static pthread_once_t db_once = PTHREAD_ONCE_INIT;
+static int open_count;
+
+static void
+db_free(void *p)
+{
+	struct db *db = p;
+
+	if (db == NULL)
+		return;
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		__atomic_sub_fetch(&open_count, 1, __ATOMIC_RELAXED);
+	}
+	free(db);
+}
+
+static void
+make_key(void)
+{
+	if (pthread_key_create(&db_key, db_free) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+void
+db_setup(const char *ci, const struct db_stmt *s, int n)
+{
+	free(conninfo);
+	conninfo = xstrdup(ci ? ci : "");
+	stmts = s;
+	nstmts = n;
+	pthread_once(&db_once, make_key);
+}
+
+void
+db_thread_close(void)
+{
+	struct db *db;
+
+	pthread_once(&db_once, make_key);
+	db = pthread_getspecific(db_key);
+	db_free(db);
+	pthread_setspecific(db_key, NULL);
+}
+
+void
+db_teardown(void)
+{
+	db_thread_close();
+	free(conninfo);
+	conninfo = NULL;
+}
+
+PGconn *
+db_connect_raw(const char *ci)
+{
+	PGconn *conn = PQconnectdb(ci ? ci : "");
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		log_warnx("could not connect to the database: %s",
+			  PQerrorMessage(conn));
+		PQfinish(conn);
+		return NULL;
+	}
+	return conn;
+}
+
+static int
+prepare_all(struct db *db)
+{
+	for (int i = 0; i < nstmts; i++) {
+		PGresult *res = PQprepare(db->conn, stmts[i].name,
+					  stmts[i].sql, 0, NULL);
+		bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+
+		if (!ok)
+			log_warnx("could not prepare statement \"%s\": %s",
+				  stmts[i].name, PQresultErrorMessage(res));
+		PQclear(res);
+		if (!ok)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+db_open(struct db *db)
+{
+	if (db->conn != NULL) {
+		PQfinish(db->conn);
+		db->conn = NULL;
+		__atomic_sub_fetch(&open_count, 1, __ATOMIC_RELAXED);
+	}
+	if ((db->conn = db_connect_raw(conninfo)) == NULL)
+		return -1;
+	__atomic_add_fetch(&open_count, 1, __ATOMIC_RELAXED);
+	if (prepare_all(db) < 0)
+		return -1;
+	db->broken = false;
+	return 0;
+}
+
+struct db *
+db_thread(void)
+{
+	struct db *db = pthread_getspecific(db_key);
+
+	if (db == NULL) {
+		db = xcalloc(1, sizeof(*db));
+		db->broken = true;
+		pthread_setspecific(db_key, db);
+	}
+	if (!db->broken && PQstatus(db->conn) == CONNECTION_OK)
+		return db;
+	if (db_open(db) < 0)
+		return NULL;
+	return db;
+}
+
+static PGresult *
+check_result(struct db *db, PGresult *res, const char *what)
+{
+	ExecStatusType st = PQresultStatus(res);
+	const char *state;
+
+	if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+		db->sqlstate[0] = '\0';
+		return res;
+	}
+	state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+	util_strlcpy(db->sqlstate, state ? state : "08000",
+		     sizeof(db->sqlstate));
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		db->broken = true;
+	if (!db_conflict(db))
+		log_warnx("query \"%s\" failed: %s", what,
+			  PQresultErrorMessage(res));
+	PQclear(res);
+	return NULL;
+}
+
+PGresult *
+db_exec_bin(struct db *db, int stmt, int n, const char *const *params,
+	    const int *lengths, const int *formats, int result_format)
+{
+	PGresult *res;
+
+	if (stmt < 0 || stmt >= nstmts)
+		BUG("statement %d out of range", stmt);
+	res = PQexecPrepared(db->conn, stmts[stmt].name, n, params, lengths,
+			     formats, result_format);
+	return check_result(db, res, stmts[stmt].name);
+}
+
+PGresult *
+db_exec(struct db *db, int stmt, int n, const char *const *params)
+{
+	return db_exec_bin(db, stmt, n, params, NULL, NULL, 0);
+}
+
+int
+db_command(struct db *db, const char *sql)
+{
+	PGresult *res = check_result(db, PQexec(db->conn, sql), sql);
+
+	if (res == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+void
+db_rollback(struct db *db)
+{
+	if (db == NULL || db->conn == NULL)
+		return;
+	if (PQtransactionStatus(db->conn) != PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "ROLLBACK"));
+}
+
+const char *
+db_sqlstate(const struct db *db)
+{
+	return db->sqlstate;
+}
+
+bool
+db_conflict(const struct db *db)
+{
+	return strcmp(db->sqlstate, "23505") == 0 ||
+	       strcmp(db->sqlstate, "40001") == 0 ||
+	       strcmp(db->sqlstate, "40P01") == 0 ||
+	       strcmp(db->sqlstate, "23503") == 0;
+}
+
+int
+db_open_count(void)
+{
+	return __atomic_load_n(&open_count, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,75 @@
+/*
+ * PostgreSQL access: one connection per thread, opened on first use with
+ * every registered statement prepared, reset after a failure so that a
+ * database failover (libpq multi-host conninfo) needs no restart.
+ * Each thread owns its connection, so nothing here takes a lock.
+ */
+#ifndef BERTH_DB_H
+#define BERTH_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "util.h"
+
+struct db;
+
+struct db_stmt {
+	const char *name;
+	const char *sql;
+};
+
+/*
+ * Sets the conninfo and the statements every connection prepares (the
+ * array must outlive the process' use of db). Call once before any thread
+ * uses db_thread().
+ */
+void db_setup(const char *conninfo, const struct db_stmt *stmts, int n);
+
+/* Closes the calling thread's connection, if any. */
+void db_thread_close(void);
+
+/* Closes this thread's connection and forgets the conninfo, at exit. */
+void db_teardown(void);
+
+/*
+ * The calling thread's connection, (re)connected and prepared. NULL when
+ * the database is unreachable (logged at most once per failure burst).
+ */
+struct db *db_thread(void);
+
+/* A plain connection for one-off tools (migrate); caller PQfinish()es. */
+PGconn *db_connect_raw(const char *conninfo);
+
+/*
+ * Runs prepared statement number stmt with n text parameters (NULL means
+ * SQL NULL). Returns the result (caller PQclear()s) or NULL on failure,
+ * logged, with db_sqlstate() telling why.
+ */
+PGresult *db_exec(struct db *db, int stmt, int n, const char *const *params)
+	MUST_CHECK;
+
+/*
+ * As db_exec, with per-parameter lengths and formats (1 = binary) and the
+ * result format (1 = binary: bytea as raw bytes, text as is).
+ */
+PGresult *db_exec_bin(struct db *db, int stmt, int n,
+		      const char *const *params, const int *lengths,
+		      const int *formats, int result_format) MUST_CHECK;
+
+/* Runs one SQL command without parameters (BEGIN, COMMIT, ...). */
+int db_command(struct db *db, const char *sql) MUST_CHECK;
+
+/* Rolls back when a transaction is open; for error paths. */
+void db_rollback(struct db *db);
+
+/* SQLSTATE of the last failure ("" when none), e.g. "23505". */
+const char *db_sqlstate(const struct db *db);
+
+/* True when the last failure was a serialization or unique conflict. */
+bool db_conflict(const struct db *db);
+
+/* Connections currently open in this process, for /metrics. */
+int db_open_count(void);
+
+#endif

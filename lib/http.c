@@ -1,0 +1,398 @@
+/*
+ * The libmicrohttpd wrapper (see http.h). Worker threads each run their
+ * own event loop (MHD's thread pool); a connection stays on one thread for
+ * its life, which is what lets each thread own a database connection.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "metrics.h"
+
+struct http_server {
+	struct MHD_Daemon *mhd;
+	const struct http_handlers *h;
+	void *ctx;
+	char *tls_key, *tls_cert;
+	int fd;
+};
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[1024];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decoding in place; %00 is kept encoded so no NUL enters a path. */
+static size_t
+unescape_cb(void *cls, struct MHD_Connection *c, char *s)
+{
+	char *w = s;
+
+	(void)cls;
+	(void)c;
+	for (char *p = s; *p; p++) {
+		int hi, lo;
+
+		if (*p == '%' && (hi = hexval(p[1])) >= 0 &&
+		    (lo = hexval(p[2])) >= 0 && (hi | lo) != 0) {
+			*w++ = (char)(hi * 16 + lo);
+			p += 2;
+		} else {
+			*w++ = *p;
+		}
+	}
+	*w = '\0';
+	return (size_t)(w - s);
+}
+
+static void
+client_addr(struct MHD_Connection *c, char *out, size_t len)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+
+	util_strlcpy(out, "-", len);
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr,
+			  out, (socklen_t)len);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6,
+			  &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)len);
+}
+
+static struct http_req *
+req_new(struct http_server *s, struct MHD_Connection *c, const char *url,
+	const char *method)
+{
+	struct http_req *r = xcalloc(1, sizeof(*r));
+	unsigned char rnd[8];
+
+	r->conn = c;
+	r->path = url;
+	r->method = method;
+	r->is_head = strcmp(method, "HEAD") == 0;
+	r->route = -1;
+	r->start_ns = util_now_ns();
+	r->ctx = s->ctx;
+	arena_init(&r->arena);
+	util_random(rnd, sizeof(rnd));
+	util_hex(r->id, rnd, sizeof(rnd));
+	client_addr(c, r->client, sizeof(r->client));
+	return r;
+}
+
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url,
+	  const char *method, const char *version, const char *data,
+	  size_t *data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+	size_t n;
+
+	(void)version;
+	if (r == NULL) {
+		*con_cls = r = req_new(s, c, url, method);
+		return s->h->begin(r) < 0 ? MHD_NO : MHD_YES;
+	}
+	if (*data_size > 0) {
+		n = *data_size;
+		*data_size = 0;
+		r->bytes_in += n;
+		if (r->responded)
+			return MHD_YES;	/* answered already: discard */
+		return s->h->body(r, data, n) < 0 ? MHD_NO : MHD_YES;
+	}
+	if (r->responded)
+		return MHD_YES;
+	if (s->h->end(r) < 0)
+		return MHD_NO;
+	if (!r->responded)
+		BUG("%s %s: no response", r->method, r->path);
+	return MHD_YES;
+}
+
+static void
+completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
+	     enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct http_req *r = *con_cls;
+	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	uint64_t ns;
+
+	(void)c;
+	if (r == NULL)
+		return;
+	*con_cls = NULL;
+	s->h->done(r, ok);
+	ns = util_now_ns() - r->start_ns;
+	if (!ok && r->status == 0)
+		r->status = 499;	/* client closed, as nginx logs it */
+	if (log_level >= LOG_LVL_INFO)
+		log_info("request id=%s client=%s method=%s path=\"%s\" "
+			 "status=%u in=%llu out=%llu ms=%.3f%s",
+			 r->id, r->client, r->method, r->path, r->status,
+			 (unsigned long long)r->bytes_in,
+			 (unsigned long long)r->bytes_out, (double)ns / 1e6,
+			 ok ? "" : " aborted=1");
+	metrics_observe(r->route, r->status, ns, r->bytes_in,
+			ok ? r->bytes_out : 0);
+	arena_release(&r->arena);
+	free(r);
+}
+
+const char *
+http_header(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *
+http_query(struct http_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND,
+					   name);
+}
+
+struct MHD_Response *
+http_resp_copy(const void *data, size_t len)
+{
+	return MHD_create_response_from_buffer(len, (void *)(uintptr_t)data,
+					       MHD_RESPMEM_MUST_COPY);
+}
+
+struct MHD_Response *
+http_resp_take(void *data, size_t len)
+{
+	return MHD_create_response_from_buffer(len, data,
+					       MHD_RESPMEM_MUST_FREE);
+}
+
+struct MHD_Response *
+http_resp_fd(int fd, uint64_t off, uint64_t len)
+{
+	return MHD_create_response_from_fd_at_offset64(len, fd, off);
+}
+
+static ssize_t
+no_content(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+struct MHD_Response *
+http_resp_head(uint64_t len)
+{
+	return MHD_create_response_from_callback(len, 4096, no_content, NULL,
+						 NULL);
+}
+
+void
+http_resp_header(struct MHD_Response *resp, const char *name,
+		 const char *value)
+{
+	if (MHD_add_response_header(resp, name, value) != MHD_YES)
+		BUG("could not add header %s", name);
+}
+
+int
+http_respond(struct http_req *r, unsigned status, struct MHD_Response *resp)
+{
+	enum MHD_Result ok;
+
+	if (r->responded)
+		BUG("%s %s: answered twice", r->method, r->path);
+	http_resp_header(resp, "X-Request-Id", r->id);
+	r->status = status;
+	r->responded = true;
+	ok = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ok == MHD_YES ? 0 : -1;
+}
+
+void
+rlog_warnx(struct http_req *r, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (log_level < LOG_LVL_WARN)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_warnx("req %s %s %s %s: %s", r->id, r->client, r->method, r->path,
+		  msg);
+}
+
+static int
+listen_socket(const char *listen_addr)
+{
+	char host[256], *colon;
+	const char *port;
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	int fd = -1, one = 1, err;
+
+	util_strlcpy(host, listen_addr, sizeof(host));
+	if ((colon = strrchr(host, ':')) == NULL) {
+		log_warnx("listen address \"%s\" has no port", listen_addr);
+		return -1;
+	}
+	*colon = '\0';
+	port = colon + 1;
+	if (host[0] == '[' && colon[-1] == ']') {
+		colon[-1] = '\0';
+		memmove(host, host + 1, strlen(host));
+	}
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((err = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai))) {
+		log_warnx("could not resolve listen address \"%s\": %s",
+			  listen_addr, gai_strerror(err));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
+		log_warn("could not listen on \"%s\"", listen_addr);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
+static char *
+read_pem(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *data = NULL;
+	size_t len = 0, cap = 0, n;
+
+	if (f == NULL) {
+		log_warn("could not open \"%s\"", path);
+		return NULL;
+	}
+	do {
+		if (cap - len < 4096) {
+			cap = cap ? cap * 2 : 8192;
+			if (cap > (1u << 20))
+				break;
+			data = xrealloc(data, cap);
+		}
+		n = fread(data + len, 1, cap - len - 1, f);
+		len += n;
+	} while (n > 0);
+	fclose(f);
+	if (data == NULL || cap > (1u << 20)) {
+		log_warnx("\"%s\" is empty or too large", path);
+		free(data);
+		return NULL;
+	}
+	data[len] = '\0';
+	return data;
+}
+
+struct http_server *
+http_start(const struct http_config *cfg, const struct http_handlers *h,
+	   void *ctx)
+{
+	struct http_server *s = xcalloc(1, sizeof(*s));
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_USE_ERROR_LOG | MHD_USE_TURBO | MHD_USE_ITC;
+
+	s->h = h;
+	s->ctx = ctx;
+	if ((s->fd = listen_socket(cfg->listen)) < 0)
+		goto fail;
+	if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
+		log_warnx("tls_cert and tls_key go together");
+		goto fail;
+	}
+	if (cfg->tls_cert != NULL) {
+		if ((s->tls_cert = read_pem(cfg->tls_cert)) == NULL ||
+		    (s->tls_key = read_pem(cfg->tls_key)) == NULL)
+			goto fail;
+		flags |= MHD_USE_TLS;
+	}
+	s->mhd = MHD_start_daemon(
+		flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET,
+		s->fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
+		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
+		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+		MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		log_warnx("could not start the HTTP server on \"%s\"",
+			  cfg->listen);
+		goto fail;
+	}
+	return s;
+fail:
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s);
+	return NULL;
+}
+
+void
+http_stop(struct http_server *s)
+{
+	if (s == NULL)
+		return;
+	/* Quiescing hands the listening socket back to us to close. */
+	if (MHD_quiesce_daemon(s->mhd) >= 0)
+		close(s->fd);
+	MHD_stop_daemon(s->mhd);
+	free(s->tls_cert);
+	free(s->tls_key);
+	free(s);
+}

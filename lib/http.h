@@ -1,0 +1,89 @@
+/*
+ * HTTP serving on libmicrohttpd's thread pool, shared by the daemons.
+ * A request moves through the application's handlers: begin (headers in:
+ * route, authorize, maybe answer at once), body (each piece of the body as
+ * it arrives, for streaming uploads), end (answer) and done (cleanup, also
+ * when the client went away). The layer adds the request id, the access
+ * log line and the metrics.
+ */
+#ifndef BERTH_HTTP_H
+#define BERTH_HTTP_H
+
+#include <microhttpd.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "util.h"
+
+struct http_server;
+
+struct http_req {
+	struct MHD_Connection *conn;
+	const char *method;
+	const char *path;	/* percent-decoded; a %00 stays encoded */
+	char id[17];		/* random request id, echoed as X-Request-Id */
+	char client[64];
+	uint64_t start_ns;
+	unsigned status;
+	uint64_t bytes_in, bytes_out;
+	int route;		/* metrics index; -1 until routed */
+	bool responded;
+	bool is_head;
+	struct arena arena;	/* freed when the request completes */
+	void *app;		/* the application's per-request state */
+	void *ctx;		/* the application's server-wide context */
+};
+
+struct http_handlers {
+	/* 0 to go on, -1 to close the connection without an answer. */
+	int (*begin)(struct http_req *r);
+	int (*body)(struct http_req *r, const char *data, size_t len);
+	/* Must answer unless begin or body already did. */
+	int (*end)(struct http_req *r);
+	/* ok is false when the client went away or the connection failed. */
+	void (*done)(struct http_req *r, bool ok);
+};
+
+struct http_config {
+	const char *listen;	/* "host:port", "[v6]:port" */
+	int threads;
+	const char *tls_cert;	/* PEM file paths; both or neither */
+	const char *tls_key;
+	unsigned idle_timeout;	/* seconds */
+	size_t conn_memory;	/* per-connection buffer, bounds body pieces */
+};
+
+/* Starts serving; NULL (logged) on failure. */
+struct http_server *http_start(const struct http_config *cfg,
+			       const struct http_handlers *h, void *ctx);
+/* Stops accepting, finishes the worker threads and frees the server. */
+void http_stop(struct http_server *s);
+
+/* A request header, a query argument (first of that name), or NULL. */
+const char *http_header(struct http_req *r, const char *name);
+const char *http_query(struct http_req *r, const char *name);
+
+/* A response from bytes the library copies. */
+struct MHD_Response *http_resp_copy(const void *data, size_t len);
+/* A response that frees data (malloc'd) when sent. */
+struct MHD_Response *http_resp_take(void *data, size_t len);
+/* A response streaming len bytes of fd from off (sendfile); closes fd. */
+struct MHD_Response *http_resp_fd(int fd, uint64_t off, uint64_t len);
+/* A body-less response announcing len bytes, for HEAD. */
+struct MHD_Response *http_resp_head(uint64_t len);
+void http_resp_header(struct MHD_Response *resp, const char *name,
+		      const char *value);
+
+/*
+ * Queues resp with status (adding X-Request-Id) and drops our reference.
+ * Returns 0, or -1 when libmicrohttpd refused (the connection closes).
+ */
+int http_respond(struct http_req *r, unsigned status,
+		 struct MHD_Response *resp);
+
+/* Request-scoped log line: "req <id> <client> <METHOD path>: msg". */
+void rlog_warnx(struct http_req *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * Applies the embedded migrations (see migrate.h). A session advisory lock
+ * serialises nodes that start together; each migration and its record in
+ * schema_migrations commit in one transaction, so a crash leaves either
+ * both or neither.
+ */
+#include <stdlib.h>
+
+#include "log.h"
+#include "migrate.h"
+
+#define MIGRATE_LOCK_ID "4242424201"
+
+static int
+exec_ok(PGconn *conn, const char *sql)
+{
+	PGresult *res = PQexec(conn, sql);
+	ExecStatusType st = PQresultStatus(res);
+	int ret = 0;
+
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		log_warnx("migration statement failed: %s",
+			  PQresultErrorMessage(res));
+		ret = -1;
+	}
+	PQclear(res);
+	return ret;
+}
+
+static int
+is_applied(PGconn *conn, const char *name, bool *applied)
+{
+	const char *params[1] = { name };
+	PGresult *res = PQexecParams(
+		conn, "SELECT 1 FROM schema_migrations WHERE name = $1", 1,
+		NULL, params, NULL, NULL, 0);
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not read schema_migrations: %s",
+			  PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	*applied = PQntuples(res) > 0;
+	PQclear(res);
+	return 0;
+}
+
+static int
+apply_one(PGconn *conn, const struct migration *m)
+{
+	const char *params[1] = { m->name };
+	PGresult *res;
+	bool ok;
+
+	if (exec_ok(conn, "BEGIN") < 0)
+		return -1;
+	if (exec_ok(conn, m->sql) < 0)
+		goto fail;
+	res = PQexecParams(conn,
+			   "INSERT INTO schema_migrations (name) VALUES ($1)",
+			   1, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	if (!ok || exec_ok(conn, "COMMIT") < 0)
+		goto fail;
+	log_info("applied migration %s", m->name);
+	return 0;
+fail:
+	log_warnx("migration %s failed; rolled back", m->name);
+	PQclear(PQexec(conn, "ROLLBACK"));
+	return -1;
+}
+
+int
+migrate_apply(PGconn *conn)
+{
+	int ret = -1;
+
+	if (exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") < 0)
+		return -1;
+	if (exec_ok(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+			  " name text PRIMARY KEY,"
+			  " applied_at timestamptz NOT NULL DEFAULT now())") <
+	    0)
+		goto out;
+	for (int i = 0; i < migrations_count; i++) {
+		bool applied;
+
+		if (is_applied(conn, migrations[i].name, &applied) < 0)
+			goto out;
+		if (!applied && apply_one(conn, &migrations[i]) < 0)
+			goto out;
+	}
+	ret = 0;
+out:
+	PQclear(PQexec(conn, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_ID ")"));
+	return ret;
+}
+
+int
+migrate_check(PGconn *conn)
+{
+	for (int i = 0; i < migrations_count; i++) {
+		bool applied;
+
+		if (is_applied(conn, migrations[i].name, &applied) < 0)
+			return -1;
+		if (!applied) {
+			log_warnx("migration %s is not applied; run "
+				  "\"registryd migrate\"",
+				  migrations[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,214 @@
+/*
+ * registryd: a stateless node of the Berth registry (OCI Distribution
+ * v1.1). Metadata lives in PostgreSQL, blob bytes in shared storage, so
+ * any node serves any request, the next chunk of another node's upload
+ * included.
+ *
+ * DESIGN: libmicrohttpd's thread pool; each worker thread owns one
+ * PostgreSQL connection (lib/db.c), so request handling takes no locks.
+ * The main thread only waits for signals: SIGTERM/SIGINT stop the server
+ * gracefully. Usage: registryd [-c file] [serve | migrate | check-config]
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+#include "registryd.h"
+#include "storage.h"
+
+
+
+static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
+static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
+static long long opt_threads, opt_idle_timeout, opt_conn_memory;
+
+static const struct conf_key settings[] = {
+	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5000", 0, 0, false,
+	  "address and port to serve on" },
+	{ "database", CONF_STR, &opt_database, "", 0, 0, false,
+	  "libpq connection string (multi-host for failover)" },
+	{ "storage", CONF_STR, &opt_storage, "./var/storage", 0, 0, false,
+	  "blob storage directory, shared by every node" },
+	{ "threads", CONF_INT, &opt_threads, "8", 1, 256, false,
+	  "HTTP worker threads, each with one database connection" },
+	{ "idle_timeout", CONF_INT, &opt_idle_timeout, "120", 1, 86400, false,
+	  "seconds a connection may stay idle" },
+	{ "conn_memory", CONF_INT, &opt_conn_memory, "524288", 65536,
+	  16777216, false, "per-connection buffer bytes" },
+	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
+	  "error, warn, info or debug" },
+	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
+	  "PEM certificate chain; enables HTTPS with tls_key" },
+	{ "tls_key", CONF_STR, &opt_tls_key, NULL, 0, 0, false,
+	  "PEM private key" },
+	{ "foreign_allow", CONF_STR, &opt_foreign_allow, "https://", 0, 0,
+	  false, "comma-separated URL prefixes foreign layers may use" },
+	{ "foreign_deny", CONF_STR, &opt_foreign_deny, "", 0, 0, false,
+	  "comma-separated URL prefixes foreign layers may not use" },
+};
+#define NSETTINGS ((int)ARRAY_SIZE(settings))
+
+static int
+split_list(const char *s, char ***out)
+{
+	char *copy = xstrdup(s), *save = NULL, *tok;
+	int n = 0;
+
+	*out = NULL;
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		while (*tok == ' ')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		*out = xrealloc(*out, sizeof(char *) * (size_t)(n + 1));
+		(*out)[n++] = xstrdup(tok);
+	}
+	free(copy);
+	return n;
+}
+
+static void
+free_list(char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+static int
+load_settings(const char *path)
+{
+	int lvl;
+
+	if (conf_load(settings, NSETTINGS, path, "REGISTRYD") < 0)
+		return -1;
+	if ((lvl = log_parse_level(opt_log_level)) < 0) {
+		log_warnx("log_level must be error, warn, info or debug");
+		return -1;
+	}
+	log_level = (enum log_level)lvl;
+	reg.storage_root = opt_storage;
+	reg.n_foreign_allow = split_list(opt_foreign_allow, &reg.foreign_allow);
+	reg.n_foreign_deny = split_list(opt_foreign_deny, &reg.foreign_deny);
+	return 0;
+}
+
+static int
+cmd_migrate(void)
+{
+	PGconn *conn = db_connect_raw(opt_database);
+	int ret;
+
+	if (conn == NULL)
+		return 1;
+	ret = migrate_apply(conn) < 0 ? 1 : 0;
+	PQfinish(conn);
+	return ret;
+}
+
+static int
+cmd_serve(void)
+{
+	struct http_config hc = {
+		.listen = opt_listen,
+		.threads = (int)opt_threads,
+		.tls_cert = opt_tls_cert,
+		.tls_key = opt_tls_key,
+		.idle_timeout = (unsigned)opt_idle_timeout,
+		.conn_memory = (size_t)opt_conn_memory,
+	};
+	struct http_server *srv;
+	PGconn *conn;
+	sigset_t set;
+	int sig;
+
+	if (storage_init(opt_storage) < 0)
+		return 1;
+	if ((conn = db_connect_raw(opt_database)) == NULL)
+		return 1;
+	if (migrate_check(conn) < 0) {
+		PQfinish(conn);
+		return 1;
+	}
+	PQfinish(conn);
+	db_setup(opt_database, registry_stmts, Q_COUNT);
+	metrics_init("berth", route_names, ROUTE_COUNT);
+	/* Workers inherit the mask, so signals reach only sigwait() here. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL)
+		return 1;
+	log_info("registryd serving on %s%s, storage \"%s\"", opt_listen,
+		 opt_tls_cert ? " (https)" : "", opt_storage);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_info("SIGHUP: nothing to reload yet");
+			continue;
+		}
+		break;
+	}
+	log_info("stopping on signal %d", sig);
+	http_stop(srv);
+	db_teardown();
+	storage_release();
+	return 0;
+}
+
+static void
+usage(void)
+{
+	printf("usage: registryd [-c file] [serve | migrate | check-config]\n"
+	       "settings (file keys; environment REGISTRYD_<KEY>):\n");
+	conf_usage(settings, NSETTINGS);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL, *cmd = "serve";
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind];
+	if (load_settings(path) < 0)
+		return 1;
+	if (strcmp(cmd, "serve") == 0)
+		ret = cmd_serve();
+	else if (strcmp(cmd, "migrate") == 0)
+		ret = cmd_migrate();
+	else if (strcmp(cmd, "check-config") == 0)
+		ret = 0;
+	else {
+		usage();
+		ret = 2;
+	}
+	free_list(reg.foreign_allow, reg.n_foreign_allow);
+	free_list(reg.foreign_deny, reg.n_foreign_deny);
+	conf_release(settings, NSETTINGS);
+	return ret;
+}

@@ -1,0 +1,439 @@
+/*
+ * Manifests: GET/HEAD by tag or digest, PUT with validation against what
+ * the repository holds, DELETE by digest (the manifest and its tags) or by
+ * tag (the tag only), and the referrers index built from subjects.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "manifest_parse.h"
+#include "registryd.h"
+
+bool
+foreign_url_allowed(const char *url)
+{
+	bool allowed = false;
+
+	if (strncmp(url, "https://", 8) != 0)
+		return false;	/* plain http never: bytes unverified in transit */
+	for (int i = 0; i < reg.n_foreign_allow; i++)
+		if (!strncmp(url, reg.foreign_allow[i],
+			     strlen(reg.foreign_allow[i])))
+			allowed = true;
+	for (int i = 0; i < reg.n_foreign_deny; i++)
+		if (!strncmp(url, reg.foreign_deny[i],
+			     strlen(reg.foreign_deny[i])))
+			allowed = false;
+	return allowed;
+}
+
+static bool
+is_digest_ref(const char *ref)
+{
+	return strchr(ref, ':') != NULL;
+}
+
+/* Validates a tag-or-digest reference; answers and returns false if bad. */
+static bool
+check_ref(struct http_req *r, const char *ref)
+{
+	if (is_digest_ref(ref) ? reg_digest_valid(ref) : reg_tag_valid(ref))
+		return true;
+	reg_error_respond(r, is_digest_ref(ref) ? E_DIGEST_INVALID
+						: E_TAG_INVALID,
+			  ref);
+	return false;
+}
+
+static void
+manifest_headers(struct MHD_Response *resp, const char *digest,
+		 const char *media_type)
+{
+	char etag[DIGEST_MAX + 2];
+
+	snprintf(etag, sizeof(etag), "\"%s\"", digest);
+	http_resp_header(resp, "Content-Type", media_type);
+	http_resp_header(resp, "Docker-Content-Digest", digest);
+	http_resp_header(resp, "ETag", etag);
+}
+
+int
+manifest_get(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { q->name, q->ref };
+	bool by_digest = is_digest_ref(q->ref);
+	struct MHD_Response *resp;
+	enum reg_error e;
+	struct db *db;
+	PGresult *res;
+	int stmt;
+
+	if (!check_ref(r, q->ref))
+		return 0;
+	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if (r->is_head)
+		stmt = by_digest ? Q_MANIFEST_HEAD_BY_DIGEST
+				 : Q_MANIFEST_HEAD_BY_TAG;
+	else
+		stmt = by_digest ? Q_MANIFEST_BY_DIGEST : Q_MANIFEST_BY_TAG;
+	/* Binary results: the content column arrives as raw bytes. */
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_exec_bin(db, stmt, 2, p, NULL, NULL,
+			       r->is_head ? 0 : 1)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return reg_error_respond(r, E_MANIFEST_UNKNOWN, q->ref);
+	}
+	if (r->is_head) {
+		resp = http_resp_head(strtoull(PQgetvalue(res, 0, 2), NULL, 10));
+	} else {
+		resp = http_resp_copy(PQgetvalue(res, 0, 2),
+				      (size_t)PQgetlength(res, 0, 2));
+		r->bytes_out = (uint64_t)PQgetlength(res, 0, 2);
+	}
+	manifest_headers(resp, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	PQclear(res);
+	return reg_respond(r, 200, resp);
+}
+
+int
+manifest_put_begin(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *cl = http_header(r, "Content-Length");
+	enum reg_error e;
+	uint64_t len;
+
+	if (!check_ref(r, q->ref))
+		return 0;
+	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if (cl != NULL && util_parse_u64(cl, &len) == 0 && len > MANIFEST_MAX)
+		return reg_error_respond(r, E_MANIFEST_TOO_LARGE, NULL);
+	q->body.max = MANIFEST_MAX;
+	return 0;
+}
+
+/* "{a,b,c}": a Postgres array literal of validated digests. */
+static char *
+digest_array(struct arena *a, char **digests, size_t n)
+{
+	size_t len = 3;
+	char *s, *w;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(digests[i]) + 1;
+	w = s = arena_alloc(a, len);
+	*w++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(digests[i]);
+		if (i)
+			*w++ = ',';
+		memcpy(w, digests[i], l);
+		w += l;
+	}
+	*w++ = '}';
+	*w = '\0';
+	return s;
+}
+
+struct refs {
+	char **blobs;
+	size_t n_blobs;
+	char **children;
+	size_t n_children;
+};
+
+/* Collects what the manifest needs in the repository; foreign layers whose
+ * URLs the policy allows need no blob. */
+static enum reg_error
+collect_refs(struct http_req *r, const struct manifest_info *mi,
+	     struct refs *refs, const char **detail)
+{
+	size_t n = mi->n_layers + 1;
+
+	refs->blobs = arena_alloc(&r->arena, n * sizeof(char *));
+	refs->children = arena_alloc(&r->arena,
+				     (mi->n_manifests + 1) * sizeof(char *));
+	if (mi->kind == MF_KIND_IMAGE)
+		refs->blobs[refs->n_blobs++] = mi->config.digest;
+	for (size_t i = 0; i < mi->n_layers; i++) {
+		const struct mf_descriptor *d = &mi->layers[i];
+		bool foreign_ok = d->n_urls > 0;
+
+		for (size_t j = 0; j < d->n_urls; j++)
+			if (!foreign_url_allowed(d->urls[j])) {
+				foreign_ok = false;
+				*detail = arena_printf(
+					&r->arena,
+					"foreign layer URL \"%s\" not allowed",
+					d->urls[j]);
+			}
+		if (!foreign_ok)
+			refs->blobs[refs->n_blobs++] = d->digest;
+	}
+	for (size_t i = 0; i < mi->n_manifests; i++)
+		refs->children[refs->n_children++] = mi->manifests[i].digest;
+	return E_NONE;
+}
+
+/* Checks that every reference exists; sets *missing to the first absent. */
+static int
+find_missing(struct http_req *r, struct db *db, const char *repo,
+	     const struct refs *refs, const char **missing)
+{
+	const char *p[2] = { repo, NULL };
+	PGresult *res;
+
+	*missing = NULL;
+	for (int pass = 0; pass < 2; pass++) {
+		char **list = pass ? refs->children : refs->blobs;
+		size_t n = pass ? refs->n_children : refs->n_blobs;
+
+		if (n == 0)
+			continue;
+		p[1] = digest_array(&r->arena, list, n);
+		res = db_exec(db, pass ? Q_MANIFEST_MISSING_CHILDREN
+				       : Q_MANIFEST_MISSING_BLOBS,
+			      2, p);
+		if (res == NULL)
+			return -1;
+		if (PQntuples(res) > 0)
+			*missing = arena_strdup(&r->arena,
+						PQgetvalue(res, 0, 0));
+		PQclear(res);
+		if (*missing != NULL)
+			return 0;
+	}
+	return 0;
+}
+
+static int
+insert_refs(struct http_req *r, struct db *db, const char *repo,
+	    const char *digest, const struct refs *refs)
+{
+	const char *p[4] = { repo, digest, NULL, NULL };
+	PGresult *res;
+
+	for (int pass = 0; pass < 2; pass++) {
+		size_t n = pass ? refs->n_children : refs->n_blobs;
+
+		if (n == 0)
+			continue;
+		p[2] = digest_array(&r->arena,
+				    pass ? refs->children : refs->blobs, n);
+		p[3] = pass ? "t" : "f";
+		if ((res = db_exec(db, Q_MANIFEST_REFS_INSERT, 4, p)) == NULL)
+			return -1;
+		PQclear(res);
+	}
+	return 0;
+}
+
+/* The transaction of a manifest PUT; E_NONE once committed. */
+static enum reg_error
+store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi,
+	       const char *digest, const struct refs *refs,
+	       const char **detail)
+{
+	struct reg_req *q = r->app;
+	char repo[24], size[24];
+	const char *missing, *p[8];
+	int lengths[8] = { 0 }, formats[8] = { 0 };
+	PGresult *res;
+	int64_t repo_id;
+
+	if (db_command(db, "BEGIN") < 0)
+		return E_UNAVAILABLE;
+	if ((repo_id = reg_repo_ensure(db, q->name)) < 0)
+		goto fail;
+	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
+	if (find_missing(r, db, repo, refs, &missing) < 0)
+		goto fail;
+	if (missing != NULL) {
+		db_rollback(db);
+		*detail = missing;
+		return E_MANIFEST_BLOB_UNKNOWN;
+	}
+	snprintf(size, sizeof(size), "%zu", q->body.len);
+	p[0] = repo;
+	p[1] = digest;
+	p[2] = mi->media_type;
+	p[3] = mi->artifact_type;
+	p[4] = mi->subject ? mi->subject->digest : NULL;
+	p[5] = mi->annotations;
+	p[6] = size;
+	p[7] = q->body.data;
+	lengths[7] = (int)q->body.len;
+	formats[7] = 1;
+	if ((res = db_exec_bin(db, Q_MANIFEST_INSERT, 8, p, lengths, formats,
+			       0)) == NULL)
+		goto fail;
+	PQclear(res);
+	if (insert_refs(r, db, repo, digest, refs) < 0)
+		goto fail;
+	if (!is_digest_ref(q->ref)) {
+		p[1] = q->ref;
+		p[2] = digest;
+		if ((res = db_exec(db, Q_TAG_PUT, 3, p)) == NULL)
+			goto fail;
+		PQclear(res);
+	}
+	if (db_command(db, "COMMIT") < 0)
+		goto fail;
+	return E_NONE;
+fail:
+	db_rollback(db);
+	return E_UNAVAILABLE;
+}
+
+int
+manifest_put_end(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	struct manifest_info mi = { 0 };
+	struct refs refs = { 0 };
+	char detail[256], digest[DIGEST_MAX];
+	const char *why = NULL;
+	enum digest_alg alg = DIGEST_SHA256;
+	struct MHD_Response *resp;
+	enum reg_error e;
+	struct db *db;
+	int ret;
+
+	e = manifest_parse(q->body.data ? q->body.data : "", q->body.len,
+			   http_header(r, "Content-Type"), &mi, detail,
+			   sizeof(detail));
+	if (e != E_NONE)
+		return reg_error_respond(r, e, detail);
+	if (is_digest_ref(q->ref) && digest_parse(q->ref, &alg) != DIGEST_OK)
+		BUG("reference validated at begin");
+	digest_buffer(alg, q->body.data ? q->body.data : "", q->body.len,
+		      digest);
+	if (is_digest_ref(q->ref) && strcmp(digest, q->ref) != 0) {
+		e = E_DIGEST_INVALID;
+		why = arena_printf(&r->arena, "content has digest %s", digest);
+		goto out;
+	}
+	if ((e = collect_refs(r, &mi, &refs, &why)) != E_NONE)
+		goto out;
+	if ((db = reg_db(r)) == NULL) {
+		e = E_UNAVAILABLE;
+		goto out;
+	}
+	if ((e = store_manifest(r, db, &mi, digest, &refs, &why)) != E_NONE)
+		goto out;
+	resp = http_resp_copy("", 0);
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
+				      q->name, digest));
+	http_resp_header(resp, "Docker-Content-Digest", digest);
+	if (mi.subject != NULL)
+		http_resp_header(resp, "OCI-Subject", mi.subject->digest);
+	manifest_info_release(&mi);
+	return reg_respond(r, 201, resp);
+out:
+	ret = reg_error_respond(r, e, why);
+	manifest_info_release(&mi);
+	return ret;
+}
+
+int
+manifest_delete(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { q->name, q->ref };
+	bool by_digest = is_digest_ref(q->ref), found;
+	enum reg_error e;
+	struct db *db;
+	PGresult *res;
+
+	if (!check_ref(r, q->ref))
+		return 0;
+	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if ((db = reg_db(r)) == NULL || db_command(db, "BEGIN") < 0)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	/* The manifest's blobs lose a reference: queue them for review. */
+	if (by_digest) {
+		if ((res = db_exec(db, Q_GC_QUEUE_MANIFEST_BLOBS, 2, p)) == NULL)
+			goto fail;
+		PQclear(res);
+	}
+	res = db_exec(db, by_digest ? Q_MANIFEST_DELETE : Q_TAG_DELETE, 2, p);
+	if (res == NULL)
+		goto fail;
+	found = PQntuples(res) > 0;
+	PQclear(res);
+	if (!found) {
+		db_rollback(db);
+		return reg_error_respond(r, E_MANIFEST_UNKNOWN, q->ref);
+	}
+	if (db_command(db, "COMMIT") < 0)
+		goto fail;
+	return reg_respond(r, 202, http_resp_copy("", 0));
+fail:
+	db_rollback(db);
+	return reg_error_respond(r, E_UNAVAILABLE, "database");
+}
+
+static json_t *
+referrer_descriptor(PGresult *res, int row)
+{
+	json_t *d = json_pack("{s:s, s:s, s:I}", "mediaType",
+			      PQgetvalue(res, row, 1), "digest",
+			      PQgetvalue(res, row, 0), "size",
+			      (json_int_t)strtoll(PQgetvalue(res, row, 2),
+						  NULL, 10));
+
+	if (!PQgetisnull(res, row, 3))
+		json_object_set_new(d, "artifactType",
+				    json_string(PQgetvalue(res, row, 3)));
+	if (!PQgetisnull(res, row, 4)) {
+		json_t *a = json_loads(PQgetvalue(res, row, 4), 0, NULL);
+		if (a != NULL)
+			json_object_set_new(d, "annotations", a);
+	}
+	return d;
+}
+
+int
+referrers_get(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *filter = http_query(r, "artifactType");
+	const char *p[3] = { q->name, q->ref, filter };
+	json_t *doc, *list;
+	struct MHD_Response *resp;
+	enum reg_error e;
+	struct db *db;
+	PGresult *res;
+	char *text;
+
+	if (!reg_digest_valid(q->ref))
+		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
+	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_exec(db, filter ? Q_REFERRERS_FILTERED : Q_REFERRERS,
+			   filter ? 3 : 2, p)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	list = json_array();
+	for (int i = 0; i < PQntuples(res); i++)
+		json_array_append_new(list, referrer_descriptor(res, i));
+	PQclear(res);
+	doc = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
+			MT_OCI_INDEX, "manifests", list);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	resp = http_resp_take(text, strlen(text));
+	http_resp_header(resp, "Content-Type", MT_OCI_INDEX);
+	if (filter != NULL)
+		http_resp_header(resp, "OCI-Filters-Applied", "artifactType");
+	return reg_respond(r, 200, resp);
+}

@@ -1,0 +1,159 @@
+/*
+ * registryd's private declarations: the server-wide settings, the state of
+ * one request, the prepared statements, and the handlers each module
+ * exports to the router.
+ */
+#ifndef BERTH_REGISTRYD_H
+#define BERTH_REGISTRYD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "digest.h"
+#include "error.h"
+#include "http.h"
+
+/* Settings every node needs at request time (read-only after start). */
+struct registry {
+	char *storage_root;
+	char **foreign_allow;	/* URL prefixes a foreign layer may use */
+	int n_foreign_allow;
+	char **foreign_deny;
+	int n_foreign_deny;
+};
+
+/* Foreign layer URLs allowed by the configured prefixes (manifest.c). */
+bool foreign_url_allowed(const char *url);
+
+extern struct registry reg;
+
+enum route {
+	ROUTE_BASE,
+	ROUTE_CATALOG,
+	ROUTE_TAGS,
+	ROUTE_MANIFEST,
+	ROUTE_BLOB,
+	ROUTE_UPLOAD_START,
+	ROUTE_UPLOAD,
+	ROUTE_REFERRERS,
+	ROUTE_HEALTHZ,
+	ROUTE_READYZ,
+	ROUTE_METRICS,
+	ROUTE_UNKNOWN,
+	ROUTE_COUNT
+};
+
+extern const char *const route_names[ROUTE_COUNT];
+
+struct upload_state;
+
+/* The state of one registry request (http_req.app). */
+struct reg_req {
+	enum route route;
+	char *name;		/* repository name, validated */
+	char *ref;		/* tag, digest or upload id, as routed */
+	enum reg_error err;	/* set by a body handler, answered at end */
+	const char *err_detail;
+	struct buf body;	/* bounded body (manifests) */
+	struct upload_state *up;	/* streaming upload, see upload.c */
+};
+
+/* Prepared statements (registryd/sql.c). */
+enum stmt {
+	Q_REPO_ID,
+	Q_REPO_ENSURE,
+	Q_BLOB_IN_REPO,
+	Q_BLOB_ANY_REPO,
+	Q_BLOB_INSERT,
+	Q_BLOB_LINK,
+	Q_BLOB_UNLINK,
+	Q_UPLOAD_INSERT,
+	Q_UPLOAD_GET,
+	Q_UPLOAD_UPDATE,
+	Q_UPLOAD_DELETE,
+	Q_MANIFEST_BY_DIGEST,
+	Q_MANIFEST_HEAD_BY_DIGEST,
+	Q_MANIFEST_BY_TAG,
+	Q_MANIFEST_HEAD_BY_TAG,
+	Q_MANIFEST_MISSING_BLOBS,
+	Q_MANIFEST_MISSING_CHILDREN,
+	Q_MANIFEST_INSERT,
+	Q_MANIFEST_REFS_INSERT,
+	Q_MANIFEST_DELETE,
+	Q_TAG_PUT,
+	Q_TAG_DELETE,
+	Q_TAGS_LIST,
+	Q_CATALOG,
+	Q_REFERRERS,
+	Q_REFERRERS_FILTERED,
+	Q_GC_QUEUE_BLOB,
+	Q_GC_QUEUE_MANIFEST_BLOBS,
+	Q_PING,
+	Q_COUNT
+};
+
+extern const struct db_stmt registry_stmts[Q_COUNT];
+
+extern const struct http_handlers registry_handlers;
+
+/* Answering (route.c). */
+int reg_error_respond(struct http_req *r, enum reg_error e,
+		      const char *detail);
+/* A response with the registry's common headers. */
+int reg_respond(struct http_req *r, unsigned status,
+		struct MHD_Response *resp);
+/* The request's database connection; NULL means answer 503. */
+struct db *reg_db(struct http_req *r);
+/* The repository's id, or 0 when unknown; -1 on a database error. */
+int64_t reg_repo_id(struct db *db, const char *name);
+/* The repository's id, creating the repository; -1 on error. */
+int64_t reg_repo_ensure(struct db *db, const char *name);
+
+/* Validation (route.c). */
+bool reg_name_valid(const char *name);
+bool reg_tag_valid(const char *tag);
+bool reg_uuid_valid(const char *id);
+/* A digest of the grammar with an algorithm we support. */
+bool reg_digest_valid(const char *digest);
+
+/* Authorization seam (authz.c). */
+enum authz_action {
+	AUTHZ_PULL = 1 << 0,
+	AUTHZ_PUSH = 1 << 1,
+	AUTHZ_DELETE = 1 << 2,
+	AUTHZ_CATALOG = 1 << 3,
+};
+enum reg_error authz_check(struct http_req *r, const char *name,
+			   unsigned actions);
+
+/* Handlers: begin may answer; body and end as in http.h. */
+int blob_get(struct http_req *r);
+int blob_delete(struct http_req *r);
+int upload_begin(struct http_req *r);
+int upload_body(struct http_req *r, const char *data, size_t len);
+int upload_end(struct http_req *r);
+void upload_done(struct http_req *r, bool ok);
+int upload_status(struct http_req *r);
+int upload_cancel(struct http_req *r);
+int manifest_get(struct http_req *r);
+int manifest_put_begin(struct http_req *r);
+int manifest_put_end(struct http_req *r);
+int manifest_delete(struct http_req *r);
+int referrers_get(struct http_req *r);
+int tags_list(struct http_req *r);
+int catalog_list(struct http_req *r);
+
+/* Parses a Content-Range "start-end" (inclusive); -1 when malformed. */
+int range_parse_upload(const char *s, uint64_t *start, uint64_t *end)
+	MUST_CHECK;
+/*
+ * Parses a request Range "bytes=a-b" for a resource of size bytes into an
+ * [off, off+len) span. 0 = satisfiable, -1 = malformed (serve it all),
+ * -2 = unsatisfiable (416).
+ */
+int range_parse_request(const char *s, uint64_t size, uint64_t *off,
+			uint64_t *len) MUST_CHECK;
+
+#endif

@@ -1,0 +1,428 @@
+/*
+ * The router: maps each request to its handler, validates the parts of the
+ * path, and answers errors in the distribution spec's JSON form. A handler
+ * reads top to bottom: parse, authorize, act, respond.
+ */
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "registryd.h"
+
+const char *const route_names[ROUTE_COUNT] = {
+	[ROUTE_BASE] = "base",		[ROUTE_CATALOG] = "catalog",
+	[ROUTE_TAGS] = "tags",		[ROUTE_MANIFEST] = "manifest",
+	[ROUTE_BLOB] = "blob",		[ROUTE_UPLOAD_START] = "upload_start",
+	[ROUTE_UPLOAD] = "upload",	[ROUTE_REFERRERS] = "referrers",
+	[ROUTE_HEALTHZ] = "healthz",	[ROUTE_READYZ] = "readyz",
+	[ROUTE_METRICS] = "metrics",	[ROUTE_UNKNOWN] = "unknown",
+};
+
+#define NAME_MAX_LEN 255
+
+struct registry reg;
+
+static bool
+is_alnum_lower(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* One path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static const char *
+name_component(const char *p)
+{
+	if (!is_alnum_lower(*p))
+		return NULL;
+	for (;;) {
+		while (is_alnum_lower(*p))
+			p++;
+		if (*p == '.')
+			p++;
+		else if (*p == '_')
+			p += p[1] == '_' ? 2 : 1;
+		else if (*p == '-')
+			while (*p == '-')
+				p++;
+		else
+			return p;
+		if (!is_alnum_lower(*p))
+			return NULL;
+	}
+}
+
+bool
+reg_name_valid(const char *name)
+{
+	const char *p = name;
+
+	if (strlen(name) > NAME_MAX_LEN)
+		return false;
+	for (;;) {
+		if ((p = name_component(p)) == NULL)
+			return false;
+		if (*p == '\0')
+			return true;
+		if (*p++ != '/')
+			return false;
+	}
+}
+
+bool
+reg_tag_valid(const char *tag)
+{
+	size_t n = strlen(tag);
+
+	if (n == 0 || n > 128)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = tag[i];
+		bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			    (c >= '0' && c <= '9') || c == '_';
+		if (!word && (i == 0 || (c != '.' && c != '-')))
+			return false;
+	}
+	return true;
+}
+
+bool
+reg_uuid_valid(const char *id)
+{
+	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (strlen(id) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++) {
+		char c = id[i];
+		if (shape[i] == '-' ? c != '-'
+				    : !((c >= '0' && c <= '9') ||
+					(c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+bool
+reg_digest_valid(const char *digest)
+{
+	enum digest_alg alg;
+
+	return digest_parse(digest, &alg) == DIGEST_OK;
+}
+
+int
+reg_respond(struct http_req *r, unsigned status, struct MHD_Response *resp)
+{
+	http_resp_header(resp, "Docker-Distribution-API-Version",
+			 "registry/2.0");
+	return http_respond(r, status, resp);
+}
+
+int
+reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
+{
+	json_t *err, *doc;
+	char *text;
+	struct MHD_Response *resp;
+
+	if (e == E_INTERNAL || e == E_UNAVAILABLE)
+		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
+			   detail ? detail : "");
+	err = json_pack("{s:s, s:s}", "code", error_code(e), "message",
+			error_message(e));
+	if (detail != NULL && e != E_INTERNAL)
+		json_object_set_new(err, "detail", json_string(detail));
+	doc = json_pack("{s:[o]}", "errors", err);
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (text == NULL)
+		fatalx("could not encode an error body");
+	resp = http_resp_take(text, strlen(text));
+	http_resp_header(resp, "Content-Type", "application/json");
+	if (e == E_METHOD_UNKNOWN)
+		http_resp_header(resp, "Allow", "GET, HEAD, PUT, PATCH, POST, "
+						"DELETE");
+	return reg_respond(r, error_status(e), resp);
+}
+
+struct db *
+reg_db(struct http_req *r)
+{
+	(void)r;
+	return db_thread();
+}
+
+int64_t
+reg_repo_id(struct db *db, const char *name)
+{
+	const char *p[1] = { name };
+	PGresult *res = db_exec(db, Q_REPO_ID, 1, p);
+	int64_t id;
+
+	if (res == NULL)
+		return -1;
+	id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
+	PQclear(res);
+	return id;
+}
+
+int64_t
+reg_repo_ensure(struct db *db, const char *name)
+{
+	const char *p[1] = { name };
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		PGresult *res = db_exec(db, Q_REPO_ENSURE, 1, p);
+		int64_t id = 0;
+
+		if (res == NULL && !db_conflict(db))
+			return -1;
+		if (res != NULL && PQntuples(res) == 1)
+			id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		PQclear(res);
+		if (id > 0)
+			return id;
+	}
+	return -1;
+}
+
+static bool
+ends_with(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len >= n && memcmp(s + len - n, suffix, n) == 0;
+}
+
+/* Splits "<name>/<kind>/<ref>" from the end; the name may hold slashes. */
+static enum route
+route_parse(struct http_req *r, struct reg_req *q)
+{
+	const char *p = r->path, *last, *prev;
+	size_t len;
+
+	if (!strcmp(p, "/v2") || !strcmp(p, "/v2/"))
+		return ROUTE_BASE;
+	if (!strcmp(p, "/healthz"))
+		return ROUTE_HEALTHZ;
+	if (!strcmp(p, "/readyz"))
+		return ROUTE_READYZ;
+	if (!strcmp(p, "/metrics"))
+		return ROUTE_METRICS;
+	if (strncmp(p, "/v2/", 4) != 0)
+		return ROUTE_UNKNOWN;
+	p += 4;
+	len = strlen(p);
+	if (!strcmp(p, "_catalog"))
+		return ROUTE_CATALOG;
+	if (ends_with(p, len, "/blobs/uploads/") ||
+	    ends_with(p, len, "/blobs/uploads")) {
+		q->name = arena_strndup(&r->arena, p,
+					len - (p[len - 1] == '/' ? 15 : 14));
+		return ROUTE_UPLOAD_START;
+	}
+	if (ends_with(p, len, "/tags/list")) {
+		q->name = arena_strndup(&r->arena, p, len - 10);
+		return ROUTE_TAGS;
+	}
+	if ((last = strrchr(p, '/')) == NULL || last == p)
+		return ROUTE_UNKNOWN;
+	for (prev = last - 1; prev > p && *prev != '/'; prev--)
+		;
+	if (prev == p)
+		return ROUTE_UNKNOWN;
+	q->ref = arena_strdup(&r->arena, last + 1);
+	q->name = arena_strndup(&r->arena, p, (size_t)(prev - p));
+#define PREV_IS(s) ((size_t)(last - prev - 1) == strlen(s) && \
+		    !memcmp(prev + 1, s, strlen(s)))
+	if (PREV_IS("manifests"))
+		return ROUTE_MANIFEST;
+	if (PREV_IS("referrers"))
+		return ROUTE_REFERRERS;
+	if (PREV_IS("blobs"))
+		return ROUTE_BLOB;
+	if (PREV_IS("uploads") && ends_with(p, (size_t)(prev - p), "/blobs")) {
+		q->name[prev - p - 6] = '\0';
+		return ROUTE_UPLOAD;
+	}
+#undef PREV_IS
+	return ROUTE_UNKNOWN;
+}
+
+static int
+respond_text(struct http_req *r, unsigned status, const char *ctype,
+	     const char *text)
+{
+	struct MHD_Response *resp = http_resp_copy(text, strlen(text));
+
+	http_resp_header(resp, "Content-Type", ctype);
+	return reg_respond(r, status, resp);
+}
+
+static int
+readyz(struct http_req *r)
+{
+	struct db *db = reg_db(r);
+	PGresult *res = db ? db_exec(db, Q_PING, 0, NULL) : NULL;
+	struct stat st;
+
+	if (res == NULL)
+		return respond_text(r, 503, "text/plain",
+				    "database unreachable\n");
+	PQclear(res);
+	if (stat(reg.storage_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(reg.storage_root, W_OK) < 0)
+		return respond_text(r, 503, "text/plain",
+				    "storage unreachable\n");
+	return respond_text(r, 200, "text/plain", "ready\n");
+}
+
+static int
+metrics(struct http_req *r)
+{
+	char *text = metrics_render();
+	struct MHD_Response *resp = http_resp_take(text, strlen(text));
+
+	http_resp_header(resp, "Content-Type",
+			 "text/plain; version=0.0.4; charset=utf-8");
+	return http_respond(r, 200, resp);
+}
+
+static bool
+method_is(struct http_req *r, const char *m)
+{
+	return strcmp(r->method, m) == 0;
+}
+
+static int
+dispatch(struct http_req *r, struct reg_req *q)
+{
+	bool get = method_is(r, "GET") || r->is_head;
+
+	switch (q->route) {
+	case ROUTE_BASE:
+		if (get)
+			return respond_text(r, 200, "application/json", "{}");
+		break;
+	case ROUTE_HEALTHZ:
+		if (get)
+			return respond_text(r, 200, "text/plain", "ok\n");
+		break;
+	case ROUTE_READYZ:
+		if (get)
+			return readyz(r);
+		break;
+	case ROUTE_METRICS:
+		if (get)
+			return metrics(r);
+		break;
+	case ROUTE_CATALOG:
+		if (get)
+			return catalog_list(r);
+		break;
+	case ROUTE_TAGS:
+		if (get)
+			return tags_list(r);
+		break;
+	case ROUTE_MANIFEST:
+		if (get)
+			return manifest_get(r);
+		if (method_is(r, "PUT"))
+			return manifest_put_begin(r);
+		if (method_is(r, "DELETE"))
+			return manifest_delete(r);
+		break;
+	case ROUTE_BLOB:
+		if (get)
+			return blob_get(r);
+		if (method_is(r, "DELETE"))
+			return blob_delete(r);
+		break;
+	case ROUTE_UPLOAD_START:
+		if (method_is(r, "POST"))
+			return upload_begin(r);
+		break;
+	case ROUTE_UPLOAD:
+		if (method_is(r, "PATCH") || method_is(r, "PUT"))
+			return upload_begin(r);
+		if (get)
+			return upload_status(r);
+		if (method_is(r, "DELETE"))
+			return upload_cancel(r);
+		break;
+	case ROUTE_REFERRERS:
+		if (get)
+			return referrers_get(r);
+		break;
+	case ROUTE_UNKNOWN:
+	case ROUTE_COUNT:
+		return reg_error_respond(r, E_NOT_FOUND, NULL);
+	}
+	return reg_error_respond(r, E_METHOD_UNKNOWN, NULL);
+}
+
+static int
+route_begin(struct http_req *r)
+{
+	struct reg_req *q = arena_alloc(&r->arena, sizeof(*q));
+
+	r->app = q;
+	buf_init(&q->body, 0);
+	q->route = route_parse(r, q);
+	r->route = (int)q->route;
+	if (q->name != NULL && !reg_name_valid(q->name))
+		return reg_error_respond(r, E_NAME_INVALID, q->name);
+	return dispatch(r, q);
+}
+
+static int
+route_body(struct http_req *r, const char *data, size_t len)
+{
+	struct reg_req *q = r->app;
+
+	if (q->up != NULL)
+		return upload_body(r, data, len);
+	if (q->err != E_NONE)
+		return 0;
+	if (buf_append(&q->body, data, len) < 0) {
+		q->err = E_MANIFEST_INVALID;
+		q->err_detail = "body too large";
+	}
+	return 0;
+}
+
+static int
+route_end(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+
+	if (q->up != NULL)
+		return upload_end(r);
+	if (q->err != E_NONE)
+		return reg_error_respond(r, q->err, q->err_detail);
+	if (q->route == ROUTE_MANIFEST)
+		return manifest_put_end(r);
+	BUG("request body for a route that takes none");
+}
+
+static void
+route_done(struct http_req *r, bool ok)
+{
+	struct reg_req *q = r->app;
+
+	if (q == NULL)
+		return;
+	if (q->up != NULL)
+		upload_done(r, ok);
+	buf_release(&q->body);
+}
+
+const struct http_handlers registry_handlers = {
+	.begin = route_begin,
+	.body = route_body,
+	.end = route_end,
+	.done = route_done,
+};

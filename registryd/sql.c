@@ -1,0 +1,116 @@
+/*
+ * Every SQL statement registryd runs, prepared once per connection. All
+ * take parameters; none interpolates text. Lists are keyset queries on
+ * primary keys, so a page costs the same however large the registry.
+ */
+#include "registryd.h"
+
+#define REPO "(SELECT id FROM repositories WHERE name = $1)"
+
+const struct db_stmt registry_stmts[Q_COUNT] = {
+	[Q_REPO_ID] = { "repo_id", "SELECT id FROM repositories WHERE name = $1" },
+	/* Under READ COMMITTED a racing insert can hide the row from both
+	 * halves; the caller retries once. */
+	[Q_REPO_ENSURE] = { "repo_ensure",
+		"WITH ins AS (INSERT INTO repositories (name) VALUES ($1) "
+		"ON CONFLICT (name) DO NOTHING RETURNING id) "
+		"SELECT id FROM ins UNION ALL "
+		"SELECT id FROM repositories WHERE name = $1 LIMIT 1" },
+	[Q_BLOB_IN_REPO] = { "blob_in_repo",
+		"SELECT b.size FROM repository_blobs rb "
+		"JOIN blobs b ON b.digest = rb.digest "
+		"WHERE rb.repository_id = " REPO " AND rb.digest = $2" },
+	[Q_BLOB_ANY_REPO] = { "blob_any_repo",
+		"SELECT b.size FROM blobs b WHERE b.digest = $1 AND EXISTS "
+		"(SELECT 1 FROM repository_blobs rb WHERE rb.digest = $1)" },
+	[Q_BLOB_INSERT] = { "blob_insert",
+		"INSERT INTO blobs (digest, size) VALUES ($1, $2) "
+		"ON CONFLICT (digest) DO NOTHING" },
+	[Q_BLOB_LINK] = { "blob_link",
+		"INSERT INTO repository_blobs (repository_id, digest) "
+		"VALUES ($1, $2) ON CONFLICT DO NOTHING" },
+	[Q_BLOB_UNLINK] = { "blob_unlink",
+		"DELETE FROM repository_blobs WHERE repository_id = " REPO
+		" AND digest = $2 RETURNING digest" },
+	[Q_UPLOAD_INSERT] = { "upload_insert",
+		"INSERT INTO uploads (id, repository_id) VALUES ($1, $2)" },
+	[Q_UPLOAD_GET] = { "upload_get",
+		"SELECT size, hash_state FROM uploads "
+		"WHERE id = $2::uuid AND repository_id = " REPO },
+	/* size = $3 makes the update conditional on the state we read. */
+	[Q_UPLOAD_UPDATE] = { "upload_update",
+		"UPDATE uploads SET size = $4, hash_state = $5, "
+		"updated_at = now() WHERE id = $2::uuid AND repository_id = "
+		REPO " AND size = $3" },
+	[Q_UPLOAD_DELETE] = { "upload_delete",
+		"DELETE FROM uploads WHERE id = $2::uuid AND repository_id = "
+		REPO " RETURNING id" },
+	[Q_MANIFEST_BY_DIGEST] = { "manifest_by_digest",
+		"SELECT digest, media_type, content FROM manifests "
+		"WHERE repository_id = " REPO " AND digest = $2" },
+	[Q_MANIFEST_HEAD_BY_DIGEST] = { "manifest_head_by_digest",
+		"SELECT digest, media_type, size FROM manifests "
+		"WHERE repository_id = " REPO " AND digest = $2" },
+	[Q_MANIFEST_BY_TAG] = { "manifest_by_tag",
+		"SELECT m.digest, m.media_type, m.content FROM tags t "
+		"JOIN manifests m ON m.repository_id = t.repository_id "
+		"AND m.digest = t.digest "
+		"WHERE t.repository_id = " REPO " AND t.name = $2" },
+	[Q_MANIFEST_HEAD_BY_TAG] = { "manifest_head_by_tag",
+		"SELECT m.digest, m.media_type, m.size FROM tags t "
+		"JOIN manifests m ON m.repository_id = t.repository_id "
+		"AND m.digest = t.digest "
+		"WHERE t.repository_id = " REPO " AND t.name = $2" },
+	[Q_MANIFEST_MISSING_BLOBS] = { "manifest_missing_blobs",
+		"SELECT d FROM unnest($2::text[]) AS d WHERE NOT EXISTS "
+		"(SELECT 1 FROM repository_blobs rb WHERE "
+		"rb.repository_id = $1 AND rb.digest = d) LIMIT 1" },
+	[Q_MANIFEST_MISSING_CHILDREN] = { "manifest_missing_children",
+		"SELECT d FROM unnest($2::text[]) AS d WHERE NOT EXISTS "
+		"(SELECT 1 FROM manifests m WHERE "
+		"m.repository_id = $1 AND m.digest = d) LIMIT 1" },
+	[Q_MANIFEST_INSERT] = { "manifest_insert",
+		"INSERT INTO manifests (repository_id, digest, media_type, "
+		"artifact_type, subject, annotations, size, content) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+		"ON CONFLICT (repository_id, digest) DO NOTHING" },
+	[Q_MANIFEST_REFS_INSERT] = { "manifest_refs_insert",
+		"INSERT INTO manifest_references (repository_id, "
+		"manifest_digest, target_digest, is_manifest) "
+		"SELECT $1, $2, d, $4 FROM unnest($3::text[]) AS d "
+		"ON CONFLICT DO NOTHING" },
+	[Q_MANIFEST_DELETE] = { "manifest_delete",
+		"DELETE FROM manifests WHERE repository_id = " REPO
+		" AND digest = $2 RETURNING digest" },
+	[Q_TAG_PUT] = { "tag_put",
+		"INSERT INTO tags (repository_id, name, digest) "
+		"VALUES ($1, $2, $3) ON CONFLICT (repository_id, name) "
+		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()" },
+	[Q_TAG_DELETE] = { "tag_delete",
+		"DELETE FROM tags WHERE repository_id = " REPO
+		" AND name = $2 RETURNING name" },
+	[Q_TAGS_LIST] = { "tags_list",
+		"SELECT name FROM tags WHERE repository_id = $1 "
+		"AND name > $2 ORDER BY name LIMIT $3" },
+	[Q_CATALOG] = { "catalog",
+		"SELECT name FROM repositories WHERE name > $1 "
+		"ORDER BY name LIMIT $2" },
+	[Q_REFERRERS] = { "referrers",
+		"SELECT digest, media_type, size, artifact_type, annotations "
+		"FROM manifests WHERE repository_id = " REPO
+		" AND subject = $2 ORDER BY digest" },
+	[Q_REFERRERS_FILTERED] = { "referrers_filtered",
+		"SELECT digest, media_type, size, artifact_type, annotations "
+		"FROM manifests WHERE repository_id = " REPO
+		" AND subject = $2 AND artifact_type = $3 ORDER BY digest" },
+	[Q_GC_QUEUE_BLOB] = { "gc_queue_blob",
+		"INSERT INTO gc_blob_reviews (digest) VALUES ($1) "
+		"ON CONFLICT (digest) DO UPDATE SET review_after = now()" },
+	[Q_GC_QUEUE_MANIFEST_BLOBS] = { "gc_queue_manifest_blobs",
+		"INSERT INTO gc_blob_reviews (digest) "
+		"SELECT target_digest FROM manifest_references "
+		"WHERE repository_id = " REPO " AND manifest_digest = $2 "
+		"AND NOT is_manifest ON CONFLICT (digest) "
+		"DO UPDATE SET review_after = now()" },
+	[Q_PING] = { "ping", "SELECT 1" },
+};

@@ -1,0 +1,209 @@
+/*
+ * Filesystem storage (see storage.h). Upload locks are open file
+ * description locks (F_OFD_SETLK): per open file rather than per process,
+ * so two requests on one node exclude each other as two nodes do, and the
+ * kernel (or the NFS server) drops a dead node's lock for us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "digest.h"
+#include "log.h"
+#include "storage.h"
+
+static char *root;
+
+static int
+mkdir_p(const char *path)
+{
+	char tmp[PATH_MAX];
+
+	if (util_strlcpy(tmp, path, sizeof(tmp)) >= sizeof(tmp))
+		return -1;
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	close(fd);
+	return ret;
+}
+
+int
+storage_init(const char *r)
+{
+	char path[PATH_MAX];
+
+	if (strlen(r) > PATH_MAX / 2) {
+		log_warnx("storage path \"%s\" is too long", r);
+		return -1;
+	}
+	free(root);
+	root = xstrdup(r);
+	snprintf(path, sizeof(path), "%s/uploads", root);
+	if (mkdir_p(path) < 0) {
+		log_warn("could not create \"%s\"", path);
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/blobs", root);
+	if (mkdir_p(path) < 0) {
+		log_warn("could not create \"%s\"", path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+storage_release(void)
+{
+	free(root);
+	root = NULL;
+}
+
+static void
+blob_dir(char *out, size_t len, const char *digest)
+{
+	const char *hex = digest_hex(digest);
+
+	snprintf(out, len, "%s/blobs/%.*s/%.2s", root,
+		 (int)(hex - 1 - digest), digest, hex);
+}
+
+static void
+blob_path(char *out, size_t len, const char *digest)
+{
+	const char *hex = digest_hex(digest);
+
+	snprintf(out, len, "%s/blobs/%.*s/%.2s/%s", root,
+		 (int)(hex - 1 - digest), digest, hex, hex);
+}
+
+static void
+upload_path(char *out, size_t len, const char *id)
+{
+	snprintf(out, len, "%s/uploads/%s", root, id);
+}
+
+int
+storage_blob_open(const char *digest, uint64_t *size)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	int fd;
+
+	blob_path(path, sizeof(path), digest);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -1;
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+int
+storage_upload_create(const char *id)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	upload_path(path, sizeof(path), id);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_warn("could not create upload \"%s\"", path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+int
+storage_upload_open(const char *id)
+{
+	char path[PATH_MAX];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, saved;
+
+	upload_path(path, sizeof(path), id);
+	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
+		return -1;
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
+		saved = errno == EACCES ? EAGAIN : errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+int
+storage_upload_read_fd(const char *id)
+{
+	char path[PATH_MAX];
+
+	upload_path(path, sizeof(path), id);
+	return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int
+storage_upload_commit(int fd, const char *id, uint64_t size,
+		      const char *digest)
+{
+	char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX];
+	struct stat st;
+
+	upload_path(from, sizeof(from), id);
+	blob_dir(dir, sizeof(dir), digest);
+	blob_path(to, sizeof(to), digest);
+	if (ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+		log_warn("could not flush upload \"%s\"", from);
+		return -1;
+	}
+	if (stat(to, &st) == 0 && (uint64_t)st.st_size == size) {
+		/* Content-addressed: the stored copy is the same bytes. */
+		unlink(from);
+		return 0;
+	}
+	if (mkdir_p(dir) < 0 || rename(from, to) < 0) {
+		log_warn("could not move upload \"%s\" to \"%s\"", from, to);
+		return -1;
+	}
+	if (fsync_dir(dir) < 0) {
+		log_warn("could not flush directory \"%s\"", dir);
+		return -1;
+	}
+	return 0;
+}
+
+void
+storage_upload_remove(const char *id)
+{
+	char path[PATH_MAX];
+
+	upload_path(path, sizeof(path), id);
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("could not remove upload \"%s\"", path);
+}

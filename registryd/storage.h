@@ -1,0 +1,46 @@
+/*
+ * Blob and upload bytes on a filesystem that several nodes may share (NFS
+ * included): blobs at blobs/<alg>/<2 hex>/<hex>, uploads at uploads/<id>.
+ * A blob appears only by rename() of a complete, fsync'd file, so a reader
+ * never sees a partial one. Paths are built only from validated digests
+ * and upload ids. This is the seam where object storage will plug in.
+ */
+#ifndef BERTH_STORAGE_H
+#define BERTH_STORAGE_H
+
+#include <stdint.h>
+
+#include "util.h"
+
+/* Creates the layout under root if needed; -1 (logged) on failure. */
+int storage_init(const char *root) MUST_CHECK;
+void storage_release(void);
+
+/* Opens a blob for reading; sets *size. -1 with errno (ENOENT). */
+int storage_blob_open(const char *digest, uint64_t *size) MUST_CHECK;
+
+/* Creates an empty upload file; -1 (logged) on failure. */
+int storage_upload_create(const char *id) MUST_CHECK;
+
+/*
+ * Opens an upload file for writing and takes an exclusive lock on it
+ * without waiting (held until close). -1 with errno: ENOENT when the file
+ * is gone, EAGAIN when another request (on any node) holds the lock.
+ */
+int storage_upload_open(const char *id) MUST_CHECK;
+
+/* Reads a prefix of an upload back, for rehashing; -1 on error. */
+int storage_upload_read_fd(const char *id) MUST_CHECK;
+
+/*
+ * Makes the upload's first size bytes the blob digest: truncate, fsync,
+ * rename into place (or drop it when the blob is already stored), fsync
+ * the directory. Does not close fd. -1 (logged) on failure.
+ */
+int storage_upload_commit(int fd, const char *id, uint64_t size,
+			  const char *digest) MUST_CHECK;
+
+/* Removes an upload file; a missing one is not an error. */
+void storage_upload_remove(const char *id);
+
+#endif

@@ -1,0 +1,584 @@
+/*
+ * Blob uploads: POST (session, monolithic with ?digest=, or mount), PATCH
+ * (a chunk), PUT (complete), GET (status) and DELETE (cancel).
+ *
+ * DESIGN: the uploads row holds the size and hash state of a durable
+ * prefix of uploads/<id>. A PATCH locks the file (any node may serve it),
+ * truncates it to that prefix (dropping a crashed writer's torn tail),
+ * writes and hashes the bytes as they arrive, fsyncs, then advances the
+ * row. So the digest is never computed twice and a chunk acknowledged
+ * with 202 survives a crash. A completed upload is renamed into place,
+ * then committed to the database, then acknowledged with 201.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "registryd.h"
+#include "storage.h"
+
+struct upload_state {
+	char id[37];
+	bool temp;		/* monolithic POST: no row, file removed on error */
+	bool final;		/* PUT or monolithic POST: completes the blob */
+	const char *want;	/* ?digest= */
+	int fd;			/* the locked upload file */
+	uint64_t base;		/* committed size when the request began */
+	uint64_t written;	/* bytes of this request written so far */
+	int64_t expect;		/* bytes announced by Content-Range, or -1 */
+	struct digest_ctx ctx;
+	bool committed;
+};
+
+static void
+new_uuid(char *out)
+{
+	unsigned char b[16];
+	char hex[33];
+
+	util_random(b, sizeof(b));
+	b[6] = (b[6] & 0x0f) | 0x40;	/* version 4 */
+	b[8] = (b[8] & 0x3f) | 0x80;	/* RFC 4122 variant */
+	util_hex(hex, b, sizeof(b));
+	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12,
+		 hex + 16, hex + 20);
+}
+
+static void
+range_header(struct MHD_Response *resp, uint64_t size)
+{
+	char range[48];
+
+	/* As Distribution does, an empty upload reads "0-0". */
+	snprintf(range, sizeof(range), "0-%" PRIu64, size ? size - 1 : 0);
+	http_resp_header(resp, "Range", range);
+}
+
+/* 202/204 answer describing an open session. */
+static int
+session_respond(struct http_req *r, unsigned status, const char *id,
+		uint64_t size)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp = http_resp_copy("", 0);
+
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/blobs/uploads/%s",
+				      q->name, id));
+	http_resp_header(resp, "Docker-Upload-UUID", id);
+	range_header(resp, size);
+	return reg_respond(r, status, resp);
+}
+
+static int
+range_invalid(struct http_req *r, uint64_t size, const char *detail)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp;
+	char *body = arena_printf(
+		&r->arena,
+		"{\"errors\":[{\"code\":\"BLOB_UPLOAD_INVALID\",\"message\":"
+		"\"requested range not satisfiable\",\"detail\":\"%s\"}]}",
+		detail);
+
+	resp = http_resp_copy(body, strlen(body));
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/blobs/uploads/%s",
+				      q->name, q->ref));
+	range_header(resp, size);
+	return reg_respond(r, 416, resp);
+}
+
+static int
+blob_created(struct http_req *r, const char *digest)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp = http_resp_copy("", 0);
+
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/blobs/%s", q->name,
+				      digest));
+	http_resp_header(resp, "Docker-Content-Digest", digest);
+	return reg_respond(r, 201, resp);
+}
+
+/* Links digest (already stored) into q->name, in one transaction. */
+static int
+link_blob(struct db *db, const char *name, const char *digest,
+	  uint64_t size, const char *upload_id)
+{
+	char sz[24], idbuf[24];
+	const char *p[2];
+	PGresult *res;
+	int64_t repo;
+
+	if (db_command(db, "BEGIN") < 0)
+		return -1;
+	if ((repo = reg_repo_ensure(db, name)) < 0)
+		goto fail;
+	snprintf(sz, sizeof(sz), "%" PRIu64, size);
+	snprintf(idbuf, sizeof(idbuf), "%" PRId64, repo);
+	p[0] = digest;
+	p[1] = sz;
+	if ((res = db_exec(db, Q_BLOB_INSERT, 2, p)) == NULL)
+		goto fail;
+	PQclear(res);
+	p[0] = idbuf;
+	p[1] = digest;
+	if ((res = db_exec(db, Q_BLOB_LINK, 2, p)) == NULL)
+		goto fail;
+	PQclear(res);
+	if (upload_id != NULL) {
+		p[0] = name;
+		p[1] = upload_id;
+		if ((res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) == NULL)
+			goto fail;
+		PQclear(res);
+	}
+	if (db_command(db, "COMMIT") < 0)
+		goto fail;
+	return 0;
+fail:
+	db_rollback(db);
+	return -1;
+}
+
+/* POST with mount=: 201 when linked, 0 to go on with a session. */
+static int
+try_mount(struct http_req *r, struct db *db, const char *digest,
+	  const char *from, bool *mounted)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { from, digest };
+	PGresult *res;
+	uint64_t size = 0;
+	bool found;
+
+	*mounted = false;
+	if (from != NULL) {
+		if (!reg_name_valid(from) ||
+		    authz_check(r, from, AUTHZ_PULL) != E_NONE)
+			return 0;
+		res = db_exec(db, Q_BLOB_IN_REPO, 2, p);
+	} else {
+		/*
+		 * Automatic mount: the blob is known somewhere. With auth
+		 * on, this is where readability by the caller is checked.
+		 */
+		res = db_exec(db, Q_BLOB_ANY_REPO, 1, p + 1);
+	}
+	if (res == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	if (found)
+		size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	if (!found)
+		return 0;
+	if (link_blob(db, q->name, digest, size, NULL) < 0)
+		return -1;
+	*mounted = true;
+	return 0;
+}
+
+static int
+start_session(struct http_req *r, struct db *db)
+{
+	struct reg_req *q = r->app;
+	char id[37], repo[24];
+	const char *p[2] = { id, repo };
+	PGresult *res;
+	int64_t repo_id;
+
+	new_uuid(id);
+	if ((repo_id = reg_repo_ensure(db, q->name)) < 0)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
+	/* The file first, so that a row always has its file. */
+	if (storage_upload_create(id) < 0)
+		return reg_error_respond(r, E_INTERNAL, "storage");
+	if ((res = db_exec(db, Q_UPLOAD_INSERT, 2, p)) == NULL) {
+		storage_upload_remove(id);
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	}
+	PQclear(res);
+	return session_respond(r, 202, id, 0);
+}
+
+static struct upload_state *
+state_new(struct http_req *r)
+{
+	struct upload_state *u = arena_alloc(&r->arena, sizeof(*u));
+
+	u->fd = -1;
+	u->expect = -1;
+	return u;
+}
+
+static int
+begin_monolithic(struct http_req *r, const char *digest)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = state_new(r);
+	enum digest_alg alg;
+
+	if (digest_parse(digest, &alg) != DIGEST_OK)
+		return reg_error_respond(r, E_DIGEST_INVALID, digest);
+	new_uuid(u->id);
+	if (storage_upload_create(u->id) < 0 ||
+	    (u->fd = storage_upload_open(u->id)) < 0) {
+		storage_upload_remove(u->id);
+		return reg_error_respond(r, E_INTERNAL, "storage");
+	}
+	u->temp = u->final = true;
+	u->want = digest;
+	digest_init(&u->ctx, alg);
+	q->up = u;
+	return 0;
+}
+
+static int
+begin_post(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *mount = http_query(r, "mount");
+	const char *digest = http_query(r, "digest");
+	struct db *db;
+	bool mounted;
+
+	if (digest != NULL)
+		return begin_monolithic(r, digest);
+	if ((db = reg_db(r)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	if (mount != NULL) {
+		if (!reg_digest_valid(mount))
+			return reg_error_respond(r, E_DIGEST_INVALID, mount);
+		if (try_mount(r, db, mount, http_query(r, "from"), &mounted) < 0)
+			return reg_error_respond(r, E_UNAVAILABLE, "database");
+		if (mounted)
+			return blob_created(r, mount);
+	}
+	(void)q;
+	return start_session(r, db);
+}
+
+/* Rehashes the committed prefix when the stored state is unusable. */
+static int
+rehash(struct upload_state *u, enum digest_alg alg, uint64_t size)
+{
+	unsigned char *b = xmalloc(1 << 20);
+	uint64_t off = 0;
+	int fd = storage_upload_read_fd(u->id), ret = -1;
+
+	digest_init(&u->ctx, alg);
+	if (fd < 0)
+		goto out;
+	while (off < size) {
+		size_t want = size - off < (1 << 20) ? size - off : (1 << 20);
+		ssize_t n = pread(fd, b, want, (off_t)off);
+		if (n <= 0)
+			goto out;
+		digest_update(&u->ctx, b, (size_t)n);
+		off += (uint64_t)n;
+	}
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(b);
+	return ret;
+}
+
+/* Loads the committed size and hash state; the file is locked. */
+static enum reg_error
+load_session(struct http_req *r, struct upload_state *u)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { q->name, u->id };
+	unsigned char *state = NULL;
+	size_t state_len = 0;
+	struct db *db;
+	PGresult *res;
+	enum reg_error e = E_NONE;
+
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_exec(db, Q_UPLOAD_GET, 2, p)) == NULL)
+		return E_UNAVAILABLE;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return E_BLOB_UPLOAD_UNKNOWN;
+	}
+	u->base = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	if (!PQgetisnull(res, 0, 1))
+		state = PQunescapeBytea(
+			(const unsigned char *)PQgetvalue(res, 0, 1),
+			&state_len);
+	PQclear(res);
+	if (state == NULL && u->base == 0)
+		digest_init(&u->ctx, DIGEST_SHA256);
+	else if (state == NULL ||
+		 digest_import(&u->ctx, state, state_len) < 0) {
+		log_info("upload %s: stored hash state unusable, rehashing",
+			 u->id);
+		if (rehash(u, DIGEST_SHA256, u->base) < 0)
+			e = E_INTERNAL;
+	}
+	PQfreemem(state);
+	if (e == E_NONE && ftruncate(u->fd, (off_t)u->base) < 0)
+		e = E_INTERNAL;
+	return e;
+}
+
+static int
+begin_chunk(struct http_req *r, bool final)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u;
+	const char *cr = http_header(r, "Content-Range");
+	const char *cl = http_header(r, "Content-Length");
+	const char *digest = http_query(r, "digest");
+	uint64_t start, end, len;
+	enum reg_error e;
+
+	if (!reg_uuid_valid(q->ref))
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	if (final && (digest == NULL || !reg_digest_valid(digest)))
+		return reg_error_respond(r, E_DIGEST_INVALID,
+					 digest ? digest : "missing digest");
+	u = state_new(r);
+	util_strlcpy(u->id, q->ref, sizeof(u->id));
+	u->final = final;
+	u->want = digest;
+	if ((u->fd = storage_upload_open(u->id)) < 0) {
+		if (errno == EAGAIN)
+			return reg_error_respond(r, E_UPLOAD_BUSY, q->ref);
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	}
+	q->up = u;	/* from here upload_done() closes the file */
+	if ((e = load_session(r, u)) != E_NONE)
+		return reg_error_respond(r, e, q->ref);
+	if (cr != NULL) {
+		if (range_parse_upload(cr, &start, &end) < 0 ||
+		    start != u->base)
+			return range_invalid(r, u->base, "out of order chunk");
+		u->expect = (int64_t)(end - start + 1);
+		if (cl != NULL && (util_parse_u64(cl, &len) < 0 ||
+				   len != (uint64_t)u->expect))
+			return range_invalid(r, u->base,
+					     "Content-Range and "
+					     "Content-Length disagree");
+	}
+	return 0;
+}
+
+int
+upload_begin(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	enum reg_error e;
+
+	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if (q->route == ROUTE_UPLOAD_START)
+		return begin_post(r);
+	return begin_chunk(r, strcmp(r->method, "PUT") == 0);
+}
+
+int
+upload_body(struct http_req *r, const char *data, size_t len)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+	size_t done = 0;
+
+	if (q->err != E_NONE || r->responded)
+		return 0;
+	if (u->expect >= 0 && u->written + len > (uint64_t)u->expect) {
+		q->err = E_RANGE_INVALID;
+		q->err_detail = "more bytes than Content-Range announced";
+		return 0;
+	}
+	while (done < len) {
+		ssize_t n = pwrite(u->fd, data + done, len - done,
+				   (off_t)(u->base + u->written + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			rlog_warnx(r, "could not write upload %s: %s", u->id,
+				   strerror(errno));
+			q->err = E_INTERNAL;
+			q->err_detail = "storage write failed";
+			return 0;
+		}
+		done += (size_t)n;
+	}
+	digest_update(&u->ctx, data, len);
+	u->written += len;
+	return 0;
+}
+
+/* PATCH: make the chunk durable, then advance the row. */
+static int
+end_chunk(struct http_req *r, struct db *db)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+	unsigned char state[DIGEST_STATE_MAX];
+	char base[24], size[24];
+	const char *p[5] = { q->name, u->id, base, size, (char *)state };
+	int lengths[5] = { 0, 0, 0, 0, 0 }, formats[5] = { 0, 0, 0, 0, 1 };
+	PGresult *res;
+	bool updated;
+
+	if (fsync(u->fd) < 0)
+		return reg_error_respond(r, E_INTERNAL, "fsync failed");
+	lengths[4] = (int)digest_export(&u->ctx, state);
+	snprintf(base, sizeof(base), "%" PRIu64, u->base);
+	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
+	if ((res = db_exec_bin(db, Q_UPLOAD_UPDATE, 5, p, lengths,
+			       formats, 0)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	updated = strcmp(PQcmdTuples(res), "1") == 0;
+	PQclear(res);
+	if (!updated)
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
+	return session_respond(r, 202, u->id, u->base + u->written);
+}
+
+/* Drops an upload whose completion failed, so nothing is left behind. */
+static void
+discard(struct http_req *r, struct db *db)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+	const char *p[2] = { q->name, u->id };
+	PGresult *res;
+
+	if (!u->temp && db != NULL &&
+	    (res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) != NULL)
+		PQclear(res);
+	storage_upload_remove(u->id);
+}
+
+static int
+end_final(struct http_req *r, struct db *db)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+	uint64_t total = u->base + u->written;
+	char got[DIGEST_MAX];
+	enum digest_alg alg;
+
+	if (digest_parse(u->want, &alg) != DIGEST_OK)
+		BUG("digest validated at begin");
+	if (alg != u->ctx.alg && rehash(u, alg, total) < 0)
+		return reg_error_respond(r, E_INTERNAL, "rehash failed");
+	digest_final(&u->ctx, got);
+	if (strcmp(got, u->want) != 0) {
+		discard(r, db);
+		return reg_error_respond(
+			r, E_DIGEST_INVALID,
+			arena_printf(&r->arena, "content has digest %s", got));
+	}
+	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
+		return reg_error_respond(r, E_INTERNAL, "storage commit");
+	u->committed = true;
+	if (link_blob(db, q->name, got, total, u->temp ? NULL : u->id) < 0)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	return blob_created(r, got);
+}
+
+int
+upload_end(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+	struct db *db;
+
+	if (r->responded)
+		return 0;
+	if (q->err == E_NONE && u->expect >= 0 &&
+	    u->written != (uint64_t)u->expect) {
+		q->err = E_RANGE_INVALID;
+		q->err_detail = "fewer bytes than Content-Range announced";
+	}
+	if (q->err == E_RANGE_INVALID)
+		return range_invalid(r, u->base, q->err_detail);
+	if (q->err != E_NONE)
+		return reg_error_respond(r, q->err, q->err_detail);
+	if ((db = reg_db(r)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	if (!u->final)
+		return end_chunk(r, db);
+	return end_final(r, db);
+}
+
+void
+upload_done(struct http_req *r, bool ok)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+
+	(void)ok;
+	/* A monolithic upload that did not complete leaves nothing. */
+	if (u->temp && !u->committed)
+		storage_upload_remove(u->id);
+	if (u->fd >= 0)
+		close(u->fd);	/* releases the lock */
+	u->fd = -1;
+}
+
+int
+upload_status(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { q->name, q->ref };
+	enum reg_error e;
+	struct db *db;
+	PGresult *res;
+	uint64_t size;
+
+	if (!reg_uuid_valid(q->ref))
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_exec(db, Q_UPLOAD_GET, 2, p)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	}
+	size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
+	PQclear(res);
+	return session_respond(r, 204, q->ref, size);
+}
+
+int
+upload_cancel(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	const char *p[2] = { q->name, q->ref };
+	enum reg_error e;
+	struct db *db;
+	PGresult *res;
+	bool found;
+
+	if (!reg_uuid_valid(q->ref))
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
+		return reg_error_respond(r, e, NULL);
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) == NULL)
+		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	found = PQntuples(res) == 1;
+	PQclear(res);
+	if (!found)
+		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
+	storage_upload_remove(q->ref);
+	return reg_respond(r, 204, http_resp_copy("", 0));
+}

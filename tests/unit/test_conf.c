@@ -1,0 +1,69 @@
+/*
+ * Configuration reader: defaults, file values, environment overrides,
+ * unknown keys and out-of-range values.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "test.h"
+
+static char *s_listen;
+static long long s_threads;
+static bool s_flag;
+
+static const struct conf_key keys[] = {
+	{ "listen", CONF_STR, &s_listen, "127.0.0.1:5000", 0, 0, false, "" },
+	{ "threads", CONF_INT, &s_threads, "8", 1, 64, false, "" },
+	{ "flag", CONF_BOOL, &s_flag, "false", 0, 0, false, "" },
+};
+
+static int
+load_text(const char *text)
+{
+	char path[] = "/tmp/berth-conf-XXXXXX";
+	int fd = mkstemp(path), ret;
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	ret = conf_load(keys, 3, path, "BERTHTEST");
+	unlink(path);
+	return ret;
+}
+
+void
+test_conf(void)
+{
+	CHECK(conf_load(keys, 3, NULL, "BERTHTEST") == 0);
+	CHECK(strcmp(s_listen, "127.0.0.1:5000") == 0);
+	CHECK(s_threads == 8 && !s_flag);
+
+	CHECK(load_text("# comment\n\nlisten = 0.0.0.0:443\nthreads=16\n"
+			"flag = yes\n") == 0);
+	CHECK(strcmp(s_listen, "0.0.0.0:443") == 0);
+	CHECK(s_threads == 16 && s_flag);
+
+	/* A value keeps everything after the first '=' (libpq conninfo). */
+	CHECK(load_text("listen = host=/tmp port=5 dbname=x\n") == 0);
+	CHECK(strcmp(s_listen, "host=/tmp port=5 dbname=x") == 0);
+	CHECK(load_text("listen = \"  spaced  \"\n") == 0);
+	CHECK(strcmp(s_listen, "  spaced  ") == 0);
+
+	CHECK(load_text("nosuchkey = 1\n") == -1);
+	CHECK(load_text("threads = 65\n") == -1);
+	CHECK(load_text("threads = 0\n") == -1);
+	CHECK(load_text("threads = 8x\n") == -1);
+	CHECK(load_text("flag = maybe\n") == -1);
+	CHECK(load_text("just words\n") == -1);
+
+	setenv("BERTHTEST_THREADS", "3", 1);
+	CHECK(load_text("threads = 16\n") == 0);
+	CHECK(s_threads == 3);
+	setenv("BERTHTEST_THREADS", "999", 1);
+	CHECK(load_text("") == -1);
+	unsetenv("BERTHTEST_THREADS");
+	conf_release(keys, 3);
+	CHECK(s_listen == NULL);
+}
