@@ -330,8 +330,6 @@ dispatch(struct http_req *r, struct reg_req *q)
 	case ROUTE_MANIFEST:
 		if (get)
 			return manifest_get(r);
-		if (method_is(r, "PUT"))
-			return manifest_put_begin(r);
 		if (method_is(r, "DELETE"))
 			return manifest_delete(r);
 		break;
@@ -346,8 +344,6 @@ dispatch(struct http_req *r, struct reg_req *q)
 			return upload_begin(r);
 		break;
 	case ROUTE_UPLOAD:
-		if (method_is(r, "PATCH") || method_is(r, "PUT"))
-			return upload_begin(r);
 		if (get)
 			return upload_status(r);
 		if (method_is(r, "DELETE"))
@@ -364,6 +360,24 @@ dispatch(struct http_req *r, struct reg_req *q)
 	return reg_error_respond(r, E_METHOD_UNKNOWN, NULL);
 }
 
+/* Requests whose body streams into a handler set up in begin(). */
+static bool
+takes_body(struct http_req *r, struct reg_req *q)
+{
+	if (q->route == ROUTE_MANIFEST)
+		return method_is(r, "PUT");
+	if (q->route == ROUTE_UPLOAD)
+		return method_is(r, "PATCH") || method_is(r, "PUT");
+	if (q->route == ROUTE_UPLOAD_START)
+		return method_is(r, "POST") && http_query(r, "digest") != NULL;
+	return false;
+}
+
+/*
+ * Answers only errors here: libmicrohttpd closes the connection after a
+ * response queued before the request was read, so successful answers wait
+ * for end() and the connection stays open for the next request.
+ */
 static int
 route_begin(struct http_req *r)
 {
@@ -375,7 +389,11 @@ route_begin(struct http_req *r)
 	r->route = (int)q->route;
 	if (q->name != NULL && !reg_name_valid(q->name))
 		return reg_error_respond(r, E_NAME_INVALID, q->name);
-	return dispatch(r, q);
+	if (!takes_body(r, q))
+		return 0;
+	if (q->route == ROUTE_MANIFEST)
+		return manifest_put_begin(r);
+	return upload_begin(r);
 }
 
 static int
@@ -385,8 +403,8 @@ route_body(struct http_req *r, const char *data, size_t len)
 
 	if (q->up != NULL)
 		return upload_body(r, data, len);
-	if (q->err != E_NONE)
-		return 0;
+	if (q->err != E_NONE || !takes_body(r, q))
+		return 0;	/* a body where none belongs is dropped */
 	if (buf_append(&q->body, data, len) < 0) {
 		q->err = E_MANIFEST_INVALID;
 		q->err_detail = "body too large";
@@ -403,9 +421,9 @@ route_end(struct http_req *r)
 		return upload_end(r);
 	if (q->err != E_NONE)
 		return reg_error_respond(r, q->err, q->err_detail);
-	if (q->route == ROUTE_MANIFEST)
+	if (takes_body(r, q))
 		return manifest_put_end(r);
-	BUG("request body for a route that takes none");
+	return dispatch(r, q);
 }
 
 static void
