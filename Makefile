@@ -29,7 +29,8 @@ all: $(B)/registryd $(B)/unit
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # Migrations are compiled into the binary so that a node carries its schema.
 $(B)/gen/schema_embed.c: $(SCHEMA) scripts/embed-schema.sh
@@ -37,7 +38,8 @@ $(B)/gen/schema_embed.c: $(SCHEMA) scripts/embed-schema.sh
 	sh scripts/embed-schema.sh $(SCHEMA) > $@
 $(B)/obj/gen/schema_embed.o: $(B)/gen/schema_embed.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/libberth.a: $(call obj,$(LIB_SRC)) $(B)/obj/gen/schema_embed.o
 	ar rcs $@ $^

@@ -145,8 +145,10 @@ conf_load(const struct conf_key *keys, int n, const char *path,
 
 	for (int i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "default of %s", keys[i].name);
-		if (keys[i].type == CONF_STR)
+		if (keys[i].type == CONF_STR) {
+			free(*(char **)keys[i].var);
 			*(char **)keys[i].var = NULL;
+		}
 		if (keys[i].def != NULL &&
 		    conf_set(keys, n, keys[i].name, keys[i].def, where) < 0)
 			BUG("bad default for %s", keys[i].name);

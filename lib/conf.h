@@ -24,7 +24,8 @@ struct conf_key {
 };
 
 /*
- * Sets every key to its default, then applies the file at path (skipped
+ * Sets every key to its default (freeing strings a previous load set; the
+ * variables must start out NULL), then applies the file at path (skipped
  * when NULL) and the environment. On error logs "file:line: reason" and
  * returns -1.
  */

@@ -17,7 +17,7 @@ static const struct {
 				    "blob upload unknown to registry" },
 	[E_DIGEST_INVALID] = { 400, "DIGEST_INVALID",
 			       "provided digest did not match uploaded content" },
-	[E_MANIFEST_BLOB_UNKNOWN] = { 404, "MANIFEST_BLOB_UNKNOWN",
+	[E_MANIFEST_BLOB_UNKNOWN] = { 400, "MANIFEST_BLOB_UNKNOWN",
 				      "manifest references a manifest or blob "
 				      "unknown to registry" },
 	[E_MANIFEST_INVALID] = { 400, "MANIFEST_INVALID", "manifest invalid" },

@@ -137,6 +137,12 @@ storage_upload_create(const char *id)
 		return -1;
 	}
 	close(fd);
+	/* The session's file must outlive a crash as its row does. */
+	snprintf(path, sizeof(path), "%s/uploads", root);
+	if (fsync_dir(path) < 0) {
+		log_warn("could not flush directory \"%s\"", path);
+		return -1;
+	}
 	return 0;
 }
 

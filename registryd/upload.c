@@ -266,6 +266,30 @@ begin_post(struct http_req *r)
 	return start_session(r, db);
 }
 
+/*
+ * Closes the upload file, releasing its lock. Every answer to a PATCH or
+ * PUT is queued after this: a client may send its next request on another
+ * connection as soon as it reads the answer, before our completion runs.
+ */
+static void
+release(struct upload_state *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+}
+
+static int
+end_error(struct http_req *r, enum reg_error e, const char *detail)
+{
+	struct reg_req *q = r->app;
+
+	release(q->up);
+	if (e == E_RANGE_INVALID)
+		return range_invalid(r, q->up->base, detail);
+	return reg_error_respond(r, e, detail);
+}
+
 /* Rehashes the committed prefix when the stored state is unusable. */
 static int
 rehash(struct upload_state *u, enum digest_alg alg, uint64_t size)
@@ -360,17 +384,18 @@ begin_chunk(struct http_req *r, bool final)
 	}
 	q->up = u;	/* from here upload_done() closes the file */
 	if ((e = load_session(r, u)) != E_NONE)
-		return reg_error_respond(r, e, q->ref);
+		return end_error(r, e, q->ref);
 	if (cr != NULL) {
 		if (range_parse_upload(cr, &start, &end) < 0 ||
 		    start != u->base)
-			return range_invalid(r, u->base, "out of order chunk");
+			return end_error(r, E_RANGE_INVALID,
+					 "out of order chunk");
 		u->expect = (int64_t)(end - start + 1);
 		if (cl != NULL && (util_parse_u64(cl, &len) < 0 ||
 				   len != (uint64_t)u->expect))
-			return range_invalid(r, u->base,
-					     "Content-Range and "
-					     "Content-Length disagree");
+			return end_error(r, E_RANGE_INVALID,
+					 "Content-Range and Content-Length "
+					 "disagree");
 	}
 	return 0;
 }
@@ -435,17 +460,18 @@ end_chunk(struct http_req *r, struct db *db)
 	bool updated;
 
 	if (fsync(u->fd) < 0)
-		return reg_error_respond(r, E_INTERNAL, "fsync failed");
+		return end_error(r, E_INTERNAL, "fsync failed");
 	lengths[4] = (int)digest_export(&u->ctx, state);
 	snprintf(base, sizeof(base), "%" PRIu64, u->base);
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
 	if ((res = db_exec_bin(db, Q_UPLOAD_UPDATE, 5, p, lengths,
 			       formats, 0)) == NULL)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
+		return end_error(r, E_UNAVAILABLE, "database");
 	updated = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
 	if (!updated)
-		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
+		return end_error(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
+	release(u);
 	return session_respond(r, 202, u->id, u->base + u->written);
 }
 
@@ -476,19 +502,20 @@ end_final(struct http_req *r, struct db *db)
 	if (digest_parse(u->want, &alg) != DIGEST_OK)
 		BUG("digest validated at begin");
 	if (alg != u->ctx.alg && rehash(u, alg, total) < 0)
-		return reg_error_respond(r, E_INTERNAL, "rehash failed");
+		return end_error(r, E_INTERNAL, "rehash failed");
 	digest_final(&u->ctx, got);
 	if (strcmp(got, u->want) != 0) {
 		discard(r, db);
-		return reg_error_respond(
-			r, E_DIGEST_INVALID,
-			arena_printf(&r->arena, "content has digest %s", got));
+		return end_error(r, E_DIGEST_INVALID,
+				 arena_printf(&r->arena,
+					      "content has digest %s", got));
 	}
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
-		return reg_error_respond(r, E_INTERNAL, "storage commit");
+		return end_error(r, E_INTERNAL, "storage commit");
 	u->committed = true;
 	if (link_blob(db, q->name, got, total, u->temp ? NULL : u->id) < 0)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
+		return end_error(r, E_UNAVAILABLE, "database");
+	release(u);
 	return blob_created(r, got);
 }
 
@@ -506,12 +533,10 @@ upload_end(struct http_req *r)
 		q->err = E_RANGE_INVALID;
 		q->err_detail = "fewer bytes than Content-Range announced";
 	}
-	if (q->err == E_RANGE_INVALID)
-		return range_invalid(r, u->base, q->err_detail);
 	if (q->err != E_NONE)
-		return reg_error_respond(r, q->err, q->err_detail);
+		return end_error(r, q->err, q->err_detail);
 	if ((db = reg_db(r)) == NULL)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
+		return end_error(r, E_UNAVAILABLE, "database");
 	if (!u->final)
 		return end_chunk(r, db);
 	return end_final(r, db);
@@ -527,9 +552,7 @@ upload_done(struct http_req *r, bool ok)
 	/* A monolithic upload that did not complete leaves nothing. */
 	if (u->temp && !u->committed)
 		storage_upload_remove(u->id);
-	if (u->fd >= 0)
-		close(u->fd);	/* releases the lock */
-	u->fd = -1;
+	release(u);
 }
 
 int
