@@ -3,6 +3,7 @@
 # push and pull through it while trusting only our throwaway CA.
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/oci.sh"
+. "$ROOT/tests/integration/extra.sh"
 
 dir=$SCRATCH/tls
 mkdir -p "$dir"
@@ -11,26 +12,9 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-subj "/CN=berth-test" -addext "subjectAltName=IP:127.0.0.1" \
 	>/dev/null 2>&1 || not_ok "make a self-signed certificate" "openssl failed"
 
-port=
-for ((i = 0; i < 50; i++)); do
-	p=$((20000 + RANDOM % 10000))
-	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-		port=$p
-		break
-	fi
-done
-[ -n "$port" ] || not_ok "find a free port" "none"
-
-REGISTRYD_LISTEN=127.0.0.1:$port REGISTRYD_STORAGE=$STORAGE \
-REGISTRYD_DATABASE="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER" \
-REGISTRYD_TLS_CERT=$dir/cert.pem REGISTRYD_TLS_KEY=$dir/key.pem \
-	"$BUILD/registryd" >"$dir/log" 2>&1 &
-pid=$!
-for ((i = 0; i < 100; i++)); do
-	curl -s --cacert "$dir/cert.pem" -o /dev/null "https://127.0.0.1:$port/healthz" && break
-	sleep 0.1
-done
-
+extra_start "$dir/node" REGISTRYD_TLS_CERT="$dir/cert.pem" \
+	REGISTRYD_TLS_KEY="$dir/key.pem" || not_ok "start an https node" "see $dir/node/log"
+port=$EXTRA_PORT
 TLS=https://127.0.0.1:$port
 expect_status "tls: GET /v2/ over https with our CA" 200 GET "$TLS/v2/" \
 	--cacert "$dir/cert.pem"
@@ -68,8 +52,5 @@ else
 	not_ok "tls: skopeo reads the manifest back over https" "$(tail -c 300 "$dir/skopeo.log")"
 fi
 
-kill -TERM "$pid"
-wait "$pid"
-code=$?
-expect_eq "tls: the https node exits 0 on SIGTERM" 0 "$code"
-[ "$code" = 0 ] || tail -n 30 "$dir/log"
+extra_stop
+expect_eq "tls: the https node exits 0 on SIGTERM" 0 "$?"
