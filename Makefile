@@ -25,6 +25,8 @@ SCHEMA    = $(sort $(wildcard schema/*.sql))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
+include tests/fuzz/fuzz.mk
+
 all: $(B)/registryd $(B)/unit
 
 $(B)/obj/%.o: %.c
@@ -54,7 +56,7 @@ $(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/libberth.a
 deps:
 	@sh scripts/deps.sh
 
-test: deps all
+test: deps all $(FUZZ_REPLAY)
 	@sh tests/run-all.sh $(B)
 
 run: deps all

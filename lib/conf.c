@@ -174,6 +174,51 @@ conf_load(const struct conf_key *keys, int n, const char *path,
 	return 0;
 }
 
+int
+conf_reload(const struct conf_key *keys, int n, const char *path,
+	    const char *env_prefix)
+{
+	struct conf_key *scratch = xcalloc((size_t)n, sizeof(*scratch));
+	union {
+		char *s;
+		long long i;
+		bool b;
+	} *vals = xcalloc((size_t)n, sizeof(*vals));
+	int ret;
+
+	/* Parse into scratch variables, so a bad file changes nothing. */
+	for (int i = 0; i < n; i++) {
+		scratch[i] = keys[i];
+		scratch[i].var = &vals[i];
+	}
+	ret = conf_load(scratch, n, path, env_prefix);
+	for (int i = 0; i < n; i++) {
+		bool apply = ret == 0 && keys[i].reloadable;
+
+		switch (keys[i].type) {
+		case CONF_STR:
+			if (apply) {
+				free(*(char **)keys[i].var);
+				*(char **)keys[i].var = vals[i].s;
+			} else {
+				free(vals[i].s);
+			}
+			break;
+		case CONF_INT:
+			if (apply)
+				*(long long *)keys[i].var = vals[i].i;
+			break;
+		case CONF_BOOL:
+			if (apply)
+				*(bool *)keys[i].var = vals[i].b;
+			break;
+		}
+	}
+	free(vals);
+	free(scratch);
+	return ret;
+}
+
 void
 conf_release(const struct conf_key *keys, int n)
 {

@@ -39,6 +39,13 @@ int conf_load(const struct conf_key *keys, int n, const char *path,
 int conf_set(const struct conf_key *keys, int n, const char *name,
 	     const char *value, const char *where) MUST_CHECK;
 
+/*
+ * Rereads the file and the environment for a SIGHUP: when both parse,
+ * applies only the keys marked reloadable; otherwise changes nothing.
+ */
+int conf_reload(const struct conf_key *keys, int n, const char *path,
+		const char *env_prefix) MUST_CHECK;
+
 /* Frees the strings the table's CONF_STR variables hold. */
 void conf_release(const struct conf_key *keys, int n);
 

@@ -106,7 +106,7 @@ digest_update(struct digest_ctx *c, const void *data, size_t len)
 void
 digest_final(struct digest_ctx *c, char *out)
 {
-	unsigned char md[SHA512_DIGEST_LENGTH];
+	unsigned char md[SHA512_DIGEST_LENGTH] = { 0 };
 	size_t n;
 
 	if (c->alg == DIGEST_SHA512) {
@@ -163,9 +163,11 @@ digest_import(struct digest_ctx *c, const unsigned char *buf, size_t len)
 	memset(c, 0, sizeof(*c));
 	c->alg = alg;
 	memcpy(&c->u, buf + 8, ctx_size(alg));
-	/* A state whose buffer count is out of range was not ours. */
-	if (alg == DIGEST_SHA256 ? c->u.s256.num >= SHA256_CBLOCK
-				 : c->u.s512.num >= SHA512_CBLOCK)
+	/* A state whose counts are out of range was not ours. */
+	if (alg == DIGEST_SHA256 ? c->u.s256.num >= SHA256_CBLOCK ||
+					   c->u.s256.md_len != SHA256_DIGEST_LENGTH
+				 : c->u.s512.num >= SHA512_CBLOCK ||
+					   c->u.s512.md_len != SHA512_DIGEST_LENGTH)
 		return -1;
 	return 0;
 }

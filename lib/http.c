@@ -26,6 +26,10 @@ struct http_server {
 	int fd;
 };
 
+/* While starting, libmicrohttpd's messages explain a failure (a bad TLS
+ * key, say); once serving, they are mostly clients going away. */
+static bool mhd_starting;
+
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -37,7 +41,10 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	n = strlen(msg);
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
 		msg[--n] = '\0';
-	log_debug("libmicrohttpd: %s", msg);
+	if (mhd_starting)
+		log_warnx("libmicrohttpd: %s", msg);
+	else
+		log_debug("libmicrohttpd: %s", msg);
 }
 
 static int
@@ -94,21 +101,25 @@ client_addr(struct MHD_Connection *c, char *out, size_t len)
 			  (socklen_t)len);
 }
 
-static struct http_req *
-req_new(struct http_server *s, struct MHD_Connection *c, const char *url,
-	const char *method)
+/*
+ * Called with the raw request line's URI before anything is decoded: the
+ * request starts here, so the router can see how the path was encoded.
+ */
+static void *
+uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 {
+	struct http_server *s = cls;
 	struct http_req *r = xcalloc(1, sizeof(*r));
 	unsigned char rnd[8];
 
 	r->conn = c;
-	r->path = url;
-	r->method = method;
-	r->is_head = strcmp(method, "HEAD") == 0;
 	r->route = -1;
 	r->start_ns = util_now_ns();
 	r->ctx = s->ctx;
+	r->method = "-";
+	r->path = "-";
 	arena_init(&r->arena);
+	r->raw_path = arena_strndup(&r->arena, uri, strcspn(uri, "?"));
 	util_random(rnd, sizeof(rnd));
 	util_hex(r->id, rnd, sizeof(rnd));
 	client_addr(c, r->client, sizeof(r->client));
@@ -125,8 +136,14 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	size_t n;
 
 	(void)version;
-	if (r == NULL) {
-		*con_cls = r = req_new(s, c, url, method);
+	(void)c;
+	if (r == NULL)
+		BUG("request without uri_cb");
+	if (!r->started) {
+		r->started = true;
+		r->path = url;
+		r->method = method;
+		r->is_head = strcmp(method, "HEAD") == 0;
 		return s->h->begin(r) < 0 ? MHD_NO : MHD_YES;
 	}
 	if (*data_size > 0) {
@@ -159,7 +176,8 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
-	s->h->done(r, ok);
+	if (r->started)
+		s->h->done(r, ok);
 	ns = util_now_ns() - r->start_ns;
 	if (!ok && r->status == 0)
 		r->status = 499;	/* client closed, as nginx logs it */
@@ -357,6 +375,7 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 			goto fail;
 		flags |= MHD_USE_TLS;
 	}
+	mhd_starting = true;
 	s->mhd = MHD_start_daemon(
 		flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET,
 		s->fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
@@ -364,10 +383,12 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
+		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
 		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
 		MHD_OPTION_END);
+	mhd_starting = false;
 	if (s->mhd == NULL) {
 		log_warnx("could not start the HTTP server on \"%s\"",
 			  cfg->listen);

@@ -22,6 +22,8 @@ struct http_req {
 	struct MHD_Connection *conn;
 	const char *method;
 	const char *path;	/* percent-decoded; a %00 stays encoded */
+	const char *raw_path;	/* as the client sent it, query cut off */
+	bool started;		/* the access handler has seen the request */
 	char id[17];		/* random request id, echoed as X-Request-Id */
 	char client[64];
 	uint64_t start_ns;

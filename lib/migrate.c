@@ -77,7 +77,8 @@ migrate_apply(PGconn *conn)
 {
 	int ret = -1;
 
-	if (exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") < 0)
+	if (exec_ok(conn, "SET client_min_messages = warning") < 0 ||
+	    exec_ok(conn, "SELECT pg_advisory_lock(" MIGRATE_LOCK_ID ")") < 0)
 		return -1;
 	if (exec_ok(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
 			  " name text PRIMARY KEY,"
@@ -101,6 +102,16 @@ out:
 int
 migrate_check(PGconn *conn)
 {
+	PGresult *res = PQexec(conn, "SELECT to_regclass('schema_migrations')");
+	bool exists = PQresultStatus(res) == PGRES_TUPLES_OK &&
+		      PQntuples(res) == 1 && !PQgetisnull(res, 0, 0);
+
+	PQclear(res);
+	if (!exists) {
+		log_warnx("the database has no schema yet; run "
+			  "\"registryd migrate\"");
+		return -1;
+	}
 	for (int i = 0; i < migrations_count; i++) {
 		bool applied;
 

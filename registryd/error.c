@@ -35,10 +35,11 @@ static const struct {
 	[E_TOOMANYREQUESTS] = { 429, "TOOMANYREQUESTS", "too many requests" },
 	[E_RANGE_INVALID] = { 416, "BLOB_UPLOAD_INVALID",
 			      "requested range not satisfiable" },
-	[E_PAGINATION_INVALID] = { 400, "PAGINATION_NUMBER_INVALID",
+	/* Only the spec's codes reach clients, so these borrow UNSUPPORTED. */
+	[E_PAGINATION_INVALID] = { 400, "UNSUPPORTED",
 				   "invalid number of results requested" },
 	[E_METHOD_UNKNOWN] = { 405, "UNSUPPORTED", "method not allowed" },
-	[E_NOT_FOUND] = { 404, "NOT_FOUND", "no such route" },
+	[E_NOT_FOUND] = { 404, "UNSUPPORTED", "no such route" },
 	[E_INTERNAL] = { 500, "UNKNOWN", "internal error" },
 	[E_UNAVAILABLE] = { 503, "UNAVAILABLE", "service unavailable" },
 	[E_MANIFEST_TOO_LARGE] = { 413, "MANIFEST_INVALID",

@@ -10,6 +10,7 @@
  * gracefully. Usage: registryd [-c file] [serve | migrate | check-config]
  */
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -26,6 +27,8 @@
 static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
 static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
+static long long opt_upload_ttl;
+static const char *conf_path;
 
 static const struct conf_key settings[] = {
 	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5000", 0, 0, false,
@@ -40,6 +43,8 @@ static const struct conf_key settings[] = {
 	  "seconds a connection may stay idle" },
 	{ "conn_memory", CONF_INT, &opt_conn_memory, "524288", 65536,
 	  16777216, false, "per-connection buffer bytes" },
+	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "86400", 1, 31536000,
+	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },
 	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
@@ -62,8 +67,12 @@ split_list(const char *s, char ***out)
 	*out = NULL;
 	for (tok = strtok_r(copy, ",", &save); tok;
 	     tok = strtok_r(NULL, ",", &save)) {
-		while (*tok == ' ')
+		char *end = tok + strlen(tok);
+
+		while (*tok == ' ' || *tok == '\t')
 			tok++;
+		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
+			*--end = '\0';
 		if (*tok == '\0')
 			continue;
 		*out = xrealloc(*out, sizeof(char *) * (size_t)(n + 1));
@@ -93,10 +102,33 @@ load_settings(const char *path)
 		return -1;
 	}
 	log_level = (enum log_level)lvl;
+	/* An empty value means unset, as in the environment idiom X= */
+	if (opt_tls_cert != NULL && *opt_tls_cert == '\0')
+		opt_tls_cert = (free(opt_tls_cert), NULL);
+	if (opt_tls_key != NULL && *opt_tls_key == '\0')
+		opt_tls_key = (free(opt_tls_key), NULL);
 	reg.storage_root = opt_storage;
 	reg.n_foreign_allow = split_list(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = split_list(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
+}
+
+/* SIGHUP: the settings marked reloadable (log_level) take effect. */
+static void
+reload(void)
+{
+	int lvl;
+
+	if (conf_reload(settings, NSETTINGS, conf_path, "REGISTRYD") < 0) {
+		log_warnx("SIGHUP: configuration not reloaded");
+		return;
+	}
+	if ((lvl = log_parse_level(opt_log_level)) < 0) {
+		log_warnx("SIGHUP: bad log_level \"%s\" ignored", opt_log_level);
+		return;
+	}
+	log_level = (enum log_level)lvl;
+	log_info("SIGHUP: configuration reloaded");
 }
 
 static int
@@ -151,10 +183,20 @@ cmd_serve(void)
 	log_info("registryd serving on %s%s, storage \"%s\"", opt_listen,
 		 opt_tls_cert ? " (https)" : "", opt_storage);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		/* Housekeeping runs between signals, at least every minute. */
+		struct timespec tick = {
+			.tv_sec = opt_upload_ttl < 60 ? opt_upload_ttl : 60
+		};
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			struct db *db = db_thread();
+			if (db != NULL)
+				upload_purge(db, opt_upload_ttl);
 			continue;
+		}
 		if (sig == SIGHUP) {
-			log_info("SIGHUP: nothing to reload yet");
+			reload();
 			continue;
 		}
 		break;
@@ -195,6 +237,7 @@ main(int argc, char **argv)
 	}
 	if (optind < argc)
 		cmd = argv[optind];
+	conf_path = path;
 	if (load_settings(path) < 0)
 		return 1;
 	if (strcmp(cmd, "serve") == 0)

@@ -147,13 +147,15 @@ struct refs {
 	size_t n_blobs;
 	char **children;
 	size_t n_children;
+	const char *refused;	/* a foreign layer whose URL was refused */
+	const char *refused_why;
 };
 
 /* Collects what the manifest needs in the repository; foreign layers whose
  * URLs the policy allows need no blob. */
-static enum reg_error
+static void
 collect_refs(struct http_req *r, const struct manifest_info *mi,
-	     struct refs *refs, const char **detail)
+	     struct refs *refs)
 {
 	size_t n = mi->n_layers + 1;
 
@@ -169,17 +171,19 @@ collect_refs(struct http_req *r, const struct manifest_info *mi,
 		for (size_t j = 0; j < d->n_urls; j++)
 			if (!foreign_url_allowed(d->urls[j])) {
 				foreign_ok = false;
-				*detail = arena_printf(
+				refs->refused = d->digest;
+				refs->refused_why = arena_printf(
 					&r->arena,
-					"foreign layer URL \"%s\" not allowed",
-					d->urls[j]);
+					"layer %s: foreign URL \"%s\" is not "
+					"allowed and the blob is not in the "
+					"repository",
+					d->digest, d->urls[j]);
 			}
 		if (!foreign_ok)
 			refs->blobs[refs->n_blobs++] = d->digest;
 	}
 	for (size_t i = 0; i < mi->n_manifests; i++)
 		refs->children[refs->n_children++] = mi->manifests[i].digest;
-	return E_NONE;
 }
 
 /* Checks that every reference exists; sets *missing to the first absent. */
@@ -257,7 +261,9 @@ store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi
 		goto fail;
 	if (missing != NULL) {
 		db_rollback(db);
-		*detail = missing;
+		*detail = refs->refused && !strcmp(missing, refs->refused)
+				  ? refs->refused_why
+				  : missing;
 		return E_MANIFEST_BLOB_UNKNOWN;
 	}
 	snprintf(size, sizeof(size), "%zu", q->body.len);
@@ -320,8 +326,7 @@ manifest_put_end(struct http_req *r)
 		why = arena_printf(&r->arena, "content has digest %s", digest);
 		goto out;
 	}
-	if ((e = collect_refs(r, &mi, &refs, &why)) != E_NONE)
-		goto out;
+	collect_refs(r, &mi, &refs);
 	if ((db = reg_db(r)) == NULL) {
 		e = E_UNAVAILABLE;
 		goto out;

@@ -90,6 +90,8 @@ enum stmt {
 	Q_REFERRERS_FILTERED,
 	Q_GC_QUEUE_BLOB,
 	Q_GC_QUEUE_MANIFEST_BLOBS,
+	Q_UPLOAD_PURGE,
+	Q_UPLOAD_EXISTS,
 	Q_PING,
 	Q_COUNT
 };
@@ -137,6 +139,11 @@ int upload_end(struct http_req *r);
 void upload_done(struct http_req *r, bool ok);
 int upload_status(struct http_req *r);
 int upload_cancel(struct http_req *r);
+/*
+ * Ends upload sessions idle for more than ttl seconds and removes upload
+ * files that no session owns (a crashed monolithic upload's), on any node.
+ */
+void upload_purge(struct db *db, long long ttl);
 int manifest_get(struct http_req *r);
 int manifest_put_begin(struct http_req *r);
 int manifest_put_end(struct http_req *r);

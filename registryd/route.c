@@ -387,6 +387,9 @@ route_begin(struct http_req *r)
 	buf_init(&q->body, 0);
 	q->route = route_parse(r, q);
 	r->route = (int)q->route;
+	/* An encoded slash would move the line between name and reference. */
+	if (strcasestr(r->raw_path, "%2f") != NULL)
+		return reg_error_respond(r, E_NAME_INVALID, r->raw_path);
 	if (q->name != NULL && !reg_name_valid(q->name))
 		return reg_error_respond(r, E_NAME_INVALID, q->name);
 	if (!takes_body(r, q))
@@ -405,10 +408,8 @@ route_body(struct http_req *r, const char *data, size_t len)
 		return upload_body(r, data, len);
 	if (q->err != E_NONE || !takes_body(r, q))
 		return 0;	/* a body where none belongs is dropped */
-	if (buf_append(&q->body, data, len) < 0) {
-		q->err = E_MANIFEST_INVALID;
-		q->err_detail = "body too large";
-	}
+	if (buf_append(&q->body, data, len) < 0)
+		q->err = E_MANIFEST_TOO_LARGE;
 	return 0;
 }
 

@@ -61,14 +61,18 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"JOIN manifests m ON m.repository_id = t.repository_id "
 		"AND m.digest = t.digest "
 		"WHERE t.repository_id = " REPO " AND t.name = $2" },
+	/* FOR SHARE holds what the manifest needs until it commits, so a
+	 * concurrent DELETE cannot slip in between check and insert. */
 	[Q_MANIFEST_MISSING_BLOBS] = { "manifest_missing_blobs",
-		"SELECT d FROM unnest($2::text[]) AS d WHERE NOT EXISTS "
-		"(SELECT 1 FROM repository_blobs rb WHERE "
-		"rb.repository_id = $1 AND rb.digest = d) LIMIT 1" },
+		"WITH present AS (SELECT digest FROM repository_blobs "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[]) "
+		"FOR SHARE) SELECT d FROM unnest($2::text[]) AS d "
+		"WHERE d NOT IN (SELECT digest FROM present) LIMIT 1" },
 	[Q_MANIFEST_MISSING_CHILDREN] = { "manifest_missing_children",
-		"SELECT d FROM unnest($2::text[]) AS d WHERE NOT EXISTS "
-		"(SELECT 1 FROM manifests m WHERE "
-		"m.repository_id = $1 AND m.digest = d) LIMIT 1" },
+		"WITH present AS (SELECT digest FROM manifests "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[]) "
+		"FOR SHARE) SELECT d FROM unnest($2::text[]) AS d "
+		"WHERE d NOT IN (SELECT digest FROM present) LIMIT 1" },
 	[Q_MANIFEST_INSERT] = { "manifest_insert",
 		"INSERT INTO manifests (repository_id, digest, media_type, "
 		"artifact_type, subject, annotations, size, content) "
@@ -112,5 +116,10 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"WHERE repository_id = " REPO " AND manifest_digest = $2 "
 		"AND NOT is_manifest ON CONFLICT (digest) "
 		"DO UPDATE SET review_after = now()" },
+	[Q_UPLOAD_PURGE] = { "upload_purge",
+		"DELETE FROM uploads WHERE updated_at < now() - "
+		"make_interval(secs => $1::double precision) RETURNING id" },
+	[Q_UPLOAD_EXISTS] = { "upload_exists",
+		"SELECT 1 FROM uploads WHERE id = $1::uuid" },
 	[Q_PING] = { "ping", "SELECT 1" },
 };

@@ -4,7 +4,9 @@
  * so two requests on one node exclude each other as two nodes do, and the
  * kernel (or the NFS server) drops a dead node's lock for us.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -212,4 +214,27 @@ storage_upload_remove(const char *id)
 	upload_path(path, sizeof(path), id);
 	if (unlink(path) < 0 && errno != ENOENT)
 		log_warn("could not remove upload \"%s\"", path);
+}
+
+void
+storage_upload_each_old(long long age, void (*fn)(const char *id, void *arg),
+			void *arg)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	struct stat st;
+	DIR *d;
+	time_t now = time(NULL);
+
+	snprintf(path, sizeof(path), "%s/uploads", root);
+	if ((d = opendir(path)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strlen(de->d_name) != 36 ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    now - st.st_mtime < age)
+			continue;
+		fn(de->d_name, arg);
+	}
+	closedir(d);
 }

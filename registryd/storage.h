@@ -40,6 +40,14 @@ int storage_upload_read_fd(const char *id) MUST_CHECK;
 int storage_upload_commit(int fd, const char *id, uint64_t size,
 			  const char *digest) MUST_CHECK;
 
+/*
+ * Calls fn for each upload file last modified more than age seconds ago,
+ * with its id (a validated UUID).
+ */
+void storage_upload_each_old(long long age, void (*fn)(const char *id,
+							 void *arg),
+			     void *arg);
+
 /* Removes an upload file; a missing one is not an error. */
 void storage_upload_remove(const char *id);
 

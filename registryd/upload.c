@@ -605,3 +605,39 @@ upload_cancel(struct http_req *r)
 	storage_upload_remove(q->ref);
 	return reg_respond(r, 204, http_resp_copy("", 0));
 }
+
+static void
+purge_orphan(const char *id, void *arg)
+{
+	struct db *db = arg;
+	const char *p[1] = { id };
+	PGresult *res;
+	bool owned;
+
+	if (!reg_uuid_valid(id) || (res = db_exec(db, Q_UPLOAD_EXISTS, 1, p)) == NULL)
+		return;
+	owned = PQntuples(res) > 0;
+	PQclear(res);
+	if (!owned) {
+		log_info("removing orphaned upload file %s", id);
+		storage_upload_remove(id);
+	}
+}
+
+void
+upload_purge(struct db *db, long long ttl)
+{
+	char secs[24];
+	const char *p[1] = { secs };
+	PGresult *res;
+
+	snprintf(secs, sizeof(secs), "%lld", ttl);
+	if ((res = db_exec(db, Q_UPLOAD_PURGE, 1, p)) == NULL)
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		log_info("expired upload %s", PQgetvalue(res, i, 0));
+		storage_upload_remove(PQgetvalue(res, i, 0));
+	}
+	PQclear(res);
+	storage_upload_each_old(ttl, purge_orphan, db);
+}

@@ -15,9 +15,23 @@ static bool s_flag;
 
 static const struct conf_key keys[] = {
 	{ "listen", CONF_STR, &s_listen, "127.0.0.1:5000", 0, 0, false, "" },
-	{ "threads", CONF_INT, &s_threads, "8", 1, 64, false, "" },
+	{ "threads", CONF_INT, &s_threads, "8", 1, 64, true, "" },
 	{ "flag", CONF_BOOL, &s_flag, "false", 0, 0, false, "" },
 };
+
+static int
+reload_text(const char *text)
+{
+	char path[] = "/tmp/berth-conf-XXXXXX";
+	int fd = mkstemp(path), ret;
+	FILE *f = fdopen(fd, "w");
+
+	fputs(text, f);
+	fclose(f);
+	ret = conf_reload(keys, 3, path, "BERTHTEST");
+	unlink(path);
+	return ret;
+}
 
 static int
 load_text(const char *text)
@@ -64,6 +78,13 @@ test_conf(void)
 	setenv("BERTHTEST_THREADS", "999", 1);
 	CHECK(load_text("") == -1);
 	unsetenv("BERTHTEST_THREADS");
+
+	/* A reload applies reloadable keys only, and nothing from a bad file. */
+	CHECK(load_text("listen = a:1\nthreads = 4\n") == 0);
+	CHECK(reload_text("listen = b:2\nthreads = 5\nflag = on\n") == 0);
+	CHECK(strcmp(s_listen, "a:1") == 0 && s_threads == 5 && !s_flag);
+	CHECK(reload_text("threads = 6\nbogus = 1\n") == -1);
+	CHECK(s_threads == 5 && strcmp(s_listen, "a:1") == 0);
 	conf_release(keys, 3);
 	CHECK(s_listen == NULL);
 }

@@ -275,6 +275,13 @@ test_import_refuses(void)
 	num = SHA512_CBLOCK;
 	memcpy(s512 + 8 + offsetof(SHA512_CTX, num), &num, sizeof(num));
 	CHECK(digest_import(&c, s512, n512) != 0);
+	num = 200 % SHA512_CBLOCK;
+	memcpy(s512 + 8 + offsetof(SHA512_CTX, num), &num, sizeof(num));
+	CHECK(digest_import(&c, s512, n512) == 0);
+	/* A changed output length would truncate or pad the digest. */
+	num = 5;
+	memcpy(s512 + 8 + offsetof(SHA512_CTX, md_len), &num, sizeof(num));
+	CHECK(digest_import(&c, s512, n512) != 0);
 }
 
 void

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../registryd/manifest_parse.h"
+#include "manifest_parse.h"
 #include "digest.h"
 #include "test.h"
 #include "util.h"
