@@ -56,13 +56,18 @@ $(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/libberth.a
 deps:
 	@sh scripts/deps.sh
 
-test: deps all $(FUZZ_REPLAY)
+# deps installs the build libraries, so it runs to completion before any
+# compile starts, even under make -j.
+test: deps
+	@$(MAKE) --no-print-directory all $(FUZZ_REPLAY)
 	@sh tests/run-all.sh $(B)
 
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory all
 	@sh scripts/run.sh $(B)
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh $(B)
 
 fmt:
