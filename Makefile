@@ -9,8 +9,8 @@ SANITIZE ?=
 WARN      = -Wall -Wextra -Wpedantic -Wshadow -Wvla -Wwrite-strings \
 	    -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
 CFLAGS   ?= -O2 -g
-PKGS      = libmicrohttpd libpq jansson libcrypto
-ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Iregistryd \
+PKGS      = libmicrohttpd libpq jansson libcrypto libjwt libargon2 libcurl
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Iregistryd -Iauthd \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 ifneq ($(SANITIZE),)
@@ -20,14 +20,15 @@ endif
 
 LIB_SRC   = $(wildcard lib/*.c)
 REG_SRC   = $(filter-out registryd/main.c,$(wildcard registryd/*.c))
+AUTH_SRC  = $(filter-out authd/main.c,$(wildcard authd/*.c))
 UNIT_SRC  = $(wildcard tests/unit/*.c)
 SCHEMA    = $(sort $(wildcard schema/*.sql))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
-include tests/fuzz/fuzz.mk
+all: $(B)/registryd $(B)/authd $(B)/berthctl $(B)/unit
 
-all: $(B)/registryd $(B)/unit
+include tests/fuzz/fuzz.mk
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -41,16 +42,22 @@ $(B)/gen/schema_embed.c: $(SCHEMA) scripts/embed-schema.sh
 $(B)/obj/gen/schema_embed.o: $(B)/gen/schema_embed.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
 
 $(B)/libberth.a: $(call obj,$(LIB_SRC)) $(B)/obj/gen/schema_embed.o
 	ar rcs $@ $^
 $(B)/registryd.a: $(call obj,$(REG_SRC))
 	ar rcs $@ $^
+$(B)/authd.a: $(call obj,$(AUTH_SRC))
+	ar rcs $@ $^
 
 $(B)/registryd: $(call obj,registryd/main.c) $(B)/registryd.a $(B)/libberth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/libberth.a
+$(B)/authd: $(call obj,authd/main.c) $(B)/authd.a $(B)/libberth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/berthctl: $(call obj,berthctl/berthctl.c) $(B)/libberth.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/authd.a $(B)/libberth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 deps:
@@ -71,7 +78,7 @@ bench: deps
 	@sh bench/run.sh $(B)
 
 fmt:
-	clang-format -i lib/*.[ch] registryd/*.[ch] tests/unit/*.[ch]
+	clang-format -i lib/*.[ch] registryd/*.[ch] authd/*.[ch] berthctl/*.c tests/unit/*.[ch]
 
 clean:
 	rm -rf $(B) build-asan

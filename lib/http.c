@@ -207,6 +207,34 @@ http_query(struct http_req *r, const char *name)
 					   name);
 }
 
+struct query_each {
+	const char *name;
+	void (*fn)(const char *value, void *arg);
+	void *arg;
+};
+
+static enum MHD_Result
+query_each_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+	      const char *value)
+{
+	struct query_each *q = cls;
+
+	(void)kind;
+	if (key != NULL && value != NULL && strcmp(key, q->name) == 0)
+		q->fn(value, q->arg);
+	return MHD_YES;
+}
+
+void
+http_query_each(struct http_req *r, const char *name,
+		void (*fn)(const char *value, void *arg), void *arg)
+{
+	struct query_each q = { name, fn, arg };
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND,
+				  query_each_cb, &q);
+}
+
 struct MHD_Response *
 http_resp_copy(const void *data, size_t len)
 {

@@ -66,6 +66,10 @@ void http_stop(struct http_server *s);
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);
 
+/* Calls fn for every query argument named name, in order. */
+void http_query_each(struct http_req *r, const char *name,
+		     void (*fn)(const char *value, void *arg), void *arg);
+
 /* A response from bytes the library copies. */
 struct MHD_Response *http_resp_copy(const void *data, size_t len);
 /* A response that frees data (malloc'd) when sent. */

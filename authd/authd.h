@@ -1,0 +1,156 @@
+/*
+ * authd's private declarations: settings, the principal a request acts
+ * as, prepared statements, and what each module exports.
+ */
+#ifndef BERTH_AUTHD_H
+#define BERTH_AUTHD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "db.h"
+#include "http.h"
+#include "jwt.h"
+
+struct authd_config {
+	const char *service;		/* the registry's name: token "aud" */
+	const char *issuer;		/* token "iss" */
+	long long token_ttl;		/* seconds */
+	long long refresh_ttl;
+	struct jwt_key **keys;		/* signing keys; the last signs */
+	int n_keys;
+	long long lockout_threshold;	/* failures within the window */
+	long long lockout_window;	/* seconds */
+	long long lockout_duration;	/* seconds */
+	long long cred_cache_ttl;	/* seconds a verified password is cached */
+};
+
+extern struct authd_config authd;
+
+enum authd_route {
+	AR_TOKEN,
+	AR_JWKS,
+	AR_API,
+	AR_HEALTHZ,
+	AR_READYZ,
+	AR_METRICS,
+	AR_UNKNOWN,
+	AR_COUNT
+};
+
+extern const char *const authd_route_names[AR_COUNT];
+extern const struct http_handlers authd_handlers;
+
+/* The state of one authd request (http_req.app). */
+struct authd_req {
+	enum authd_route route;
+	struct buf body;	/* form or JSON body, bounded */
+	bool too_large;
+};
+
+enum principal_kind { P_ANONYMOUS, P_USER, P_SERVICE };
+
+/* Who a request acts as, once its credentials are checked. */
+struct principal {
+	enum principal_kind kind;
+	int64_t id;		/* users.id or service_accounts.id */
+	char name[160];		/* "alice", "acme+ci" or "anonymous" */
+	bool is_admin;
+};
+
+/* Prepared statements (authsql.c). */
+enum authd_stmt {
+	A_USER_BY_NAME,
+	A_SA_BY_LOGIN,
+	A_TOKEN_BY_ID,
+	A_TOKEN_TOUCH,
+	A_TOKEN_INSERT,
+	A_REPO_LEVEL,
+	A_THROTTLE_GET,
+	A_THROTTLE_FAIL,
+	A_THROTTLE_CLEAR,
+	A_THROTTLE_LOCK,
+	A_AUDIT,
+	A_USER_CREATE_NS,
+	A_USER_CREATE,
+	A_USER_BY_ID,
+	A_SA_BY_ID,
+	A_PING,
+	A_COUNT
+};
+
+extern const struct db_stmt authd_stmts[A_COUNT];
+
+/* Answers (endpoint.c): errors as {"errors":[{code,message,detail}]}. */
+int authd_error(struct http_req *r, unsigned status, const char *code,
+		const char *message);
+/* A 401 asking for Basic credentials. */
+int authd_unauthorized(struct http_req *r);
+int authd_json(struct http_req *r, unsigned status, char *text);
+
+/* Passwords (password.c): argon2id. */
+char *password_hash(const char *password);	/* caller frees */
+bool password_verify(const char *encoded, const char *password);
+/* Spends the time of a verification, for unknown users. */
+void password_verify_dummy(const char *password);
+/* A fresh random password of 24 characters (caller frees). */
+char *password_generate(void);
+
+/* Credentials (credential.c). */
+enum cred_result { CRED_OK, CRED_BAD, CRED_ERROR };
+/*
+ * Checks a login name and secret (a password, a personal access token or
+ * a service account token) from client address addr; throttles and locks
+ * out per account and per address, and audits the attempt. The answer
+ * for a locked account or an unknown user is CRED_BAD, as for a wrong
+ * password, after the same work.
+ */
+enum cred_result credential_check(struct db *db, const char *addr,
+				  const char *login, const char *secret,
+				  struct principal *out);
+/*
+ * Reads "Authorization: Basic"; returns 1 with malloc'd *user and *pass,
+ * 0 when absent, -1 when malformed.
+ */
+int credential_basic(struct http_req *r, char **user, char **pass);
+/* A token secret for kind ('personal', 'service', 'refresh') of owner,
+ * stored hashed; returns the secret to show once (caller frees). */
+char *credential_token_create(struct db *db, const char *kind,
+			      const struct principal *owner, const char *name,
+			      long long ttl);
+/* Resolves a refresh token to its owner; CRED_BAD when unusable. */
+enum cred_result credential_refresh(struct db *db, const char *token,
+				    struct principal *out);
+
+/* Scopes (scope.c). */
+/*
+ * Parses one scope "type:name:actions" (name may hold a port colon, as in
+ * "repository:host:5000/x:pull"). -1 when malformed.
+ */
+int scope_parse(const char *s, struct jwt_access *out) MUST_CHECK;
+/* Narrows a->actions to what p may do (possibly to none). */
+int scope_grant(struct db *db, const struct principal *p,
+		struct jwt_access *a) MUST_CHECK;
+
+/* Tokens (token.c). */
+int token_get(struct http_req *r);
+int token_post(struct http_req *r);
+int jwks_get(struct http_req *r);
+
+/* Audit (audit.c): never fails the caller; a failed write is logged. */
+void audit_write(struct db *db, const char *actor, const char *action,
+		 const char *target, const char *client, bool success,
+		 const char *detail_json);
+
+/* Management API (api.c). */
+int api_handle(struct http_req *r);
+
+/* Forms (form.c): application/x-www-form-urlencoded and query decoding. */
+/* The decoded value of key in an urlencoded body, or NULL (caller frees). */
+char *form_get(const char *body, size_t len, const char *key);
+/* Calls fn for each value of key, decoded. */
+void form_each(const char *body, size_t len, const char *key,
+	       void (*fn)(const char *value, void *arg), void *arg);
+
+#endif

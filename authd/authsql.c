@@ -1,0 +1,66 @@
+/*
+ * authd's prepared statements. Every one takes parameters; none builds SQL
+ * from text.
+ */
+#include "authd.h"
+
+const struct db_stmt authd_stmts[A_COUNT] = {
+	[A_USER_BY_NAME] = { "user_by_name",
+		"SELECT id, name, password_hash, is_admin, disabled, source "
+		"FROM users WHERE name = $1" },
+	/* A service account logs in as "<org>+<name>". */
+	[A_SA_BY_LOGIN] = { "sa_by_login",
+		"SELECT s.id, o.name || '+' || s.name, s.disabled "
+		"FROM service_accounts s JOIN organizations o "
+		"ON o.id = s.org_id WHERE o.name = $1 AND s.name = $2" },
+	[A_TOKEN_BY_ID] = { "token_by_id",
+		"SELECT t.kind, t.secret_hash, t.user_id, t.sa_id, "
+		"(t.revoked_at IS NOT NULL OR "
+		" (t.expires_at IS NOT NULL AND t.expires_at <= now())) "
+		"FROM tokens t WHERE t.id = $1::uuid" },
+	[A_TOKEN_TOUCH] = { "token_touch",
+		"UPDATE tokens SET last_used_at = now() WHERE id = $1::uuid" },
+	[A_TOKEN_INSERT] = { "token_insert",
+		"INSERT INTO tokens (id, kind, user_id, sa_id, name, "
+		"secret_hash, expires_at) VALUES ($1::uuid, $2, $3, $4, $5, "
+		"$6, CASE WHEN $7::bigint > 0 THEN now() + "
+		"make_interval(secs => $7::double precision) END)" },
+	[A_REPO_LEVEL] = { "repo_level",
+		"SELECT berth_repo_level($1, $2, $3)" },
+	[A_THROTTLE_GET] = { "throttle_get",
+		"SELECT locked_until > now() FROM login_failures "
+		"WHERE key = $1" },
+	/* Counts a failure in a sliding window; locks at the threshold. */
+	[A_THROTTLE_FAIL] = { "throttle_fail",
+		"INSERT INTO login_failures AS f (key, failures, window_start) "
+		"VALUES ($1, 1, now()) ON CONFLICT (key) DO UPDATE SET "
+		"failures = CASE WHEN f.window_start < now() - "
+		"  make_interval(secs => $2::double precision) "
+		"  THEN 1 ELSE f.failures + 1 END, "
+		"window_start = CASE WHEN f.window_start < now() - "
+		"  make_interval(secs => $2::double precision) "
+		"  THEN now() ELSE f.window_start END "
+		"RETURNING failures" },
+	[A_THROTTLE_CLEAR] = { "throttle_clear",
+		"DELETE FROM login_failures WHERE key = $1" },
+	[A_THROTTLE_LOCK] = { "throttle_lock",
+		"UPDATE login_failures SET locked_until = now() + "
+		"make_interval(secs => $2::double precision) WHERE key = $1" },
+	[A_AUDIT] = { "audit",
+		"INSERT INTO audit_log (actor, action, target, client, "
+		"success, detail) VALUES ($1, $2, $3, $4, $5, "
+		"coalesce($6, '{}')::jsonb)" },
+	[A_USER_CREATE_NS] = { "user_create_ns",
+		"INSERT INTO namespaces (name, is_org) VALUES ($1, false)" },
+	[A_USER_CREATE] = { "user_create",
+		"INSERT INTO users (name, password_hash, is_admin, email, "
+		"display_name) VALUES ($1, $2, $3, coalesce($4, ''), "
+		"coalesce($5, '')) RETURNING id" },
+	[A_USER_BY_ID] = { "user_by_id",
+		"SELECT name, is_admin, disabled FROM users WHERE id = $1" },
+	[A_SA_BY_ID] = { "sa_by_id",
+		"SELECT o.name || '+' || s.name, s.disabled "
+		"FROM service_accounts s JOIN organizations o "
+		"ON o.id = s.org_id WHERE s.id = $1" },
+	[A_PING] = { "ping", "SELECT 1" },
+};

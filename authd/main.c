@@ -1,0 +1,347 @@
+/*
+ * authd: Berth's token service and management API. It authenticates users
+ * (local passwords, access tokens, service accounts; the directory comes
+ * next), resolves organization, team and repository permissions, and
+ * issues short-lived JWTs with scoped access claims.
+ *
+ * DESIGN: like registryd, libmicrohttpd's thread pool with one PostgreSQL
+ * connection per worker. State shared across authd nodes (lockouts, the
+ * audit log, tokens) lives in PostgreSQL. The main thread waits for
+ * signals: SIGHUP reloads the signing keys (rotation: append the new key,
+ * reload; tokens signed with older keys stay valid while the keys remain
+ * listed), SIGTERM/SIGINT stop.
+ * Usage: authd [-c file] [serve | migrate | bootstrap-admin NAME]
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "authd.h"
+#include "conf.h"
+#include "log.h"
+#include "metrics.h"
+#include "migrate.h"
+
+struct authd_config authd;
+
+static char *opt_listen, *opt_database, *opt_log_level, *opt_service;
+static char *opt_issuer, *opt_signing_keys, *opt_signing_chain;
+static char *opt_tls_cert, *opt_tls_key;
+static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
+static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
+static long long opt_cache_ttl;
+static const char *conf_path;
+
+static const struct conf_key settings[] = {
+	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5001", 0, 0, false,
+	  "address and port to serve on" },
+	{ "database", CONF_STR, &opt_database, "", 0, 0, false,
+	  "libpq connection string" },
+	{ "threads", CONF_INT, &opt_threads, "8", 1, 256, false,
+	  "HTTP worker threads" },
+	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
+	  "error, warn, info or debug" },
+	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
+	  "PEM certificate chain; enables HTTPS with tls_key" },
+	{ "tls_key", CONF_STR, &opt_tls_key, NULL, 0, 0, false,
+	  "PEM private key" },
+	{ "service", CONF_STR, &opt_service, "berth-registry", 0, 0, false,
+	  "the registry's service name (token audience)" },
+	{ "issuer", CONF_STR, &opt_issuer, "berth-authd", 0, 0, false,
+	  "token issuer" },
+	{ "signing_keys", CONF_STR, &opt_signing_keys, "", 0, 0, true,
+	  "comma-separated PEM private keys (EC P-256 or RSA); the last signs" },
+	{ "signing_chain", CONF_STR, &opt_signing_chain, "", 0, 0, true,
+	  "PEM certificate chain of the signing key, sent as x5c" },
+	{ "token_ttl", CONF_INT, &opt_token_ttl, "300", 10, 86400, false,
+	  "seconds a registry token lives" },
+	{ "refresh_ttl", CONF_INT, &opt_refresh_ttl, "2592000", 60,
+	  31536000, false, "seconds a refresh token lives" },
+	{ "lockout_threshold", CONF_INT, &opt_lock_threshold, "10", 1, 1000,
+	  false, "failed logins (per account or address) before a lockout" },
+	{ "lockout_window", CONF_INT, &opt_lock_window, "900", 1, 86400,
+	  false, "seconds over which failures are counted" },
+	{ "lockout_duration", CONF_INT, &opt_lock_duration, "900", 1, 86400,
+	  false, "seconds a lockout lasts" },
+	{ "credential_cache_ttl", CONF_INT, &opt_cache_ttl, "60", 0, 3600,
+	  false, "seconds a verified password is remembered (as an HMAC)" },
+};
+#define NSETTINGS ((int)ARRAY_SIZE(settings))
+
+/* Key sets replaced by SIGHUP stay allocated until exit: a worker may
+ * still be signing with one. */
+struct keyset {
+	struct jwt_key **keys;
+	int n;
+	struct keyset *older;
+};
+static struct keyset *keysets;
+
+static void
+keysets_free(void)
+{
+	while (keysets != NULL) {
+		struct keyset *k = keysets;
+
+		keysets = k->older;
+		for (int i = 0; i < k->n; i++)
+			jwt_key_free(k->keys[i]);
+		free(k->keys);
+		free(k);
+	}
+}
+
+static int
+load_keys(void)
+{
+	struct keyset *ks = xcalloc(1, sizeof(*ks));
+	char *list = xstrdup(opt_signing_keys), *save = NULL, *tok;
+
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct jwt_key *k;
+
+		while (*tok == ' ')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		if ((k = jwt_key_load_private(tok)) == NULL)
+			goto fail;
+		ks->keys = xrealloc(ks->keys, sizeof(*ks->keys) * (size_t)(ks->n + 1));
+		ks->keys[ks->n++] = k;
+	}
+	if (ks->n == 0) {
+		log_warnx("signing_keys names no key");
+		goto fail;
+	}
+	if (*opt_signing_chain &&
+	    jwt_key_set_chain(ks->keys[ks->n - 1], opt_signing_chain) < 0)
+		goto fail;
+	free(list);
+	ks->older = keysets;
+	keysets = ks;
+	/* Workers read the pair; n is published after the array. */
+	__atomic_store_n(&authd.keys, ks->keys, __ATOMIC_RELEASE);
+	__atomic_store_n(&authd.n_keys, ks->n, __ATOMIC_RELEASE);
+	log_info("signing with key %s (%d keys published)",
+		 jwt_key_kid(ks->keys[ks->n - 1]), ks->n);
+	return 0;
+fail:
+	for (int i = 0; i < ks->n; i++)
+		jwt_key_free(ks->keys[i]);
+	free(ks->keys);
+	free(ks);
+	free(list);
+	return -1;
+}
+
+static int
+load_settings(const char *path)
+{
+	int lvl;
+
+	if (conf_load(settings, NSETTINGS, path, "AUTHD") < 0)
+		return -1;
+	if ((lvl = log_parse_level(opt_log_level)) < 0) {
+		log_warnx("log_level must be error, warn, info or debug");
+		return -1;
+	}
+	log_level = (enum log_level)lvl;
+	if (opt_tls_cert != NULL && *opt_tls_cert == '\0')
+		opt_tls_cert = (free(opt_tls_cert), NULL);
+	if (opt_tls_key != NULL && *opt_tls_key == '\0')
+		opt_tls_key = (free(opt_tls_key), NULL);
+	authd.service = opt_service;
+	authd.issuer = opt_issuer;
+	authd.token_ttl = opt_token_ttl;
+	authd.refresh_ttl = opt_refresh_ttl;
+	authd.lockout_threshold = opt_lock_threshold;
+	authd.lockout_window = opt_lock_window;
+	authd.lockout_duration = opt_lock_duration;
+	authd.cred_cache_ttl = opt_cache_ttl;
+	return 0;
+}
+
+static void
+reload(void)
+{
+	int lvl;
+
+	if (conf_reload(settings, NSETTINGS, conf_path, "AUTHD") < 0) {
+		log_warnx("SIGHUP: configuration not reloaded");
+		return;
+	}
+	if ((lvl = log_parse_level(opt_log_level)) >= 0)
+		log_level = (enum log_level)lvl;
+	if (load_keys() < 0)
+		log_warnx("SIGHUP: keys not reloaded; still signing with %s",
+			  jwt_key_kid(authd.keys[authd.n_keys - 1]));
+}
+
+static int
+cmd_serve(void)
+{
+	struct http_config hc = {
+		.listen = opt_listen,
+		.threads = (int)opt_threads,
+		.tls_cert = opt_tls_cert,
+		.tls_key = opt_tls_key,
+		.idle_timeout = 60,
+		.conn_memory = 65536,
+	};
+	struct http_server *srv;
+	PGconn *conn;
+	sigset_t set;
+	int sig;
+
+	if (load_keys() < 0)
+		return 1;
+	if ((conn = db_connect_raw(opt_database)) == NULL)
+		return 1;
+	if (migrate_check(conn) < 0) {
+		PQfinish(conn);
+		return 1;
+	}
+	PQfinish(conn);
+	db_setup(opt_database, authd_stmts, A_COUNT);
+	metrics_init("berth_authd", authd_route_names, AR_COUNT);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if ((srv = http_start(&hc, &authd_handlers, &authd)) == NULL)
+		return 1;
+	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
+		 opt_tls_cert ? " (https)" : "", authd.service);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			reload();
+			continue;
+		}
+		break;
+	}
+	log_info("stopping on signal %d", sig);
+	http_stop(srv);
+	db_teardown();
+	return 0;
+}
+
+static int
+cmd_migrate(void)
+{
+	PGconn *conn = db_connect_raw(opt_database);
+	int ret;
+
+	if (conn == NULL)
+		return 1;
+	ret = migrate_apply(conn) < 0 ? 1 : 0;
+	PQfinish(conn);
+	return ret;
+}
+
+/*
+ * Creates the first system administrator unless any user exists. The
+ * password comes from BERTH_ADMIN_PASSWORD, or is generated and printed
+ * once on stdout.
+ */
+static int
+cmd_bootstrap_admin(const char *name)
+{
+	const char *env = getenv("BERTH_ADMIN_PASSWORD");
+	char *password = env && *env ? xstrdup(env) : password_generate();
+	char *hash = password_hash(password);
+	const char *p[5] = { name, hash, "t", NULL, "administrator" };
+	PGresult *res = NULL;
+	struct db *db;
+	int ret = 1;
+
+	db_setup(opt_database, authd_stmts, A_COUNT);
+	if ((db = db_thread()) == NULL)
+		goto out;
+	if ((res = db_exec(db, A_USER_BY_NAME, 1, p)) == NULL)
+		goto out;
+	if (PQntuples(res) > 0) {
+		log_info("user \"%s\" exists; nothing to do", name);
+		ret = 0;
+		goto out;
+	}
+	PQclear(res);
+	res = NULL;
+	if (db_command(db, "BEGIN") < 0 ||
+	    (res = db_exec(db, A_USER_CREATE_NS, 1, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if ((res = db_exec(db, A_USER_CREATE, 5, p)) == NULL ||
+	    db_command(db, "COMMIT") < 0)
+		goto out;
+	audit_write(db, "bootstrap", "user.create", name, "local", true,
+		    "{\"admin\":true}");
+	if (env == NULL || *env == '\0')
+		printf("created administrator \"%s\" with password %s\n", name,
+		       password);
+	else
+		printf("created administrator \"%s\"\n", name);
+	ret = 0;
+out:
+	if (ret != 0) {
+		db_rollback(db);
+		log_warnx("could not create administrator \"%s\"", name);
+	}
+	PQclear(res);
+	free(hash);
+	free(password);
+	db_teardown();
+	return ret;
+}
+
+static void
+usage(void)
+{
+	printf("usage: authd [-c file] [serve | migrate | bootstrap-admin "
+	       "NAME]\nsettings (file keys; environment AUTHD_<KEY>):\n");
+	conf_usage(settings, NSETTINGS);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *cmd = "serve";
+	int opt, ret;
+
+	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+		switch (opt) {
+		case 'c':
+			conf_path = optarg;
+			break;
+		case 'h':
+			usage();
+			return 0;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind < argc)
+		cmd = argv[optind];
+	if (load_settings(conf_path) < 0)
+		return 1;
+	if (!strcmp(cmd, "serve"))
+		ret = cmd_serve();
+	else if (!strcmp(cmd, "migrate"))
+		ret = cmd_migrate();
+	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
+		ret = cmd_bootstrap_admin(argv[optind + 1]);
+	else {
+		usage();
+		ret = 2;
+	}
+	keysets_free();
+	conf_release(settings, NSETTINGS);
+	return ret;
+}

@@ -1,0 +1,102 @@
+/*
+ * Scopes (docker-token-auth-scope): parsing "type:name:actions" and
+ * narrowing the requested actions to what the principal may do. An unknown
+ * type, a bad name or a forbidden action is dropped, never an error, so a
+ * token request never reveals whether a private repository exists.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "authd.h"
+#include "names.h"
+
+int
+scope_parse(const char *s, struct jwt_access *out)
+{
+	const char *first = strchr(s, ':'), *last = strrchr(s, ':');
+	const char *p, *type_end;
+	char *actions, *save = NULL, *tok;
+
+	memset(out, 0, sizeof(*out));
+	if (first == NULL || last == first || strlen(s) > 1024)
+		return -1;
+	/* "repository(plugin)" names a resource class; keep the type. */
+	type_end = memchr(s, '(', (size_t)(first - s));
+	if (type_end == NULL)
+		type_end = first;
+	out->type = xstrndup(s, (size_t)(type_end - s));
+	out->name = xstrndup(first + 1, (size_t)(last - first - 1));
+	actions = xstrdup(last + 1);
+	for (tok = strtok_r(actions, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		out->actions = xrealloc(out->actions, sizeof(char *) *
+						      (size_t)(out->n_actions + 1));
+		out->actions[out->n_actions++] = xstrdup(tok);
+	}
+	free(actions);
+	for (p = out->type; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z'))
+			return -1;
+	return *out->type && *out->name ? 0 : -1;
+}
+
+static int
+repo_level(struct db *db, const struct principal *p, const char *repo)
+{
+	char uid[24], sid[24];
+	const char *params[3] = { NULL, NULL, repo };
+	PGresult *res;
+	int level;
+
+	snprintf(uid, sizeof(uid), "%" PRId64, p->id);
+	snprintf(sid, sizeof(sid), "%" PRId64, p->id);
+	if (p->kind == P_USER)
+		params[0] = uid;
+	else if (p->kind == P_SERVICE)
+		params[1] = sid;
+	if ((res = db_exec(db, A_REPO_LEVEL, 3, params)) == NULL)
+		return -1;
+	level = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return level;
+}
+
+static bool
+action_allowed(const char *action, int level)
+{
+	if (!strcmp(action, "pull"))
+		return level >= 1;
+	if (!strcmp(action, "push"))
+		return level >= 2;
+	if (!strcmp(action, "delete") || !strcmp(action, "*"))
+		return level >= 3;
+	return false;
+}
+
+int
+scope_grant(struct db *db, const struct principal *p, struct jwt_access *a)
+{
+	int level = 0, kept = 0;
+
+	if (!strcmp(a->type, "repository") && names_repo_valid(a->name)) {
+		if ((level = repo_level(db, p, a->name)) < 0)
+			return -1;
+	} else if (!strcmp(a->type, "registry") &&
+		   !strcmp(a->name, "catalog")) {
+		/* Everyone may list; registryd lists only what they may pull. */
+		level = 3;
+	}
+	for (int i = 0; i < a->n_actions; i++) {
+		bool dup = false;
+
+		for (int j = 0; j < kept; j++)
+			dup |= !strcmp(a->actions[j], a->actions[i]);
+		if (!dup && action_allowed(a->actions[i], level))
+			a->actions[kept++] = a->actions[i];
+		else
+			free(a->actions[i]);
+	}
+	a->n_actions = kept;
+	return 0;
+}

@@ -1,0 +1,159 @@
+-- Berth's access model (authd): users and organizations sharing one
+-- namespace, organization membership and teams, grants of a level on a
+-- repository or a whole organization namespace, service accounts, tokens,
+-- the audit log and login throttling. Levels: 1 read (pull), 2 write (pull,
+-- push), 3 admin (pull, push, delete, visibility and permissions).
+
+-- A name is a user's or an organization's, never both: <name>/... is theirs.
+CREATE TABLE namespaces (
+	name        text COLLATE "C" PRIMARY KEY,
+	is_org      boolean NOT NULL
+);
+
+CREATE TABLE users (
+	id            bigserial PRIMARY KEY,
+	name          text COLLATE "C" NOT NULL UNIQUE
+	              REFERENCES namespaces ON DELETE CASCADE,
+	display_name  text NOT NULL DEFAULT '',
+	email         text NOT NULL DEFAULT '',
+	password_hash text,			-- argon2id; NULL: no local password
+	source        text NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'ldap')),
+	ldap_dn       text,
+	is_admin      boolean NOT NULL DEFAULT false,
+	disabled      boolean NOT NULL DEFAULT false,
+	created_at    timestamptz NOT NULL DEFAULT now(),
+	updated_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE organizations (
+	id          bigserial PRIMARY KEY,
+	name        text COLLATE "C" NOT NULL UNIQUE
+	            REFERENCES namespaces ON DELETE CASCADE,
+	created_at  timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE org_members (
+	org_id      bigint NOT NULL REFERENCES organizations ON DELETE CASCADE,
+	user_id     bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	role        text NOT NULL CHECK (role IN ('owner', 'member')),
+	PRIMARY KEY (org_id, user_id)
+);
+CREATE INDEX org_members_user ON org_members (user_id);
+
+CREATE TABLE teams (
+	id            bigserial PRIMARY KEY,
+	org_id        bigint NOT NULL REFERENCES organizations ON DELETE CASCADE,
+	name          text COLLATE "C" NOT NULL,
+	description   text NOT NULL DEFAULT '',
+	ldap_group_dn text,			-- membership synced from the directory
+	UNIQUE (org_id, name)
+);
+
+CREATE TABLE team_members (
+	team_id     bigint NOT NULL REFERENCES teams ON DELETE CASCADE,
+	user_id     bigint NOT NULL REFERENCES users ON DELETE CASCADE,
+	PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members (user_id);
+
+CREATE TABLE service_accounts (
+	id          bigserial PRIMARY KEY,
+	org_id      bigint NOT NULL REFERENCES organizations ON DELETE CASCADE,
+	name        text COLLATE "C" NOT NULL,
+	description text NOT NULL DEFAULT '',
+	disabled    boolean NOT NULL DEFAULT false,
+	created_at  timestamptz NOT NULL DEFAULT now(),
+	UNIQUE (org_id, name)
+);
+
+-- A level on one repository, or (repository NULL) on every repository of
+-- the namespace, granted to exactly one of a team, a user or a service
+-- account. Names, not ids: a grant may precede the repository's first push.
+CREATE TABLE grants (
+	id          bigserial PRIMARY KEY,
+	namespace   text COLLATE "C" NOT NULL REFERENCES namespaces ON DELETE CASCADE,
+	repository  text COLLATE "C",
+	team_id     bigint REFERENCES teams ON DELETE CASCADE,
+	user_id     bigint REFERENCES users ON DELETE CASCADE,
+	sa_id       bigint REFERENCES service_accounts ON DELETE CASCADE,
+	level       smallint NOT NULL CHECK (level BETWEEN 1 AND 3),
+	CHECK (num_nonnulls(team_id, user_id, sa_id) = 1),
+	CHECK (repository IS NULL OR repository LIKE namespace || '/%')
+);
+CREATE UNIQUE INDEX grants_unique ON grants
+	(namespace, coalesce(repository, ''), coalesce(team_id, 0),
+	 coalesce(user_id, 0), coalesce(sa_id, 0));
+CREATE INDEX grants_team ON grants (team_id) WHERE team_id IS NOT NULL;
+CREATE INDEX grants_user ON grants (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX grants_sa ON grants (sa_id) WHERE sa_id IS NOT NULL;
+
+ALTER TABLE repositories ADD COLUMN public boolean NOT NULL DEFAULT false;
+
+-- Personal access tokens, service account tokens and refresh tokens. The
+-- secret is 32 random bytes, so a plain SHA-256 is a sound way to store it.
+CREATE TABLE tokens (
+	id           uuid PRIMARY KEY,
+	kind         text NOT NULL CHECK (kind IN ('personal', 'service', 'refresh')),
+	user_id      bigint REFERENCES users ON DELETE CASCADE,
+	sa_id        bigint REFERENCES service_accounts ON DELETE CASCADE,
+	name         text NOT NULL DEFAULT '',
+	secret_hash  bytea NOT NULL,
+	expires_at   timestamptz,
+	revoked_at   timestamptz,
+	last_used_at timestamptz,
+	created_at   timestamptz NOT NULL DEFAULT now(),
+	CHECK (num_nonnulls(user_id, sa_id) = 1)
+);
+CREATE INDEX tokens_user ON tokens (user_id) WHERE user_id IS NOT NULL;
+CREATE INDEX tokens_sa ON tokens (sa_id) WHERE sa_id IS NOT NULL;
+
+CREATE TABLE audit_log (
+	id          bigserial PRIMARY KEY,
+	at          timestamptz NOT NULL DEFAULT now(),
+	actor       text NOT NULL,		-- user, org+service, or "anonymous"
+	action      text NOT NULL,		-- login, token, user.create, ...
+	target      text NOT NULL DEFAULT '',
+	client      text NOT NULL DEFAULT '',
+	success     boolean NOT NULL,
+	detail      jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX audit_log_at ON audit_log (at);
+
+-- Failed logins per key ("user:<name>" or "addr:<ip>"), shared by every
+-- authd node so a lockout holds across the cluster.
+CREATE TABLE login_failures (
+	key          text PRIMARY KEY,
+	failures     int NOT NULL,
+	window_start timestamptz NOT NULL,
+	locked_until timestamptz
+);
+
+-- The level a user (p_user) or service account (p_sa), or anonymous (both
+-- NULL), holds on repository p_repo. Also used by registryd to filter the
+-- catalog, so the rule lives in one place.
+CREATE FUNCTION berth_repo_level(p_user bigint, p_sa bigint, p_repo text)
+RETURNS int LANGUAGE sql STABLE AS $$
+	WITH ns AS (SELECT split_part(p_repo, '/', 1) AS name),
+	u AS (SELECT * FROM users WHERE id = p_user AND NOT disabled),
+	sa AS (SELECT * FROM service_accounts WHERE id = p_sa AND NOT disabled)
+	SELECT greatest(
+		-- system administrators and a user's own namespace
+		(SELECT CASE WHEN u.is_admin OR u.name = ns.name THEN 3 ELSE 0 END
+		 FROM u, ns),
+		-- organization owners
+		(SELECT 3 FROM org_members m
+		 JOIN organizations o ON o.id = m.org_id
+		 JOIN ns ON o.name = ns.name
+		 WHERE m.user_id = (SELECT id FROM u) AND m.role = 'owner'),
+		-- grants to the user, to the user's teams, to the service account
+		(SELECT max(g.level) FROM grants g, ns
+		 WHERE g.namespace = ns.name
+		   AND (g.repository IS NULL OR g.repository = p_repo)
+		   AND (g.user_id = (SELECT id FROM u)
+		        OR g.sa_id = (SELECT id FROM sa)
+		        OR g.team_id IN (SELECT tm.team_id FROM team_members tm
+		                         WHERE tm.user_id = (SELECT id FROM u)))),
+		-- public repositories, for everyone
+		(SELECT 1 FROM repositories r WHERE r.name = p_repo AND r.public),
+		0);
+$$;
