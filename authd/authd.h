@@ -82,6 +82,13 @@ enum authd_stmt {
 
 extern const struct db_stmt authd_stmts[A_COUNT];
 
+/*
+ * The management API's statements (apisql.c) are numbered from A_COUNT on
+ * and prepared with the rest: main.c joins the two tables.
+ */
+extern const struct db_stmt api_stmts[];
+extern const int api_stmts_count;
+
 /* Answers (endpoint.c): errors as {"errors":[{code,message,detail}]}. */
 int authd_error(struct http_req *r, unsigned status, const char *code,
 		const char *message);

@@ -70,6 +70,22 @@ static const struct conf_key settings[] = {
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
+/* authd_stmts then api_stmts, in the numbering both enums use. */
+static struct db_stmt *all_stmts;
+
+static int
+setup_db(void)
+{
+	int n = A_COUNT + api_stmts_count;
+
+	all_stmts = xcalloc((size_t)n, sizeof(*all_stmts));
+	memcpy(all_stmts, authd_stmts, sizeof(authd_stmts));
+	memcpy(all_stmts + A_COUNT, api_stmts,
+	       sizeof(*api_stmts) * (size_t)api_stmts_count);
+	db_setup(opt_database, all_stmts, n);
+	return n;
+}
+
 /* Key sets replaced by SIGHUP stay allocated until exit: a worker may
  * still be signing with one. */
 struct keyset {
@@ -205,7 +221,7 @@ cmd_serve(void)
 		return 1;
 	}
 	PQfinish(conn);
-	db_setup(opt_database, authd_stmts, A_COUNT);
+	setup_db();
 	metrics_init("berth_authd", authd_route_names, AR_COUNT);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -261,7 +277,7 @@ cmd_bootstrap_admin(const char *name)
 	struct db *db;
 	int ret = 1;
 
-	db_setup(opt_database, authd_stmts, A_COUNT);
+	setup_db();
 	if ((db = db_thread()) == NULL)
 		goto out;
 	if ((res = db_exec(db, A_USER_BY_NAME, 1, p)) == NULL)
@@ -342,6 +358,7 @@ main(int argc, char **argv)
 		ret = 2;
 	}
 	keysets_free();
+	free(all_stmts);
 	conf_release(settings, NSETTINGS);
 	return ret;
 }
