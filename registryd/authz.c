@@ -1,17 +1,307 @@
 /*
- * The authorization seam. Every handler calls authz_check() with the
- * repository and the actions it needs before it touches data. Without
- * token auth configured, everything is allowed; bearer tokens from authd
- * plug in here (verify the JWT, match its access claims, or answer 401
- * with the WWW-Authenticate challenge naming the scope).
+ * Token authorization (docker-token-auth-*). Every handler calls
+ * authz_check() with the repository and the actions it needs before it
+ * touches data. With auth_realm unset, everything is allowed.
+ *
+ * DESIGN: tokens are verified locally (signature, algorithm allow-list,
+ * exp/nbf, aud, iss) with keys from PEM files and from authd's JWKS. An
+ * unknown kid refreshes the JWKS, at most every few seconds, so a key
+ * rotated in at authd is picked up without a restart. Key sets are
+ * immutable once published; a replaced one is kept until exit because a
+ * worker may still be reading it.
  */
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "jwt.h"
+#include "log.h"
 #include "registryd.h"
+
+#define JWKS_MAX (1u << 20)
+#define JWKS_MIN_INTERVAL 5	/* seconds between refreshes */
+
+struct keyset {
+	struct jwt_key **keys;
+	int n;
+	struct keyset *older;
+};
+
+static struct keyset *current;		/* read with __atomic_load_n */
+static struct keyset *all_sets;		/* every set, for authz_release */
+static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
+static time_t last_refresh;
+static struct jwt_key **static_keys;	/* from auth_keys */
+static int n_static;
+
+static void
+publish(struct jwt_key **jwks, int n)
+{
+	struct keyset *ks = xcalloc(1, sizeof(*ks));
+
+	ks->n = n_static + n;
+	ks->keys = xcalloc((size_t)(ks->n ? ks->n : 1), sizeof(*ks->keys));
+	for (int i = 0; i < n_static; i++)
+		ks->keys[i] = static_keys[i];
+	for (int i = 0; i < n; i++)
+		ks->keys[n_static + i] = jwks[i];
+	ks->older = all_sets;
+	all_sets = ks;
+	__atomic_store_n(&current, ks, __ATOMIC_RELEASE);
+}
+
+static size_t
+collect(char *data, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+
+	return buf_append(b, data, size * n) < 0 ? 0 : size * n;
+}
+
+/* Fetches the JWKS; the caller holds refresh_lock. */
+static int
+fetch_jwks(void)
+{
+	CURL *c = curl_easy_init();
+	struct jwt_key **keys = NULL;
+	struct buf b;
+	long status = 0;
+	int n = 0, ret = -1;
+	CURLcode rc;
+
+	buf_init(&b, JWKS_MAX);
+	curl_easy_setopt(c, CURLOPT_URL, reg.auth_jwks_url);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	last_refresh = time(NULL);
+	if (rc != CURLE_OK || status != 200) {
+		log_warnx("could not fetch the JWKS from \"%s\": %s (HTTP %ld)",
+			  reg.auth_jwks_url, curl_easy_strerror(rc), status);
+		goto out;
+	}
+	if (jwt_jwks_parse(b.data ? b.data : "", b.len, &keys, &n) < 0) {
+		log_warnx("the JWKS from \"%s\" does not parse",
+			  reg.auth_jwks_url);
+		goto out;
+	}
+	publish(keys, n);
+	free(keys);
+	log_info("loaded %d signing keys from \"%s\"", n, reg.auth_jwks_url);
+	ret = 0;
+out:
+	buf_release(&b);
+	return ret;
+}
+
+/* An unknown kid may be a key rotated in since the last fetch. */
+static void
+maybe_refresh(void)
+{
+	if (reg.auth_jwks_url == NULL)
+		return;
+	pthread_mutex_lock(&refresh_lock);
+	if (time(NULL) - last_refresh >= JWKS_MIN_INTERVAL)
+		(void)fetch_jwks();
+	pthread_mutex_unlock(&refresh_lock);
+}
+
+int
+authz_init(const char *key_files)
+{
+	char *list, *save = NULL, *tok;
+
+	if (reg.auth_realm == NULL)
+		return 0;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	list = xstrdup(key_files ? key_files : "");
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		struct jwt_key *k;
+
+		while (*tok == ' ')
+			tok++;
+		if (*tok == '\0')
+			continue;
+		if ((k = jwt_key_load_public(tok)) == NULL) {
+			free(list);
+			return -1;
+		}
+		static_keys = xrealloc(static_keys, sizeof(*static_keys) *
+							    (size_t)(n_static + 1));
+		static_keys[n_static++] = k;
+	}
+	free(list);
+	if (n_static == 0 && reg.auth_jwks_url == NULL) {
+		log_warnx("auth_realm is set but neither auth_keys nor "
+			  "auth_jwks_url gives a key to verify tokens with");
+		return -1;
+	}
+	publish(NULL, 0);
+	/* authd may start after us: an unreachable JWKS is retried later. */
+	if (reg.auth_jwks_url != NULL) {
+		pthread_mutex_lock(&refresh_lock);
+		(void)fetch_jwks();
+		pthread_mutex_unlock(&refresh_lock);
+	}
+	return 0;
+}
+
+void
+authz_release(void)
+{
+	while (all_sets != NULL) {
+		struct keyset *ks = all_sets;
+
+		all_sets = ks->older;
+		/* JWKS keys belong to the set they came in; static ones
+		 * are shared and freed below. */
+		for (int i = n_static; i < ks->n; i++)
+			jwt_key_free(ks->keys[i]);
+		free(ks->keys);
+		free(ks);
+	}
+	for (int i = 0; i < n_static; i++)
+		jwt_key_free(static_keys[i]);
+	free(static_keys);
+	static_keys = NULL;
+	n_static = 0;
+	if (reg.auth_realm != NULL)
+		curl_global_cleanup();
+}
+
+static const char *
+scope_of(struct http_req *r, const char *name, unsigned actions)
+{
+	if (name == NULL)
+		return actions & AUTHZ_CATALOG ? "registry:catalog:*" : NULL;
+	return arena_printf(&r->arena, "repository:%s:%s%s%s", name,
+			    actions & AUTHZ_PULL ? "pull" : "",
+			    actions & AUTHZ_PUSH ? ",push" : "",
+			    actions & AUTHZ_DELETE
+				    ? (actions & (AUTHZ_PULL | AUTHZ_PUSH)
+					       ? ",delete"
+					       : "delete")
+				    : "");
+}
+
+static void
+set_challenge(struct http_req *r, const char *scope, const char *error)
+{
+	struct reg_req *q = r->app;
+
+	q->challenge = arena_printf(
+		&r->arena, "Bearer realm=\"%s\",service=\"%s\"%s%s%s%s%s",
+		reg.auth_realm, reg.auth_service, scope ? ",scope=\"" : "",
+		scope ? scope : "", scope ? "\"" : "",
+		error ? ",error=\"" : "", error ? error : "");
+	if (error != NULL)
+		q->challenge = arena_printf(&r->arena, "%s\"", q->challenge);
+}
+
+void
+authz_challenge_add(struct http_req *r, const char *name, unsigned actions)
+{
+	struct reg_req *q = r->app;
+	const char *scope = scope_of(r, name, actions);
+	char *at;
+
+	if (q->challenge == NULL || scope == NULL ||
+	    (at = strstr(q->challenge, ",scope=\"")) == NULL)
+		return;
+	at = strchr(at + 8, '"');
+	q->challenge = arena_printf(&r->arena, "%.*s %s%s",
+				    (int)(at - q->challenge), q->challenge,
+				    scope, at);
+}
+
+static bool
+has_action(const struct jwt_access *a, const char *action)
+{
+	for (int i = 0; i < a->n_actions; i++)
+		if (!strcmp(a->actions[i], action) || !strcmp(a->actions[i], "*"))
+			return true;
+	return false;
+}
+
+static bool
+granted(const struct jwt_claims *c, const char *name, unsigned actions)
+{
+	const char *type = name ? "repository" : "registry";
+	const char *want = name ? name : "catalog";
+	unsigned have = 0;
+
+	if (name == NULL && !(actions & AUTHZ_CATALOG))
+		return true;	/* any valid token, e.g. for GET /v2/ */
+	for (int i = 0; i < c->n_access; i++) {
+		const struct jwt_access *a = &c->access[i];
+
+		if (strcmp(a->type, type) || strcmp(a->name, want))
+			continue;
+		if (has_action(a, "pull"))
+			have |= AUTHZ_PULL;
+		if (has_action(a, "push"))
+			have |= AUTHZ_PUSH;
+		if (has_action(a, "delete"))
+			have |= AUTHZ_DELETE;
+		if (has_action(a, "*"))
+			have |= AUTHZ_CATALOG;
+	}
+	return (have & actions) == actions;
+}
+
+static enum jwt_verdict
+verify(const char *token, struct jwt_claims *c)
+{
+	struct keyset *ks = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+	enum jwt_verdict v;
+
+	v = jwt_verify(token, ks->keys, ks->n, reg.auth_issuer,
+		       reg.auth_service, time(NULL), reg.auth_leeway, c);
+	if (v == JWT_UNKNOWN_KID) {
+		maybe_refresh();
+		ks = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+		v = jwt_verify(token, ks->keys, ks->n, reg.auth_issuer,
+			       reg.auth_service, time(NULL), reg.auth_leeway,
+			       c);
+	}
+	return v;
+}
 
 enum reg_error
 authz_check(struct http_req *r, const char *name, unsigned actions)
 {
-	(void)r;
-	(void)name;
-	(void)actions;
+	struct reg_req *q = r->app;
+	const char *h = http_header(r, "Authorization");
+	const char *scope = scope_of(r, name, actions);
+	struct jwt_claims c = { 0 };
+	enum jwt_verdict v;
+	bool ok;
+
+	if (reg.auth_realm == NULL)
+		return E_NONE;
+	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
+		set_challenge(r, scope, NULL);
+		return E_UNAUTHORIZED;
+	}
+	if ((v = verify(h + 7, &c)) != JWT_OK) {
+		rlog_warnx(r, "token refused: %s", jwt_verdict_str(v));
+		set_challenge(r, scope, "invalid_token");
+		return E_UNAUTHORIZED;
+	}
+	ok = granted(&c, name, actions);
+	q->subject = arena_strdup(&r->arena, c.sub ? c.sub : "");
+	jwt_claims_release(&c);
+	if (!ok) {
+		set_challenge(r, scope, "insufficient_scope");
+		return E_UNAUTHORIZED;
+	}
 	return E_NONE;
 }

@@ -27,7 +27,9 @@
 static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
 static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
-static long long opt_upload_ttl;
+static long long opt_upload_ttl, opt_auth_leeway;
+static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
+static char *opt_auth_keys, *opt_auth_jwks_url;
 static const char *conf_path;
 
 static const struct conf_key settings[] = {
@@ -43,6 +45,18 @@ static const struct conf_key settings[] = {
 	  "seconds a connection may stay idle" },
 	{ "conn_memory", CONF_INT, &opt_conn_memory, "524288", 65536,
 	  16777216, false, "per-connection buffer bytes" },
+	{ "auth_realm", CONF_STR, &opt_auth_realm, "", 0, 0, false,
+	  "authd's token URL; turns token auth on" },
+	{ "auth_service", CONF_STR, &opt_auth_service, "berth-registry", 0,
+	  0, false, "this registry's service name (the tokens' audience)" },
+	{ "auth_issuer", CONF_STR, &opt_auth_issuer, "berth-authd", 0, 0,
+	  false, "the issuer tokens must name" },
+	{ "auth_keys", CONF_STR, &opt_auth_keys, "", 0, 0, false,
+	  "comma-separated PEM public keys or certificates to verify with" },
+	{ "auth_jwks_url", CONF_STR, &opt_auth_jwks_url, "", 0, 0, false,
+	  "authd's JWKS URL, fetched at start and on an unknown key id" },
+	{ "auth_leeway", CONF_INT, &opt_auth_leeway, "30", 0, 600, false,
+	  "seconds of clock skew allowed on token times" },
 	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "86400", 1, 31536000,
 	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
@@ -108,6 +122,11 @@ load_settings(const char *path)
 	if (opt_tls_key != NULL && *opt_tls_key == '\0')
 		opt_tls_key = (free(opt_tls_key), NULL);
 	reg.storage_root = opt_storage;
+	reg.auth_realm = *opt_auth_realm ? opt_auth_realm : NULL;
+	reg.auth_service = opt_auth_service;
+	reg.auth_issuer = opt_auth_issuer;
+	reg.auth_jwks_url = *opt_auth_jwks_url ? opt_auth_jwks_url : NULL;
+	reg.auth_leeway = (int)opt_auth_leeway;
 	reg.n_foreign_allow = split_list(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = split_list(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
@@ -160,7 +179,7 @@ cmd_serve(void)
 	sigset_t set;
 	int sig;
 
-	if (storage_init(opt_storage) < 0)
+	if (storage_init(opt_storage) < 0 || authz_init(opt_auth_keys) < 0)
 		return 1;
 	if ((conn = db_connect_raw(opt_database)) == NULL)
 		return 1;
@@ -180,8 +199,9 @@ cmd_serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL)
 		return 1;
-	log_info("registryd serving on %s%s, storage \"%s\"", opt_listen,
-		 opt_tls_cert ? " (https)" : "", opt_storage);
+	log_info("registryd serving on %s%s, storage \"%s\", %s", opt_listen,
+		 opt_tls_cert ? " (https)" : "", opt_storage,
+		 reg.auth_realm ? "token auth on" : "no auth");
 	for (;;) {
 		/* Housekeeping runs between signals, at least every minute. */
 		struct timespec tick = {
@@ -205,6 +225,7 @@ cmd_serve(void)
 	http_stop(srv);
 	db_teardown();
 	storage_release();
+	authz_release();
 	return 0;
 }
 

@@ -22,6 +22,12 @@ struct registry {
 	int n_foreign_allow;
 	char **foreign_deny;
 	int n_foreign_deny;
+	/* Token auth; off when auth_realm is NULL. */
+	const char *auth_realm;		/* authd's /token URL, for challenges */
+	const char *auth_service;	/* expected "aud" */
+	const char *auth_issuer;	/* expected "iss" */
+	const char *auth_jwks_url;	/* authd's JWKS, fetched and cached */
+	int auth_leeway;		/* seconds of clock skew allowed */
 };
 
 /* Foreign layer URLs allowed by the configured prefixes (manifest.c). */
@@ -58,6 +64,8 @@ struct reg_req {
 	const char *err_detail;
 	struct buf body;	/* bounded body (manifests) */
 	struct upload_state *up;	/* streaming upload, see upload.c */
+	char *challenge;	/* WWW-Authenticate for a 401, see authz.c */
+	const char *subject;	/* the token's "sub"; "" when anonymous */
 };
 
 /* Prepared statements (registryd/sql.c). */
@@ -92,6 +100,8 @@ enum stmt {
 	Q_GC_QUEUE_MANIFEST_BLOBS,
 	Q_UPLOAD_PURGE,
 	Q_UPLOAD_EXISTS,
+	Q_CATALOG_FOR,
+	Q_BLOB_READABLE,
 	Q_PING,
 	Q_COUNT
 };
@@ -127,8 +137,20 @@ enum authz_action {
 	AUTHZ_DELETE = 1 << 2,
 	AUTHZ_CATALOG = 1 << 3,
 };
+/*
+ * E_NONE when the request's bearer token grants actions on repository
+ * name (name NULL: the catalog for AUTHZ_CATALOG, or any valid token for
+ * 0). Otherwise E_UNAUTHORIZED with the challenge naming the scope set in
+ * the request, for reg_error_respond().
+ */
 enum reg_error authz_check(struct http_req *r, const char *name,
 			   unsigned actions);
+/* Adds a scope to the challenge of a refused request (mount's from). */
+void authz_challenge_add(struct http_req *r, const char *name,
+			 unsigned actions);
+/* Loads keys (PEM files, comma-separated) and the JWKS; -1 (logged). */
+int authz_init(const char *key_files) MUST_CHECK;
+void authz_release(void);
 
 /* Handlers: begin may answer; body and end as in http.h. */
 int blob_get(struct http_req *r);

@@ -91,6 +91,10 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 		fatalx("could not encode an error body");
 	resp = http_resp_take(text, strlen(text));
 	http_resp_header(resp, "Content-Type", "application/json");
+	if (e == E_UNAUTHORIZED && r->app != NULL &&
+	    ((struct reg_req *)r->app)->challenge != NULL)
+		http_resp_header(resp, "WWW-Authenticate",
+				 ((struct reg_req *)r->app)->challenge);
 	if (e == E_METHOD_UNKNOWN)
 		http_resp_header(resp, "Allow", "GET, HEAD, PUT, PATCH, POST, "
 						"DELETE");
@@ -253,6 +257,8 @@ dispatch(struct http_req *r, struct reg_req *q)
 
 	switch (q->route) {
 	case ROUTE_BASE:
+		if (get && authz_check(r, NULL, 0) != E_NONE)
+			return reg_error_respond(r, E_UNAUTHORIZED, NULL);
 		if (get)
 			return respond_text(r, 200, "application/json", "{}");
 		break;

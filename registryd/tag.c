@@ -96,7 +96,7 @@ catalog_list(struct http_req *r)
 {
 	const char *last = http_query(r, "last");
 	char limit[24];
-	const char *p[2] = { last ? last : "", limit };
+	const char *p[3] = { last ? last : "", limit, NULL };
 	enum reg_error e;
 	struct db *db;
 	PGresult *res;
@@ -108,8 +108,11 @@ catalog_list(struct http_req *r)
 	if ((e = authz_check(r, NULL, AUTHZ_CATALOG)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
 	snprintf(limit, sizeof(limit), "%ld", n + 1);
+	/* With auth on, only what the token's subject may pull is listed. */
+	p[2] = ((struct reg_req *)r->app)->subject;
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, Q_CATALOG, 2, p)) == NULL)
+	    (res = reg.auth_realm ? db_exec(db, Q_CATALOG_FOR, 3, p)
+				  : db_exec(db, Q_CATALOG, 2, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	ret = respond_page(r, res, n, "repositories", json_object(),
 			   "/v2/_catalog");

@@ -164,11 +164,11 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 		    authz_check(r, from, AUTHZ_PULL) != E_NONE)
 			return 0;
 		res = db_exec(db, Q_BLOB_IN_REPO, 2, p);
+	} else if (reg.auth_realm != NULL) {
+		/* Automatic mount: known in a repository the caller reads. */
+		const char *pr[2] = { digest, q->subject ? q->subject : "" };
+		res = db_exec(db, Q_BLOB_READABLE, 2, pr);
 	} else {
-		/*
-		 * Automatic mount: the blob is known somewhere. With auth
-		 * on, this is where readability by the caller is checked.
-		 */
 		res = db_exec(db, Q_BLOB_ANY_REPO, 1, p + 1);
 	}
 	if (res == NULL)
@@ -406,8 +406,14 @@ upload_begin(struct http_req *r)
 	struct reg_req *q = r->app;
 	enum reg_error e;
 
-	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
+	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE) {
+		/* A mount needs pull on from as well: ask for both at once. */
+		const char *from = http_query(r, "from");
+		if (q->route == ROUTE_UPLOAD_START && from != NULL &&
+		    http_query(r, "mount") != NULL && reg_name_valid(from))
+			authz_challenge_add(r, from, AUTHZ_PULL);
 		return reg_error_respond(r, e, NULL);
+	}
 	if (q->route == ROUTE_UPLOAD_START)
 		return begin_post(r);
 	return begin_chunk(r, strcmp(r->method, "PUT") == 0);

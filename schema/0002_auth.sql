@@ -157,3 +157,15 @@ RETURNS int LANGUAGE sql STABLE AS $$
 		(SELECT 1 FROM repositories r WHERE r.name = p_repo AND r.public),
 		0);
 $$;
+
+-- The level of a token's subject ("alice", "acme+ci", or "" for anonymous)
+-- on p_repo: registryd filters the catalog and automatic mounts with it.
+CREATE FUNCTION berth_subject_level(p_subject text, p_repo text)
+RETURNS int LANGUAGE sql STABLE AS $$
+	SELECT berth_repo_level(
+		(SELECT id FROM users WHERE name = p_subject),
+		(SELECT s.id FROM service_accounts s
+		 JOIN organizations o ON o.id = s.org_id
+		 WHERE o.name || '+' || s.name = p_subject),
+		p_repo);
+$$;
