@@ -8,7 +8,9 @@
 # would end the file.
 #
 # Environment from run.sh: REG, REG2 (http://127.0.0.1:PORT), REG_HOSTPORT,
-# REG2_HOSTPORT, PGHOST PGPORT PGDATABASE PGUSER (plain `psql` works),
+# REG2_HOSTPORT (nodes 1 and 2, no auth), AUTHD (node 3, authd; user
+# "admin" has password AUTHD_ADMIN_PASSWORD), REGA and REGA_HOSTPORT (node
+# 4, registryd with token auth through AUTHD), AUTH_KEY (the signing key), PGHOST PGPORT PGDATABASE PGUSER (plain `psql` works),
 # STORAGE, BUILD, SCRATCH (empty temp dir of this test file), ROOT, and
 # BERTH_RUN (the run's temp dir; node N lives in $BERTH_RUN/nodeN: conf,
 # log, pid, port, exits, expected).
@@ -209,7 +211,8 @@ node_launch() {
 	dir=$(node_dir "$1")
 	rm -f "$dir/pid"
 	(
-		"$BUILD/registryd" -c "$dir/conf" serve </dev/null &
+		"$BUILD/$(cat "$dir/bin" 2>/dev/null || echo registryd)" \
+			-c "$dir/conf" serve </dev/null &
 		pid=$!
 		echo "$pid" >"$dir/pid.tmp" && mv "$dir/pid.tmp" "$dir/pid"
 		wait "$pid"

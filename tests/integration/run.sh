@@ -58,7 +58,7 @@ cleanup() {
 	local n pid
 	trap - EXIT INT TERM HUP
 	[ -n "$BERTH_RUN" ] && [ -d "$BERTH_RUN" ] || return 0
-	for n in 1 2; do
+	for n in $NODES; do
 		if [ -d "$BERTH_RUN/node$n" ] && node_alive "$n"; then
 			pid=$(node_pid "$n")
 			echo "$pid kill" >>"$BERTH_RUN/node$n/expected"
@@ -161,6 +161,7 @@ BERTH_RUN=$(mktemp -d "${TMPDIR:-/tmp}/berth-it.XXXXXX") || {
 # As root, PostgreSQL runs as "postgres" and must reach $BERTH_RUN/pg.
 [ "$(id -u)" -ne 0 ] || chmod 0711 "$BERTH_RUN"
 export BERTH_RUN
+NODES="1 2 3 4"
 mkdir -p "$BERTH_RUN/storage" "$BERTH_RUN/scratch" "$BERTH_RUN/out"
 SCRATCH=$BERTH_RUN/scratch
 . "$HERE/lib.sh"
@@ -187,27 +188,52 @@ export PGHOST=$BERTH_RUN/pg PGPORT=$(pg_port "$BERTH_RUN/pg") \
 	PGDATABASE=berth PGUSER=berth STORAGE=$BERTH_RUN/storage
 unset PGPASSWORD PGSERVICE PGOPTIONS
 
-# ---- registryd nodes -----------------------------------------------------
-for n in 1 2; do
+# ---- nodes ---------------------------------------------------------------
+# 1 and 2: registryd without auth, sharing database and storage; 3: authd;
+# 4: registryd with token auth through authd (same database and storage).
+AUTH_KEY=$BERTH_RUN/signing-key.pem
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+	openssl pkcs8 -topk8 -nocrypt -out "$AUTH_KEY" 2>/dev/null || {
+	harness_fail "could not make a signing key"
+	finish
+}
+for n in $NODES; do
 	mkdir -p "$BERTH_RUN/node$n"
 	free_port || {
 		harness_fail "no free port"
 		finish
 	}
 	echo "$PORT" >"$BERTH_RUN/node$n/port"
+	: >"$BERTH_RUN/node$n/exits"
+	: >"$BERTH_RUN/node$n/expected"
+done
+AUTHD=http://127.0.0.1:$(cat "$BERTH_RUN/node3/port")
+for n in 1 2 4; do
 	cat >"$BERTH_RUN/node$n/conf" <<EOF
-listen = 127.0.0.1:$PORT
+listen = 127.0.0.1:$(cat "$BERTH_RUN/node$n/port")
 database = $conninfo
 storage = $STORAGE
 log_level = ${BERTH_TEST_LOG_LEVEL:-debug}
 EOF
-	: >"$BERTH_RUN/node$n/exits"
-	: >"$BERTH_RUN/node$n/expected"
 done
+cat >>"$BERTH_RUN/node4/conf" <<EOF
+auth_realm = $AUTHD/token
+auth_jwks_url = $AUTHD/jwks
+EOF
+echo authd >"$BERTH_RUN/node3/bin"
+cat >"$BERTH_RUN/node3/conf" <<EOF
+listen = 127.0.0.1:$(cat "$BERTH_RUN/node3/port")
+database = $conninfo
+log_level = ${BERTH_TEST_LOG_LEVEL:-debug}
+signing_keys = $AUTH_KEY
+EOF
 REG_HOSTPORT=127.0.0.1:$(cat "$BERTH_RUN/node1/port")
 REG2_HOSTPORT=127.0.0.1:$(cat "$BERTH_RUN/node2/port")
+REGA_HOSTPORT=127.0.0.1:$(cat "$BERTH_RUN/node4/port")
+AUTHD_ADMIN_PASSWORD=$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export REG_HOSTPORT REG2_HOSTPORT REG=http://$REG_HOSTPORT \
-	REG2=http://$REG2_HOSTPORT
+	REG2=http://$REG2_HOSTPORT REGA_HOSTPORT REGA=http://$REGA_HOSTPORT \
+	AUTHD AUTHD_ADMIN_PASSWORD AUTH_KEY
 
 if ! "$BUILD/registryd" -c "$BERTH_RUN/node1/conf" migrate \
 	>"$BERTH_RUN/migrate.log" 2>&1; then
@@ -216,23 +242,37 @@ if ! "$BUILD/registryd" -c "$BERTH_RUN/node1/conf" migrate \
 	finish
 fi
 
-for n in 1 2; do
+if ! BERTH_ADMIN_PASSWORD=$AUTHD_ADMIN_PASSWORD "$BUILD/authd" \
+	-c "$BERTH_RUN/node3/conf" bootstrap-admin admin \
+	>"$BERTH_RUN/bootstrap.log" 2>&1; then
+	harness_fail "authd bootstrap-admin failed"
+	log_tail "$BERTH_RUN/bootstrap.log"
+	finish
+fi
+# authd first: node 4 fetches its JWKS when it starts.
+node_launch 3
+node_wait_ready 3 "$READY_TIMEOUT" || {
+	harness_fail "authd did not become ready"
+	log_tail "$BERTH_RUN/node3/log"
+	finish
+}
+for n in 1 2 4; do
 	node_launch "$n"
 done
-for n in 1 2; do
+for n in $NODES; do
 	if ! node_wait_ready "$n" "$READY_TIMEOUT"; then
 		harness_fail "registryd node $n did not become ready"
 		log_tail "$BERTH_RUN/node$n/log"
 		finish
 	fi
 done
-declare -A seen=([1]=0 [2]=0)
+declare -A seen=([1]=0 [2]=0 [3]=0 [4]=0)
 
 # check_nodes WHEN: counts every node exit not asked for by lib.sh (and any
 # non-zero exit after registryd_stop), then restarts a node that is down.
 check_nodes() {
 	local when=$1 n pid code what lines i bad
-	for n in 1 2; do
+	for n in $NODES; do
 		pid=$(node_pid "$n")
 		node_alive "$n" || node_wait_exit "$n" "$pid" 5 >/dev/null
 		lines=$(wc -l <"$BERTH_RUN/node$n/exits")
@@ -304,7 +344,7 @@ for t in "${selected[@]}"; do
 done
 
 # ---- shutdown ------------------------------------------------------------
-for n in 1 2; do
+for n in $NODES; do
 	node_alive "$n" && registryd_stop "$n"
 done
 check_nodes "at shutdown"
