@@ -2,9 +2,13 @@
 # `make run`: a registry on this machine in one command.  Uses the database
 # in REGISTRYD_DATABASE when set; otherwise a private PostgreSQL cluster in
 # ./var/pg (created on the first run, reused afterwards; port BERTH_PG_PORT,
-# default 5433).  Blobs go to ./var/storage.  Applies the migrations, then
-# runs registryd in the foreground on 127.0.0.1:5000 (REGISTRYD_LISTEN
-# overrides).  Ctrl-C stops registryd and the private cluster.
+# default 5433).  Blobs go to ./var/storage.  Applies the migrations,
+# creates the administrator "admin" on the first run (password from
+# BERTH_ADMIN_PASSWORD, or generated and printed once), starts authd on
+# 127.0.0.1:5001 with a signing key kept in ./var/authd-key.pem, then runs
+# registryd with token auth in the foreground on 127.0.0.1:5000
+# (REGISTRYD_LISTEN overrides).  BERTH_NO_AUTH=1 runs registryd without auth.
+# Ctrl-C stops registryd, authd and the private cluster.
 set -eu
 
 if [ $# -ne 1 ] || [ ! -x "$1/registryd" ]; then
@@ -19,13 +23,16 @@ cd "$ROOT"
 PGDIR=$ROOT/var/pg
 own_pg=0
 reg_pid=
+auth_pid=
 
 cleanup() {
 	trap - EXIT INT TERM HUP
-	if [ -n "$reg_pid" ] && kill -0 "$reg_pid" 2>/dev/null; then
-		kill -TERM "$reg_pid" 2>/dev/null || :
-		wait "$reg_pid" 2>/dev/null || :
-	fi
+	for pid in $reg_pid $auth_pid; do
+		if kill -0 "$pid" 2>/dev/null; then
+			kill -TERM "$pid" 2>/dev/null || :
+			wait "$pid" 2>/dev/null || :
+		fi
+	done
 	if [ "$own_pg" = 1 ]; then
 		echo "run.sh: stopping PostgreSQL in $PGDIR" >&2
 		pg_stop "$PGDIR" || :
@@ -56,6 +63,31 @@ mkdir -p "$REGISTRYD_STORAGE"
 
 "$BUILD/registryd" migrate
 
+if [ -z "${BERTH_NO_AUTH:-}" ]; then
+	: "${AUTHD_LISTEN:=127.0.0.1:5001}"
+	AUTHD_DATABASE=$REGISTRYD_DATABASE
+	AUTHD_SIGNING_KEYS=${AUTHD_SIGNING_KEYS:-$ROOT/var/authd-key.pem}
+	export AUTHD_LISTEN AUTHD_DATABASE AUTHD_SIGNING_KEYS
+	if [ ! -f "$ROOT/var/authd-key.pem" ]; then
+		mkdir -p "$ROOT/var"
+		(umask 077 && openssl ecparam -name prime256v1 -genkey -noout |
+			openssl pkcs8 -topk8 -nocrypt -out "$ROOT/var/authd-key.pem")
+	fi
+	"$BUILD/authd" bootstrap-admin admin
+	"$BUILD/authd" serve &
+	auth_pid=$!
+	REGISTRYD_AUTH_REALM=http://$AUTHD_LISTEN/token
+	REGISTRYD_AUTH_JWKS_URL=http://$AUTHD_LISTEN/jwks
+	export REGISTRYD_AUTH_REALM REGISTRYD_AUTH_JWKS_URL
+	i=0
+	until curl -sf -o /dev/null "http://$AUTHD_LISTEN/readyz"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || { echo "run.sh: authd did not start" >&2; exit 1; }
+		kill -0 "$auth_pid" 2>/dev/null || exit 1
+		sleep 0.1
+	done
+fi
+
 addr=$REGISTRYD_LISTEN
 cat <<EOF
 
@@ -63,18 +95,24 @@ Berth registry on http://$addr
   database: $REGISTRYD_DATABASE
   storage:  $REGISTRYD_STORAGE
 
+Token auth: ${REGISTRYD_AUTH_REALM:-off (BERTH_NO_AUTH)}.  Log in first as
+"admin" (password above on the first run) or a user made with berthctl:
+  skopeo login --tls-verify=false -u admin $addr
+  podman login --tls-verify=false -u admin $addr
+  docker login -u admin $addr
+
 Push an image (plain HTTP, so each client must be told it is insecure):
-  skopeo copy --dest-tls-verify=false docker://docker.io/library/alpine docker://$addr/library/alpine
-  podman push --tls-verify=false alpine $addr/library/alpine
-  docker tag alpine $addr/library/alpine && docker push $addr/library/alpine
+  skopeo copy --dest-tls-verify=false docker://docker.io/library/alpine docker://$addr/admin/alpine
+  podman push --tls-verify=false alpine $addr/admin/alpine
+  docker tag alpine $addr/admin/alpine && docker push $addr/admin/alpine
     (Docker trusts 127.0.0.0/8 already; for any other address add
      { "insecure-registries": ["$addr"] } to /etc/docker/daemon.json
      and restart dockerd)
-Then: curl -s http://$addr/v2/library/alpine/tags/list
+Then: skopeo list-tags --tls-verify=false docker://$addr/admin/alpine
 
 EOF
 if [ "$own_pg" = 1 ]; then
-	echo "Ctrl-C stops the registry and PostgreSQL ($PGDIR)."
+	echo "Ctrl-C stops the registry, authd and PostgreSQL ($PGDIR)."
 else
 	echo "Ctrl-C stops the registry."
 fi
