@@ -20,7 +20,8 @@ struct authd_config {
 	long long refresh_ttl;
 	struct jwt_key **keys;		/* signing keys; the last signs */
 	int n_keys;
-	long long lockout_threshold;	/* failures within the window */
+	long long lockout_threshold;	/* an account's failures in the window */
+	long long lockout_addr_threshold; /* an address's (NAT: many users) */
 	long long lockout_window;	/* seconds */
 	long long lockout_duration;	/* seconds */
 	long long cred_cache_ttl;	/* seconds a verified password is cached */

@@ -152,7 +152,7 @@ throttle_locked(struct db *db, const char *key)
 }
 
 static void
-throttle_fail(struct db *db, const char *key)
+throttle_fail(struct db *db, const char *key, long long threshold)
 {
 	char window[24], duration[24];
 	const char *p[2] = { key, window };
@@ -165,7 +165,7 @@ throttle_fail(struct db *db, const char *key)
 	if (PQntuples(res) == 1)
 		failures = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
-	if (failures < authd.lockout_threshold)
+	if (failures < threshold)
 		return;
 	log_warnx("locking \"%s\" out for %llds after %lld failed logins", key,
 		  authd.lockout_duration, failures);
@@ -369,8 +369,8 @@ credential_check(struct db *db, const char *addr, const char *login,
 	if (ok) {
 		throttle_clear(db, ukey);
 	} else {
-		throttle_fail(db, ukey);
-		throttle_fail(db, akey);
+		throttle_fail(db, ukey, authd.lockout_threshold);
+		throttle_fail(db, akey, authd.lockout_addr_threshold);
 		memset(out, 0, sizeof(*out));
 		log_info("login failed for \"%s\" from %s: %s", login, addr, why);
 	}

@@ -31,6 +31,7 @@ static char *opt_issuer, *opt_signing_keys, *opt_signing_chain;
 static char *opt_tls_cert, *opt_tls_key;
 static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
+static long long opt_lock_addr_threshold;
 static long long opt_cache_ttl;
 static const char *conf_path;
 
@@ -60,7 +61,10 @@ static const struct conf_key settings[] = {
 	{ "refresh_ttl", CONF_INT, &opt_refresh_ttl, "2592000", 60,
 	  31536000, false, "seconds a refresh token lives" },
 	{ "lockout_threshold", CONF_INT, &opt_lock_threshold, "10", 1, 1000,
-	  false, "failed logins (per account or address) before a lockout" },
+	  false, "failed logins of one account before it is locked out" },
+	{ "lockout_address_threshold", CONF_INT, &opt_lock_addr_threshold,
+	  "100", 1, 100000, false,
+	  "failed logins from one address before it is locked out" },
 	{ "lockout_window", CONF_INT, &opt_lock_window, "900", 1, 86400,
 	  false, "seconds over which failures are counted" },
 	{ "lockout_duration", CONF_INT, &opt_lock_duration, "900", 1, 86400,
@@ -174,6 +178,7 @@ load_settings(const char *path)
 	authd.token_ttl = opt_token_ttl;
 	authd.refresh_ttl = opt_refresh_ttl;
 	authd.lockout_threshold = opt_lock_threshold;
+	authd.lockout_addr_threshold = opt_lock_addr_threshold;
 	authd.lockout_window = opt_lock_window;
 	authd.lockout_duration = opt_lock_duration;
 	authd.cred_cache_ttl = opt_cache_ttl;

@@ -1,0 +1,218 @@
+/*
+ * The management API's private declarations: the request every handler
+ * works on, the helpers that parse, authorize, run SQL and answer (api.c),
+ * grants and tokens shared by several resources (apigrant.c, apitoken.c),
+ * and the prepared statements (apisql.c), numbered after authd's own.
+ *
+ * Convention: a helper returns 0 to go on, or -1 once it has answered the
+ * request with an error; a handler returns the same, so a failure just
+ * propagates with `return -1` and nothing answers twice.
+ */
+#ifndef BERTH_API_H
+#define BERTH_API_H
+
+#include <jansson.h>
+
+#include "authd.h"
+
+enum api_stmt {
+	API_ME = A_COUNT,
+	API_USER_GET,
+	API_USER_LIST,
+	API_USER_UPDATE,
+	API_USER_DELETE,
+	API_ADMINS_LOCK,
+	API_OWNED_LOCK,
+	API_SOLE_OWNER,
+	API_ORG_BY_NAME,
+	API_ORG_NS_INSERT,
+	API_ORG_INSERT,
+	API_ORG_GET,
+	API_ORG_LIST,
+	API_ORG_DELETE,
+	API_ORG_LOCK,
+	API_MEMBER_LIST,
+	API_MEMBER_ROLE,
+	API_OWNERS_OTHER,
+	API_MEMBER_SET,
+	API_MEMBER_DELETE,
+	API_MEMBER_TEAMS_DELETE,
+	API_TEAM_GET,
+	API_TEAM_LIST,
+	API_TEAM_INSERT,
+	API_TEAM_DELETE,
+	API_TEAM_MEMBER_LIST,
+	API_TEAM_MEMBER_ADD,
+	API_TEAM_MEMBER_DELETE,
+	API_GRANT_SET,
+	API_GRANT_DELETE,
+	API_GRANT_LIST,
+	API_SA_GET,
+	API_SA_LIST,
+	API_SA_INSERT,
+	API_SA_UPDATE,
+	API_SA_DELETE,
+	API_TOKEN_GET,
+	API_TOKEN_LIST,
+	API_TOKEN_REVOKE,
+	API_NS_GET,
+	API_REPO_GET,
+	API_REPO_GRANTS,
+	API_REPO_VISIBILITY,
+	API_REPO_LIST,
+	API_AUDIT_LIST,
+	API_STMT_END
+};
+
+#define API_MAX_ARGS 3
+
+/* One management API request, from authentication to its answer. */
+struct api {
+	struct http_req *r;
+	struct db *db;
+	struct principal who;
+	const char *uid;	/* who.id as text when a user, else NULL */
+	const char *sid;	/* who.id as text when a service account */
+	char idtext[24];
+	json_t *body;		/* the JSON object sent ({} when none) */
+	const char *arg[API_MAX_ARGS];	/* the path's captures, in order */
+	int rc;			/* what answering returned */
+};
+
+/*
+ * A route: method, and a pattern of path segments under /api/v1 where "*"
+ * captures one segment and "**" one or more (a repository name); the
+ * segments after "**" are matched from the end of the path.
+ */
+struct api_route {
+	const char *method;
+	const char *pattern;
+	int (*handler)(struct api *c);
+};
+
+/* Each table ends with a { NULL } entry. */
+extern const struct api_route apiuser_routes[];
+extern const struct api_route apiorg_routes[];
+extern const struct api_route apisa_routes[];
+extern const struct api_route apirepo_routes[];
+
+/* Answers (api.c). Each steals doc, answers once and returns 0 or -1. */
+int api_reply(struct api *c, unsigned status, json_t *doc);
+/* 204 No Content; returns 0. */
+int api_no_content(struct api *c);
+/* An error answer; always returns -1. */
+int api_fail(struct api *c, unsigned status, const char *code,
+	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Answers for the last failed statement (409 on a conflict, else 503). */
+int api_db_fail(struct api *c, const char *what);
+
+/* SQL (api.c). */
+/* db_exec that answers on failure; NULL then (caller just returns -1). */
+PGresult *api_exec(struct api *c, int stmt, int n, const char *const *p);
+/* Runs an UPDATE or DELETE: the rows it touched, or -1 (answered). */
+int api_exec_count(struct api *c, int stmt, int n, const char *const *p);
+/* BEGIN and COMMIT; -1 (answered) on failure. api_handle() rolls back
+ * whatever a failed handler leaves open. */
+int api_begin(struct api *c);
+int api_commit(struct api *c);
+/* The JSON text in column col of row (caller decrefs); aborts on a bad
+ * document, which only our own SQL produces. */
+json_t *api_json_col(const PGresult *res, int row, int col);
+/*
+ * Runs stmt, whose first column is the JSON object to send, and answers
+ * status with it; 404 "<what> not found" when there is no row.
+ */
+int api_reply_row(struct api *c, unsigned status, int stmt, int n,
+		  const char *const *p, const char *what);
+/*
+ * A page of a list: stmt returns (cursor key, JSON object) rows; p[n-1] is
+ * left for the limit, which comes from ?limit= (default 100, at most
+ * 1000), and the caller sets the cursor parameter (api_after()). Answers
+ * {"items":[...],"next":key or null}.
+ */
+int api_list(struct api *c, int stmt, int n, const char **p);
+/* ?after=, or "" (before every name). */
+const char *api_after(struct api *c);
+
+/* The change log: action ("user.create") on target by the caller, with
+ * detail (stolen; NULL for none). */
+void api_audit(struct api *c, const char *action, const char *target,
+	       json_t *detail);
+
+/* Body fields (api.c); each answers 400 on a bad value. */
+/* Refuses fields other than those listed (NULL-terminated). */
+int api_fields(struct api *c, const char *const *allowed);
+/* A string of at most max bytes without control characters; absent or
+ * null gives NULL unless required. */
+int api_str(struct api *c, const char *key, bool required, size_t max,
+	    const char **out);
+/* A boolean as "t" or "f" for SQL, or NULL when absent. */
+int api_bool(struct api *c, const char *key, const char **out);
+/* A required name (users, organizations, teams, service accounts). */
+int api_name(struct api *c, const char *key, const char **out);
+/* A required "level": "read", "write" or "admin", as "1" to "3". */
+int api_level(struct api *c, const char **out);
+/* [a-z0-9]+([._-][a-z0-9]+)*, at most 64 bytes: a namespace component. */
+bool api_name_valid(const char *s);
+
+/* Authorization (api.c). */
+int api_need_admin(struct api *c);
+/* Refuses service accounts (403). */
+int api_need_user(struct api *c);
+
+/* A user looked up by name: 404 when there is none. */
+struct api_user {
+	char id[24];
+	const char *name;
+	bool admin, disabled, local;
+};
+int api_user(struct api *c, const char *name, struct api_user *u);
+
+/* An organization and the caller's relation to it. */
+struct api_org {
+	char id[24];
+	const char *name;
+	bool owner;		/* an owner, or a system administrator */
+};
+/*
+ * Finds organization name for the caller: 404 when it does not exist or
+ * the caller is neither a member nor an administrator; with manage, 403
+ * unless the caller is an owner or an administrator.
+ */
+int api_org(struct api *c, const char *name, bool manage, struct api_org *o);
+/* A team or service account of o by name, its id into id; 404 if none. */
+int api_org_child(struct api *c, const struct api_org *o, int stmt,
+		  const char *name, const char *what, char *id, size_t len);
+
+/* Grants (apigrant.c): to one of a team, a user or a service account. */
+struct apigrant_to {
+	const char *team_id, *user_id, *sa_id;
+	const char *kind;	/* audit action prefix: "team", "sa", "repo" */
+	const char *target;	/* audit target: "acme/devs" */
+};
+/* PUT {repository: "org/x" or null, level} for o's namespace. */
+int apigrant_put(struct api *c, const struct api_org *o,
+		 const struct apigrant_to *to);
+/* DELETE ?repository= (absent: the organization-wide grant). */
+int apigrant_delete(struct api *c, const struct api_org *o,
+		    const struct apigrant_to *to);
+/* GET: the grantee's grants, paginated by repository. */
+int apigrant_list(struct api *c, const struct apigrant_to *to);
+/* Sets level on repo (NULL: all of ns) and answers 200 with the grant. */
+int apigrant_set(struct api *c, const char *ns, const char *repo,
+		 const char *level, const struct apigrant_to *to);
+/* Removes the grant on repo (NULL: all of ns); 404 when none; 204. */
+int apigrant_remove(struct api *c, const char *ns, const char *repo,
+		    const struct apigrant_to *to);
+
+/* Tokens (apitoken.c), for a user (personal) or a service account. */
+/* POST {name, expires_in}: 201 with the secret, shown this once. */
+int apitoken_create(struct api *c, const struct principal *owner,
+		    const char *target);
+/* GET: the owner's tokens, never their secrets. */
+int apitoken_list(struct api *c, const struct principal *owner);
+/* DELETE .../tokens/{id}: revokes; 404 unless the owner's. */
+int apitoken_revoke(struct api *c, const struct principal *owner,
+		    const char *id, const char *target);
+
+#endif
