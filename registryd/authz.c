@@ -11,6 +11,7 @@
  * worker may still be reading it.
  */
 #include <curl/curl.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +258,58 @@ granted(const struct jwt_claims *c, const char *name, unsigned actions)
 	return (have & actions) == actions;
 }
 
+/*
+ * Each worker remembers the last tokens it verified (by SHA-256), so a
+ * client's burst of requests with one token costs one signature check.
+ * A cached token is still held to its exp and nbf.
+ */
+#define TOKEN_CACHE 64
+
+struct cached_token {
+	unsigned char hash[SHA256_DIGEST_LENGTH];
+	bool used;
+	struct jwt_claims claims;
+};
+
+struct token_cache {
+	struct cached_token e[TOKEN_CACHE];
+	unsigned next;
+};
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void
+cache_free(void *p)
+{
+	struct token_cache *tc = p;
+
+	for (int i = 0; i < TOKEN_CACHE; i++)
+		if (tc->e[i].used)
+			jwt_claims_release(&tc->e[i].claims);
+	free(tc);
+}
+
+static void
+cache_make_key(void)
+{
+	if (pthread_key_create(&cache_key, cache_free) != 0)
+		fatalx("pthread_key_create failed");
+}
+
+static struct token_cache *
+thread_cache(void)
+{
+	struct token_cache *tc;
+
+	pthread_once(&cache_once, cache_make_key);
+	if ((tc = pthread_getspecific(cache_key)) == NULL) {
+		tc = xcalloc(1, sizeof(*tc));
+		pthread_setspecific(cache_key, tc);
+	}
+	return tc;
+}
+
 static enum jwt_verdict
 verify(const char *token, struct jwt_claims *c)
 {
@@ -275,13 +328,47 @@ verify(const char *token, struct jwt_claims *c)
 	return v;
 }
 
+/* The verified claims of token, from the cache or a fresh check. */
+static const struct jwt_claims *
+claims_of(const char *token, enum jwt_verdict *v)
+{
+	struct token_cache *tc = thread_cache();
+	unsigned char hash[SHA256_DIGEST_LENGTH];
+	int64_t now = time(NULL);
+	struct cached_token *slot;
+	struct jwt_claims c = { 0 };
+
+	SHA256((const unsigned char *)token, strlen(token), hash);
+	for (int i = 0; i < TOKEN_CACHE; i++) {
+		struct cached_token *e = &tc->e[i];
+
+		if (!e->used || memcmp(e->hash, hash, sizeof(hash)) != 0)
+			continue;
+		if (now > e->claims.exp + reg.auth_leeway) {
+			*v = JWT_EXPIRED;
+			return NULL;
+		}
+		*v = JWT_OK;
+		return &e->claims;
+	}
+	if ((*v = verify(token, &c)) != JWT_OK)
+		return NULL;
+	slot = &tc->e[tc->next++ % TOKEN_CACHE];
+	if (slot->used)
+		jwt_claims_release(&slot->claims);
+	memcpy(slot->hash, hash, sizeof(hash));
+	slot->claims = c;
+	slot->used = true;
+	return &slot->claims;
+}
+
 enum reg_error
 authz_check(struct http_req *r, const char *name, unsigned actions)
 {
 	struct reg_req *q = r->app;
 	const char *h = http_header(r, "Authorization");
 	const char *scope = scope_of(r, name, actions);
-	struct jwt_claims c = { 0 };
+	const struct jwt_claims *c;
 	enum jwt_verdict v;
 	bool ok;
 
@@ -291,14 +378,13 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 		set_challenge(r, scope, NULL);
 		return E_UNAUTHORIZED;
 	}
-	if ((v = verify(h + 7, &c)) != JWT_OK) {
+	if ((c = claims_of(h + 7, &v)) == NULL) {
 		rlog_warnx(r, "token refused: %s", jwt_verdict_str(v));
 		set_challenge(r, scope, "invalid_token");
 		return E_UNAUTHORIZED;
 	}
-	ok = granted(&c, name, actions);
-	q->subject = arena_strdup(&r->arena, c.sub ? c.sub : "");
-	jwt_claims_release(&c);
+	ok = granted(c, name, actions);
+	q->subject = arena_strdup(&r->arena, c->sub ? c->sub : "");
 	if (!ok) {
 		set_challenge(r, scope, "insufficient_scope");
 		return E_UNAUTHORIZED;

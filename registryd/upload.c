@@ -11,6 +11,7 @@
  * then committed to the database, then acknowledged with 201.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,8 @@
 #include "log.h"
 #include "registryd.h"
 #include "storage.h"
+
+#define WRITEBACK_STEP (8u << 20)
 
 struct upload_state {
 	char id[37];
@@ -29,6 +32,7 @@ struct upload_state {
 	uint64_t base;		/* committed size when the request began */
 	uint64_t written;	/* bytes of this request written so far */
 	int64_t expect;		/* bytes announced by Content-Range, or -1 */
+	uint64_t flushed;	/* bytes of this request handed to writeback */
 	struct digest_ctx ctx;
 	bool committed;
 };
@@ -449,6 +453,14 @@ upload_body(struct http_req *r, const char *data, size_t len)
 	}
 	digest_update(&u->ctx, data, len);
 	u->written += len;
+	/* Start writeback as we go, so the fsync before 201 finds little
+	 * left to write; the page cache does not fill with dirty pages. */
+	if (u->written - u->flushed >= WRITEBACK_STEP) {
+		(void)sync_file_range(u->fd, (off_t)(u->base + u->flushed),
+				      (off_t)(u->written - u->flushed),
+				      SYNC_FILE_RANGE_WRITE);
+		u->flushed = u->written;
+	}
 	return 0;
 }
 
