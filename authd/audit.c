@@ -23,3 +23,21 @@ audit_write(struct db *db, const char *actor, const char *action,
 	}
 	PQclear(res);
 }
+
+void
+audit_write2(struct db *db, const char *actor, const char *client,
+	     const char *action1, const char *target1, const char *detail1,
+	     const char *action2, const char *target2, const char *detail2)
+{
+	const char *p[8] = { actor,   client ? client : "", action1,
+			     target1 ? target1 : "", detail1, action2,
+			     target2 ? target2 : "", detail2 };
+	PGresult *res;
+
+	if (db == NULL || (res = db_exec(db, A_AUDIT2, 8, p)) == NULL) {
+		log_warnx("could not write audit records %s and %s by %s",
+			  action1, action2, actor);
+		return;
+	}
+	PQclear(res);
+}

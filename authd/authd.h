@@ -73,6 +73,7 @@ enum authd_stmt {
 	A_THROTTLE_CLEAR,
 	A_THROTTLE_LOCK,
 	A_AUDIT,
+	A_AUDIT2,
 	A_USER_CREATE_NS,
 	A_USER_CREATE,
 	A_USER_BY_ID,
@@ -118,6 +119,14 @@ enum cred_result credential_check(struct db *db, const char *addr,
 				  const char *login, const char *secret,
 				  struct principal *out);
 /*
+ * As credential_check, but a success is not audited: the caller records
+ * it together with what it did (the token endpoint: one write, not two).
+ */
+enum cred_result credential_check_unaudited(struct db *db, const char *addr,
+					    const char *login,
+					    const char *secret,
+					    struct principal *out);
+/*
  * Reads "Authorization: Basic"; returns 1 with malloc'd *user and *pass,
  * 0 when absent, -1 when malformed.
  */
@@ -150,6 +159,11 @@ int jwks_get(struct http_req *r);
 void audit_write(struct db *db, const char *actor, const char *action,
 		 const char *target, const char *client, bool success,
 		 const char *detail_json);
+/* Two successful records by one actor in one write (login, then token). */
+void audit_write2(struct db *db, const char *actor, const char *client,
+		  const char *action1, const char *target1,
+		  const char *detail1, const char *action2,
+		  const char *target2, const char *detail2);
 
 /* Management API (api.c). */
 int api_handle(struct http_req *r);

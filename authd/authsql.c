@@ -28,8 +28,8 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 	[A_REPO_LEVEL] = { "repo_level",
 		"SELECT berth_repo_level($1, $2, $3)" },
 	[A_THROTTLE_GET] = { "throttle_get",
-		"SELECT locked_until > now() FROM login_failures "
-		"WHERE key = $1" },
+		"SELECT key, coalesce(locked_until > now(), false) "
+		"FROM login_failures WHERE key IN ($1, $2)" },
 	/* Counts a failure in a sliding window; locks at the threshold. */
 	[A_THROTTLE_FAIL] = { "throttle_fail",
 		"INSERT INTO login_failures AS f (key, failures, window_start) "
@@ -50,6 +50,11 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"INSERT INTO audit_log (actor, action, target, client, "
 		"success, detail) VALUES ($1, $2, $3, $4, $5, "
 		"coalesce($6, '{}')::jsonb)" },
+	[A_AUDIT2] = { "audit2",
+		"INSERT INTO audit_log (actor, action, target, client, "
+		"success, detail) VALUES "
+		"($1, $3, $4, $2, true, coalesce($5, '{}')::jsonb), "
+		"($1, $6, $7, $2, true, coalesce($8, '{}')::jsonb)" },
 	[A_USER_CREATE_NS] = { "user_create_ns",
 		"INSERT INTO namespaces (name, is_org) VALUES ($1, false)" },
 	[A_USER_CREATE] = { "user_create",

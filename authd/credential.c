@@ -136,19 +136,29 @@ credential_basic(struct http_req *r, char **user, char **pass)
 	return 1;
 }
 
-static bool
-throttle_locked(struct db *db, const char *key)
-{
-	const char *p[1] = { key };
-	PGresult *res = db_exec(db, A_THROTTLE_GET, 1, p);
-	bool locked;
+struct throttle_state {
+	bool user_row;		/* the account has failures on record */
+	bool locked;		/* the account or the address is locked */
+};
 
+/* One query for both keys; a database error locks nothing. */
+static void
+throttle_get(struct db *db, const char *ukey, const char *akey,
+	     struct throttle_state *st)
+{
+	const char *p[2] = { ukey, akey };
+	PGresult *res = db_exec(db, A_THROTTLE_GET, 2, p);
+
+	memset(st, 0, sizeof(*st));
 	if (res == NULL)
-		return false;
-	locked = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) &&
-		 PQgetvalue(res, 0, 0)[0] == 't';
+		return;
+	for (int i = 0; i < PQntuples(res); i++) {
+		if (!strcmp(PQgetvalue(res, i, 0), ukey))
+			st->user_row = true;
+		if (PQgetvalue(res, i, 1)[0] == 't')
+			st->locked = true;
+	}
 	PQclear(res);
-	return locked;
 }
 
 static void
@@ -340,16 +350,17 @@ password_check(struct db *db, const char *login, const char *secret,
 	return ok;
 }
 
-enum cred_result
-credential_check(struct db *db, const char *addr, const char *login,
-		 const char *secret, struct principal *out)
+static enum cred_result
+check(struct db *db, const char *addr, const char *login, const char *secret,
+      struct principal *out, bool audit_success)
 {
 	char *ukey = xasprintf("user:%s", login), *akey = xasprintf("addr:%s", addr);
 	const char *why = NULL;
-	bool ok = false, locked;
+	struct throttle_state st;
+	bool ok = false;
 
 	memset(out, 0, sizeof(*out));
-	locked = throttle_locked(db, ukey) || throttle_locked(db, akey);
+	throttle_get(db, ukey, akey, &st);
 	if (*login == '\0' || *secret == '\0' || strlen(login) > 128) {
 		why = "empty or oversized credentials";
 		password_verify_dummy(secret);
@@ -362,22 +373,39 @@ credential_check(struct db *db, const char *addr, const char *login,
 	} else {
 		ok = password_check(db, login, secret, out, &why);
 	}
-	if (ok && locked) {
+	if (ok && st.locked) {
 		ok = false;
 		why = "locked out";
 	}
 	if (ok) {
-		throttle_clear(db, ukey);
+		if (st.user_row)
+			throttle_clear(db, ukey);
 	} else {
 		throttle_fail(db, ukey, authd.lockout_threshold);
 		throttle_fail(db, akey, authd.lockout_addr_threshold);
 		memset(out, 0, sizeof(*out));
 		log_info("login failed for \"%s\" from %s: %s", login, addr, why);
 	}
-	audit_write(db, ok ? out->name : login, "login", "", addr, ok, NULL);
+	if (!ok || audit_success)
+		audit_write(db, ok ? out->name : login, "login", "", addr, ok,
+			    NULL);
 	free(ukey);
 	free(akey);
 	return ok ? CRED_OK : CRED_BAD;
+}
+
+enum cred_result
+credential_check(struct db *db, const char *addr, const char *login,
+		 const char *secret, struct principal *out)
+{
+	return check(db, addr, login, secret, out, true);
+}
+
+enum cred_result
+credential_check_unaudited(struct db *db, const char *addr, const char *login,
+			   const char *secret, struct principal *out)
+{
+	return check(db, addr, login, secret, out, false);
 }
 
 enum cred_result

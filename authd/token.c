@@ -146,7 +146,8 @@ iso8601(time_t t, char *out, size_t len)
 /* Issues the token for who and answers; audit records the grant. */
 static int
 issue(struct http_req *r, struct db *db, const struct principal *who,
-      struct grant *g, bool offline, const char *refresh_in, bool oauth)
+      struct grant *g, bool offline, const char *refresh_in, bool oauth,
+      bool logged_in)
 {
 	time_t now = time(NULL);
 	char issued[32], *token, *refresh = NULL, *scopes, *detail;
@@ -175,8 +176,13 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 				    json_string(refresh ? refresh : refresh_in));
 	detail = json_dumps(json_pack("{s:o}", "access", granted),
 			    JSON_COMPACT);
-	audit_write(db, who->name, "token", authd.service, r->client, true,
-		    detail);
+	/* The login that led here is recorded in the same write. */
+	if (logged_in)
+		audit_write2(db, who->name, r->client, "login", "", NULL,
+			     "token", authd.service, detail);
+	else
+		audit_write(db, who->name, "token", authd.service, r->client,
+			    true, detail);
 	free(detail);
 	ret = authd_json(r, 200, json_dumps(doc, JSON_COMPACT));
 	json_decref(doc);
@@ -210,8 +216,8 @@ token_get(struct http_req *r)
 		return authd_error(r, 503, "UNAVAILABLE", "database");
 	if ((basic = credential_basic(r, &user, &pass)) < 0)
 		return authd_unauthorized(r);
-	if (basic == 1 && credential_check(db, r->client, user, pass, &who) !=
-				  CRED_OK) {
+	if (basic == 1 && credential_check_unaudited(db, r->client, user, pass,
+						     &who) != CRED_OK) {
 		free(user);
 		free(pass);
 		return authd_unauthorized(r);
@@ -225,7 +231,8 @@ token_get(struct http_req *r)
 		ret = authd_error(r, 503, "UNAVAILABLE", "database");
 	else
 		ret = issue(r, db, &who, &g,
-			    offline && !strcmp(offline, "true"), NULL, false);
+			    offline && !strcmp(offline, "true"), NULL, false,
+			    basic == 1);
 	release_grant(&g);
 	return ret;
 }
@@ -256,7 +263,8 @@ token_post(struct http_req *r)
 		user = form_get(body, q->body.len, "username");
 		pass = form_get(body, q->body.len, "password");
 		if (user == NULL || pass == NULL ||
-		    credential_check(db, r->client, user, pass, &who) != CRED_OK) {
+		    credential_check_unaudited(db, r->client, user, pass,
+					       &who) != CRED_OK) {
 			ret = authd_unauthorized(r);
 			goto out;
 		}
@@ -283,7 +291,7 @@ token_post(struct http_req *r)
 	else
 		ret = issue(r, db, &who, &g,
 			    access_type && !strcmp(access_type, "offline"),
-			    refresh, true);
+			    refresh, true, user != NULL);
 out:
 	release_grant(&g);
 	free(grant);

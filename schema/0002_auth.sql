@@ -130,42 +130,65 @@ CREATE TABLE login_failures (
 
 -- The level a user (p_user) or service account (p_sa), or anonymous (both
 -- NULL), holds on repository p_repo. Also used by registryd to filter the
--- catalog, so the rule lives in one place.
+-- catalog, so the rule lives in one place. PL/pgSQL, so each connection
+-- plans its queries once: the token endpoint calls it per scope.
 CREATE FUNCTION berth_repo_level(p_user bigint, p_sa bigint, p_repo text)
-RETURNS int LANGUAGE sql STABLE AS $$
-	WITH ns AS (SELECT split_part(p_repo, '/', 1) AS name),
-	u AS (SELECT * FROM users WHERE id = p_user AND NOT disabled),
-	sa AS (SELECT * FROM service_accounts WHERE id = p_sa AND NOT disabled)
-	SELECT greatest(
-		-- system administrators and a user's own namespace
-		(SELECT CASE WHEN u.is_admin OR u.name = ns.name THEN 3 ELSE 0 END
-		 FROM u, ns),
-		-- organization owners
-		(SELECT 3 FROM org_members m
-		 JOIN organizations o ON o.id = m.org_id
-		 JOIN ns ON o.name = ns.name
-		 WHERE m.user_id = (SELECT id FROM u) AND m.role = 'owner'),
-		-- grants to the user, to the user's teams, to the service account
-		(SELECT max(g.level) FROM grants g, ns
-		 WHERE g.namespace = ns.name
-		   AND (g.repository IS NULL OR g.repository = p_repo)
-		   AND (g.user_id = (SELECT id FROM u)
-		        OR g.sa_id = (SELECT id FROM sa)
-		        OR g.team_id IN (SELECT tm.team_id FROM team_members tm
-		                         WHERE tm.user_id = (SELECT id FROM u)))),
-		-- public repositories, for everyone
-		(SELECT 1 FROM repositories r WHERE r.name = p_repo AND r.public),
-		0);
+RETURNS int LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	ns text := split_part(p_repo, '/', 1);
+	lvl int := 0;
+	u record;
+BEGIN
+	IF p_user IS NOT NULL THEN
+		SELECT name, is_admin, disabled INTO u FROM users
+		WHERE id = p_user;
+		IF NOT FOUND OR u.disabled THEN
+			p_user := NULL;		-- a disabled user is anonymous
+		ELSIF u.is_admin OR u.name = ns THEN
+			RETURN 3;		-- administrators, own namespace
+		ELSIF EXISTS (SELECT 1 FROM org_members m
+			      JOIN organizations o ON o.id = m.org_id
+			      WHERE o.name = ns AND m.user_id = p_user
+			        AND m.role = 'owner') THEN
+			RETURN 3;		-- organization owners
+		END IF;
+	END IF;
+	IF p_sa IS NOT NULL AND NOT EXISTS (SELECT 1 FROM service_accounts
+					    WHERE id = p_sa AND NOT disabled) THEN
+		p_sa := NULL;
+	END IF;
+	IF p_user IS NOT NULL OR p_sa IS NOT NULL THEN
+		SELECT coalesce(max(g.level), 0) INTO lvl FROM grants g
+		WHERE g.namespace = ns
+		  AND (g.repository IS NULL OR g.repository = p_repo)
+		  AND (g.user_id = p_user OR g.sa_id = p_sa
+		       OR g.team_id IN (SELECT tm.team_id FROM team_members tm
+		                        WHERE tm.user_id = p_user));
+	END IF;
+	IF lvl < 1 AND EXISTS (SELECT 1 FROM repositories
+			       WHERE name = p_repo AND public) THEN
+		lvl := 1;			-- public repositories
+	END IF;
+	RETURN lvl;
+END
 $$;
 
 -- The level of a token's subject ("alice", "acme+ci", or "" for anonymous)
 -- on p_repo: registryd filters the catalog and automatic mounts with it.
 CREATE FUNCTION berth_subject_level(p_subject text, p_repo text)
-RETURNS int LANGUAGE sql STABLE AS $$
-	SELECT berth_repo_level(
-		(SELECT id FROM users WHERE name = p_subject),
-		(SELECT s.id FROM service_accounts s
-		 JOIN organizations o ON o.id = s.org_id
-		 WHERE o.name || '+' || s.name = p_subject),
-		p_repo);
+RETURNS int LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	uid bigint;
+	sid bigint;
+BEGIN
+	IF position('+' in p_subject) > 0 THEN
+		SELECT s.id INTO sid FROM service_accounts s
+		JOIN organizations o ON o.id = s.org_id
+		WHERE o.name = split_part(p_subject, '+', 1)
+		  AND s.name = split_part(p_subject, '+', 2);
+	ELSIF p_subject <> '' THEN
+		SELECT id INTO uid FROM users WHERE name = p_subject;
+	END IF;
+	RETURN berth_repo_level(uid, sid, p_repo);
+END
 $$;
