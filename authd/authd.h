@@ -78,6 +78,15 @@ enum authd_stmt {
 	A_USER_CREATE,
 	A_USER_BY_ID,
 	A_SA_BY_ID,
+	A_LDAP_NS_CREATE,
+	A_LDAP_USER_CREATE,
+	A_LDAP_USER_UPDATE,
+	A_LDAP_TEAMS_ADD,
+	A_LDAP_ORGS_ADD,
+	A_LDAP_TEAMS_REMOVE,
+	A_LDAP_ADMIN_SET,
+	A_LDAP_USERS,
+	A_LDAP_DISABLE,
 	A_PING,
 	A_COUNT
 };
@@ -164,6 +173,29 @@ void audit_write2(struct db *db, const char *actor, const char *client,
 		  const char *action1, const char *target1,
 		  const char *detail1, const char *action2,
 		  const char *target2, const char *detail2);
+
+/* Directory users (ldapsync.c). */
+struct ldap_user;
+/*
+ * Creates or refreshes the Berth user for a directory login and syncs the
+ * teams linked to the user's groups (and system administration, when an
+ * admin group is set). Refuses a name that a local account or an
+ * organization holds. Fills *out on success.
+ */
+int ldapsync_provision(struct db *db, const struct ldap_user *u,
+		       struct principal *out) MUST_CHECK;
+/* Whether directory user id (name) is still valid; cached for
+ * credential_cache_ttl seconds. */
+bool ldapsync_still_valid(int64_t id, const char *name);
+/* Rechecks every directory user: disables the gone, syncs the rest.
+ * Returns the number disabled, or -1 when the directory is unreachable. */
+int ldapsync_all(struct db *db);
+/* POST /api/v1/ldap/sync (system administrators). */
+int ldapsync_handle(struct http_req *r);
+/* The group whose members are system administrators, or NULL. */
+extern const char *ldapsync_admin_group;
+/* Whether the directory is Active Directory (login name forms). */
+extern bool authd_ldap_ad;
 
 /* Management API (api.c). */
 int api_handle(struct http_req *r);

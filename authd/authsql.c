@@ -62,10 +62,49 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"display_name) VALUES ($1, $2, $3, coalesce($4, ''), "
 		"coalesce($5, '')) RETURNING id" },
 	[A_USER_BY_ID] = { "user_by_id",
-		"SELECT name, is_admin, disabled FROM users WHERE id = $1" },
+		"SELECT name, is_admin, disabled, source FROM users "
+		"WHERE id = $1" },
 	[A_SA_BY_ID] = { "sa_by_id",
 		"SELECT o.name || '+' || s.name, s.disabled "
 		"FROM service_accounts s JOIN organizations o "
 		"ON o.id = s.org_id WHERE s.id = $1" },
+	[A_LDAP_NS_CREATE] = { "ldap_ns_create",
+		"INSERT INTO namespaces (name, is_org) VALUES ($1, false) "
+		"ON CONFLICT (name) DO NOTHING RETURNING name" },
+	[A_LDAP_USER_CREATE] = { "ldap_user_create",
+		"INSERT INTO users (name, source, ldap_dn, display_name, email) "
+		"VALUES ($1, 'ldap', $2, coalesce($3, ''), coalesce($4, '')) "
+		"RETURNING id, is_admin" },
+	[A_LDAP_USER_UPDATE] = { "ldap_user_update",
+		"UPDATE users SET ldap_dn = $2, display_name = coalesce($3, ''), "
+		"email = coalesce($4, ''), updated_at = now() "
+		"WHERE name = $1 AND source = 'ldap' AND NOT disabled "
+		"RETURNING id, is_admin" },
+	/* Group DNs compare case-insensitively, as LDAP compares them. */
+	[A_LDAP_TEAMS_ADD] = { "ldap_teams_add",
+		"INSERT INTO team_members (team_id, user_id) "
+		"SELECT t.id, $1::bigint FROM teams t "
+		"WHERE lower(t.ldap_group_dn) = ANY($2::text[]) "
+		"ON CONFLICT DO NOTHING" },
+	[A_LDAP_ORGS_ADD] = { "ldap_orgs_add",
+		"INSERT INTO org_members (org_id, user_id, role) "
+		"SELECT DISTINCT t.org_id, $1::bigint, 'member' FROM teams t "
+		"WHERE lower(t.ldap_group_dn) = ANY($2::text[]) "
+		"ON CONFLICT DO NOTHING" },
+	[A_LDAP_TEAMS_REMOVE] = { "ldap_teams_remove",
+		"DELETE FROM team_members tm USING teams t "
+		"WHERE tm.team_id = t.id AND tm.user_id = $1 "
+		"AND t.ldap_group_dn IS NOT NULL "
+		"AND NOT lower(t.ldap_group_dn) = ANY($2::text[]) "
+		"RETURNING t.name" },
+	[A_LDAP_ADMIN_SET] = { "ldap_admin_set",
+		"UPDATE users SET is_admin = $2 WHERE id = $1 "
+		"AND source = 'ldap'" },
+	[A_LDAP_USERS] = { "ldap_users",
+		"SELECT id, name FROM users WHERE source = 'ldap' "
+		"AND NOT disabled ORDER BY id" },
+	[A_LDAP_DISABLE] = { "ldap_disable",
+		"UPDATE users SET disabled = true, updated_at = now() "
+		"WHERE id = $1 AND source = 'ldap'" },
 	[A_PING] = { "ping", "SELECT 1" },
 };

@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "authd.h"
+#include "ldapauth.h"
 #include "log.h"
 
 #define TOKEN_PREFIX "berth_"
@@ -239,6 +240,10 @@ load_user(struct db *db, int64_t id, struct principal *out)
 		out->id = id;
 		util_strlcpy(out->name, PQgetvalue(res, 0, 0), sizeof(out->name));
 		out->is_admin = PQgetvalue(res, 0, 1)[0] == 't';
+		/* A directory user's token dies with their directory entry. */
+		if (!strcmp(PQgetvalue(res, 0, 3), "ldap") &&
+		    !ldapsync_still_valid(id, out->name))
+			ok = false;
 	}
 	PQclear(res);
 	return ok;
@@ -307,6 +312,52 @@ out:
 	return ok;
 }
 
+/*
+ * A directory login: the cache, or a search and bind against the
+ * directory, then provisioning. Only a local account is never tried here.
+ */
+static bool
+directory_check(struct db *db, const char *login, const char *secret,
+		struct principal *out, const char **why)
+{
+	char *key = xasprintf("ldap:%s", login);
+	unsigned char mac[32];
+	struct ldap_user u;
+	enum ldap_result r;
+	bool ok = false;
+
+	cache_mac(-1, key, secret, mac);
+	free(key);
+	if (cache_hit(mac)) {
+		char *name = ldapauth_login_name(login, authd_ldap_ad);
+		const char *p[1] = { name };
+		PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
+
+		free(name);
+		if (res != NULL && PQntuples(res) == 1 &&
+		    !strcmp(PQgetvalue(res, 0, 5), "ldap"))
+			ok = load_user(db, strtoll(PQgetvalue(res, 0, 0), NULL,
+						   10),
+				       out);
+		PQclear(res);
+		if (ok)
+			return true;
+	}
+	r = ldapauth_login(login, secret, &u);
+	if (r == LDAP_AUTH_OK) {
+		ok = ldapsync_provision(db, &u, out) == 0;
+		if (!ok)
+			*why = "directory user cannot be provisioned";
+		ldap_user_release(&u);
+	} else {
+		*why = r == LDAP_AUTH_ERROR ? "directory unreachable"
+					    : "refused by the directory";
+	}
+	if (ok)
+		cache_put(mac);
+	return ok;
+}
+
 /* A local password: the user's row, then the cache or argon2id. */
 static bool
 password_check(struct db *db, const char *login, const char *secret,
@@ -319,6 +370,12 @@ password_check(struct db *db, const char *login, const char *secret,
 	int64_t id;
 	bool ok = false;
 
+	/* No local account of that name: the directory's user, if any. */
+	if (ldapauth_enabled() && res != NULL &&
+	    (PQntuples(res) == 0 || !strcmp(PQgetvalue(res, 0, 5), "ldap"))) {
+		PQclear(res);
+		return directory_check(db, login, secret, out, why);
+	}
 	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
 		*why = "unknown user or no local password";
 		password_verify_dummy(secret);

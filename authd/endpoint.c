@@ -106,6 +106,8 @@ dispatch(struct http_req *r, struct authd_req *q)
 			return jwks_get(r);
 		break;
 	case AR_API:
+		if (!strcmp(r->path, "/api/v1/ldap/sync"))
+			return ldapsync_handle(r);
 		return api_handle(r);
 	case AR_HEALTHZ:
 		return text(r, 200, "ok\n");

@@ -14,11 +14,13 @@
  */
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "authd.h"
+#include "ldapauth.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
@@ -33,6 +35,15 @@ static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
 static long long opt_lock_addr_threshold;
 static long long opt_cache_ttl;
+static char *opt_ldap_urls, *opt_ldap_ca, *opt_ldap_cert, *opt_ldap_key;
+static char *opt_ldap_bind_dn, *opt_ldap_bind_pw, *opt_ldap_type;
+static char *opt_ldap_user_base, *opt_ldap_user_filter, *opt_ldap_group_base;
+static char *opt_ldap_group_filter, *opt_ldap_attr_user, *opt_ldap_attr_display;
+static char *opt_ldap_attr_email, *opt_ldap_admin_group;
+static bool opt_ldap_starttls, opt_ldap_nested, opt_ldap_referrals;
+static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
+static long long opt_ldap_sync;
+static struct ldapauth_config ldap_cfg;
 static const char *conf_path;
 
 static const struct conf_key settings[] = {
@@ -71,8 +82,102 @@ static const struct conf_key settings[] = {
 	  false, "seconds a lockout lasts" },
 	{ "credential_cache_ttl", CONF_INT, &opt_cache_ttl, "60", 0, 3600,
 	  false, "seconds a verified password is remembered (as an HMAC)" },
+	{ "ldap_urls", CONF_STR, &opt_ldap_urls, "", 0, 0, false,
+	  "directory servers, comma-separated, tried in order; empty: none" },
+	{ "ldap_type", CONF_STR, &opt_ldap_type, "openldap", 0, 0, false,
+	  "openldap or ad (Active Directory)" },
+	{ "ldap_starttls", CONF_BOOL, &opt_ldap_starttls, "true", 0, 0, false,
+	  "require StartTLS on ldap:// URLs" },
+	{ "ldap_ca_file", CONF_STR, &opt_ldap_ca, "", 0, 0, false,
+	  "CA certificates the directory's certificate must chain to" },
+	{ "ldap_client_cert", CONF_STR, &opt_ldap_cert, "", 0, 0, false,
+	  "client certificate (PEM), optional" },
+	{ "ldap_client_key", CONF_STR, &opt_ldap_key, "", 0, 0, false,
+	  "client key (PEM), optional" },
+	{ "ldap_bind_dn", CONF_STR, &opt_ldap_bind_dn, "", 0, 0, false,
+	  "the service account's DN" },
+	{ "ldap_bind_password", CONF_STR, &opt_ldap_bind_pw, "", 0, 0, false,
+	  "the service account's password" },
+	{ "ldap_user_base", CONF_STR, &opt_ldap_user_base, "", 0, 0, false,
+	  "where users are searched" },
+	{ "ldap_user_filter", CONF_STR, &opt_ldap_user_filter, "", 0, 0,
+	  false, "user filter, %s is the login (default by ldap_type)" },
+	{ "ldap_group_base", CONF_STR, &opt_ldap_group_base, "", 0, 0, false,
+	  "where groups are searched (default: ldap_user_base)" },
+	{ "ldap_group_filter", CONF_STR, &opt_ldap_group_filter, "", 0, 0,
+	  false, "group filter, %s is a member DN; empty: memberOf" },
+	{ "ldap_attr_username", CONF_STR, &opt_ldap_attr_user, "", 0, 0,
+	  false, "login attribute (uid, or sAMAccountName for ad)" },
+	{ "ldap_attr_display", CONF_STR, &opt_ldap_attr_display, "", 0, 0,
+	  false, "display name attribute (cn, or displayName for ad)" },
+	{ "ldap_attr_email", CONF_STR, &opt_ldap_attr_email, "mail", 0, 0,
+	  false, "e-mail attribute" },
+	{ "ldap_nested", CONF_BOOL, &opt_ldap_nested, "true", 0, 0, false,
+	  "expand nested groups" },
+	{ "ldap_referrals", CONF_BOOL, &opt_ldap_referrals, "false", 0, 0,
+	  false, "chase referrals" },
+	{ "ldap_network_timeout", CONF_INT, &opt_ldap_net_timeout, "5", 1, 300,
+	  false, "seconds to connect to a directory server" },
+	{ "ldap_timeout", CONF_INT, &opt_ldap_timeout, "10", 1, 300, false,
+	  "seconds a directory operation may take" },
+	{ "ldap_page_size", CONF_INT, &opt_ldap_page, "500", 1, 10000, false,
+	  "entries per page of a paged search" },
+	{ "ldap_admin_group", CONF_STR, &opt_ldap_admin_group, "", 0, 0, false,
+	  "DN of the group whose members are system administrators" },
+	{ "ldap_sync_interval", CONF_INT, &opt_ldap_sync, "900", 0, 86400,
+	  false, "seconds between full directory syncs; 0: off" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
+
+static const char *
+or_default(const char *v, const char *def)
+{
+	return v != NULL && *v ? v : def;
+}
+
+static int
+setup_ldap(void)
+{
+	bool ad = !strcmp(opt_ldap_type, "ad");
+
+	if (!ad && strcmp(opt_ldap_type, "openldap") != 0) {
+		log_warnx("ldap_type must be openldap or ad");
+		return -1;
+	}
+	ldap_cfg = (struct ldapauth_config){
+		.urls = opt_ldap_urls,
+		.starttls = opt_ldap_starttls,
+		.ca_file = opt_ldap_ca,
+		.cert_file = opt_ldap_cert,
+		.key_file = opt_ldap_key,
+		.bind_dn = opt_ldap_bind_dn,
+		.bind_password = opt_ldap_bind_pw,
+		.user_base = opt_ldap_user_base,
+		.user_filter = or_default(
+			opt_ldap_user_filter,
+			ad ? "(&(objectCategory=person)(objectClass=user)"
+			     "(sAMAccountName=%s))"
+			   : "(&(objectClass=inetOrgPerson)(uid=%s))"),
+		.group_base = or_default(opt_ldap_group_base, opt_ldap_user_base),
+		.group_filter = opt_ldap_group_filter,
+		.attr_username = or_default(opt_ldap_attr_user,
+					    ad ? "sAMAccountName" : "uid"),
+		.attr_display = or_default(opt_ldap_attr_display,
+					   ad ? "displayName" : "cn"),
+		.attr_email = opt_ldap_attr_email,
+		.active_directory = ad,
+		.nested = opt_ldap_nested,
+		.referrals = opt_ldap_referrals,
+		.network_timeout = (int)opt_ldap_net_timeout,
+		.timeout = (int)opt_ldap_timeout,
+		.page_size = (int)opt_ldap_page,
+	};
+	authd_ldap_ad = ad;
+	ldapsync_admin_group = *opt_ldap_admin_group ? opt_ldap_admin_group
+						     : NULL;
+	ldapauth_init(&ldap_cfg);
+	return 0;
+}
 
 /* authd_stmts then api_stmts, in the numbering both enums use. */
 static struct db_stmt *all_stmts;
@@ -182,7 +287,7 @@ load_settings(const char *path)
 	authd.lockout_window = opt_lock_window;
 	authd.lockout_duration = opt_lock_duration;
 	authd.cred_cache_ttl = opt_cache_ttl;
-	return 0;
+	return setup_ldap();
 }
 
 static void
@@ -239,8 +344,20 @@ cmd_serve(void)
 	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
 		 opt_tls_cert ? " (https)" : "", authd.service);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		/* The directory sync runs between signals. */
+		struct timespec tick = { .tv_sec = opt_ldap_sync ? opt_ldap_sync
+								: 3600 };
+
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			struct db *db;
+			int n;
+			if (opt_ldap_sync && ldapauth_enabled() &&
+			    (db = db_thread()) != NULL &&
+			    (n = ldapsync_all(db)) >= 0)
+				log_info("ldap sync: %d users disabled", n);
 			continue;
+		}
 		if (sig == SIGHUP) {
 			reload();
 			continue;
@@ -250,6 +367,7 @@ cmd_serve(void)
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
 	db_teardown();
+	ldapauth_thread_close();
 	return 0;
 }
 

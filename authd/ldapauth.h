@@ -1,0 +1,72 @@
+/*
+ * Directory logins (OpenLDAP and Active Directory) through libldap: find
+ * the user with the service account, bind as the user with the password,
+ * and read the groups the user belongs to, nested ones included.
+ */
+#ifndef BERTH_LDAPAUTH_H
+#define BERTH_LDAPAUTH_H
+
+#include <stdbool.h>
+
+#include "util.h"
+
+struct ldapauth_config {
+	const char *urls;		/* comma-separated, tried in order */
+	bool starttls;			/* required on ldap:// URLs */
+	const char *ca_file;
+	const char *cert_file, *key_file;	/* optional client certificate */
+	const char *bind_dn, *bind_password;	/* the service account */
+	const char *user_base, *user_filter;	/* filter: %s is the login */
+	const char *group_base;
+	const char *group_filter;	/* %s is a member DN; "" reads memberOf */
+	const char *attr_username, *attr_display, *attr_email;
+	bool active_directory;		/* name forms, account state, chain rule */
+	bool nested;			/* expand nested groups */
+	bool referrals;			/* chase referrals */
+	int network_timeout, timeout;	/* seconds */
+	int page_size;
+};
+
+struct ldap_user {
+	char *dn;
+	char *username;		/* the login attribute, lower-cased */
+	char *display_name;
+	char *email;
+	char **groups;		/* DNs of every group, nested ones included */
+	int n_groups;
+};
+
+enum ldap_result {
+	LDAP_AUTH_OK = 1,
+	LDAP_AUTH_REFUSED = 0,	/* unknown, wrong password, disabled... */
+	LDAP_AUTH_ERROR = -1,	/* no directory server reachable */
+};
+
+/* Keeps cfg (which must outlive authd's use of it). */
+void ldapauth_init(const struct ldapauth_config *cfg);
+bool ldapauth_enabled(void);
+/* Closes the calling thread's service connection. */
+void ldapauth_thread_close(void);
+
+/*
+ * Checks login and password against the directory; on LDAP_AUTH_OK fills
+ * *u (release with ldap_user_release). The reason for a refusal is logged,
+ * never returned.
+ */
+enum ldap_result ldapauth_login(const char *login, const char *password,
+				struct ldap_user *u);
+
+/* Finds a user by Berth name (no password): LDAP_AUTH_REFUSED when gone
+ * or disabled. For periodic sync and token checks. */
+enum ldap_result ldapauth_lookup(const char *username, struct ldap_user *u);
+
+void ldap_user_release(struct ldap_user *u);
+
+/* Reduces "DOMAIN\\user" and "user@realm" to "user" (Active Directory);
+ * returns a malloc'd string. */
+char *ldapauth_login_name(const char *login, bool active_directory);
+
+/* Replaces each %s in pattern with value escaped per RFC 4515; malloc'd. */
+char *ldapauth_filter(const char *pattern, const char *value);
+
+#endif

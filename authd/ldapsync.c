@@ -1,0 +1,266 @@
+/*
+ * Directory users in Berth: just-in-time provisioning at the first login,
+ * team membership synced from directory groups at each login and by a
+ * periodic full sync, and the check that a directory user still exists
+ * before one of their tokens is honoured.
+ *
+ * DESIGN: a directory user is a users row with source 'ldap'. A name that
+ * a local account or an organization already holds is never taken over.
+ * Teams name their group by DN (teams.ldap_group_dn); membership in those
+ * teams follows the directory, while teams without a DN are left alone.
+ * An unreachable directory changes nothing: only a definite "gone" or
+ * "disabled" answer disables a user.
+ */
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "authd.h"
+#include "ldapauth.h"
+#include "log.h"
+#include "names.h"
+
+#define VALID_CACHE 256
+
+const char *ldapsync_admin_group;
+bool authd_ldap_ad;
+
+/* {"a","b"}: a PostgreSQL text[] literal, every element quoted. */
+static char *
+text_array(char **items, int n)
+{
+	struct buf b;
+	int err = 0;
+
+	buf_init(&b, 1u << 24);
+	err |= buf_puts(&b, "{");
+	for (int i = 0; i < n; i++) {
+		err |= buf_puts(&b, i ? ",\"" : "\"");
+		for (const char *p = items[i]; *p; p++) {
+			char c = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
+			if (c == '"' || c == '\\')
+				err |= buf_append(&b, "\\", 1);
+			err |= buf_append(&b, &c, 1);
+		}
+		err |= buf_puts(&b, "\"");
+	}
+	err |= buf_puts(&b, "}");
+	if (err)
+		BUG("group list passed its bound");
+	return buf_detach(&b, NULL);
+}
+
+static bool
+in_groups(const struct ldap_user *u, const char *dn)
+{
+	for (int i = 0; i < u->n_groups; i++)
+		if (strcasecmp(u->groups[i], dn) == 0)
+			return true;
+	return false;
+}
+
+/* Team membership (and admin) from u's groups, for user id. */
+static int
+sync_groups(struct db *db, const char *id, const struct ldap_user *u)
+{
+	char *groups = text_array(u->groups, u->n_groups);
+	const char *p[2] = { id, groups };
+	PGresult *res;
+	int ret = -1;
+
+	if ((res = db_exec(db, A_LDAP_ORGS_ADD, 2, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if ((res = db_exec(db, A_LDAP_TEAMS_ADD, 2, p)) == NULL)
+		goto out;
+	PQclear(res);
+	if ((res = db_exec(db, A_LDAP_TEAMS_REMOVE, 2, p)) == NULL)
+		goto out;
+	for (int i = 0; i < PQntuples(res); i++)
+		log_info("ldap: \"%s\" left team \"%s\" with its group",
+			 u->username, PQgetvalue(res, i, 0));
+	PQclear(res);
+	if (ldapsync_admin_group != NULL) {
+		p[1] = in_groups(u, ldapsync_admin_group) ? "t" : "f";
+		if ((res = db_exec(db, A_LDAP_ADMIN_SET, 2, p)) == NULL)
+			goto out;
+		PQclear(res);
+	}
+	ret = 0;
+out:
+	free(groups);
+	return ret;
+}
+
+int
+ldapsync_provision(struct db *db, const struct ldap_user *u,
+		   struct principal *out)
+{
+	const char *p[4] = { u->username, u->dn, u->display_name, u->email };
+	PGresult *res = NULL;
+	bool created = false;
+	char id[24];
+
+	/* The login attribute becomes a namespace: it must be one. */
+	if (!names_repo_valid(u->username) || strchr(u->username, '/')) {
+		log_warnx("ldap: \"%s\" is not a valid Berth user name",
+			  u->username);
+		return -1;
+	}
+	if (db_command(db, "BEGIN") < 0)
+		return -1;
+	/* An existing directory user: refresh. */
+	if ((res = db_exec(db, A_LDAP_USER_UPDATE, 4, p)) == NULL)
+		goto fail;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		/* A new one: the name must be free in the namespace. */
+		if ((res = db_exec(db, A_LDAP_NS_CREATE, 1, p)) == NULL)
+			goto fail;
+		if (PQntuples(res) == 0) {
+			log_warnx("ldap: \"%s\" is a local account, an "
+				  "organization or disabled; not taken over",
+				  u->username);
+			goto fail;
+		}
+		PQclear(res);
+		if ((res = db_exec(db, A_LDAP_USER_CREATE, 4, p)) == NULL)
+			goto fail;
+		created = true;
+	}
+	snprintf(id, sizeof(id), "%s", PQgetvalue(res, 0, 0));
+	out->kind = P_USER;
+	out->id = strtoll(id, NULL, 10);
+	util_strlcpy(out->name, u->username, sizeof(out->name));
+	out->is_admin = PQgetvalue(res, 0, 1)[0] == 't';
+	PQclear(res);
+	res = NULL;
+	if (sync_groups(db, id, u) < 0 || db_command(db, "COMMIT") < 0)
+		goto fail;
+	if (ldapsync_admin_group != NULL)
+		out->is_admin = in_groups(u, ldapsync_admin_group);
+	if (created) {
+		log_info("ldap: provisioned \"%s\" (%s)", u->username, u->dn);
+		audit_write(db, u->username, "user.provision", u->username,
+			    "", true, NULL);
+	}
+	return 0;
+fail:
+	PQclear(res);
+	db_rollback(db);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+struct valid_slot {
+	int64_t id;
+	bool valid;
+	time_t until;
+};
+
+static struct valid_slot valid_cache[VALID_CACHE];
+static pthread_mutex_t valid_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool
+ldapsync_still_valid(int64_t id, const char *name)
+{
+	struct valid_slot *s = &valid_cache[(uint64_t)id % VALID_CACHE];
+	struct ldap_user u;
+	enum ldap_result r;
+	bool valid;
+
+	if (!ldapauth_enabled())
+		return false;	/* no directory: its users cannot log in */
+	pthread_mutex_lock(&valid_lock);
+	if (s->id == id && s->until > time(NULL)) {
+		valid = s->valid;
+		pthread_mutex_unlock(&valid_lock);
+		return valid;
+	}
+	pthread_mutex_unlock(&valid_lock);
+	r = ldapauth_lookup(name, &u);
+	ldap_user_release(&u);
+	/* An unreachable directory does not revoke anything. */
+	valid = r != LDAP_AUTH_REFUSED;
+	pthread_mutex_lock(&valid_lock);
+	s->id = id;
+	s->valid = valid;
+	s->until = time(NULL) + (time_t)authd.cred_cache_ttl;
+	pthread_mutex_unlock(&valid_lock);
+	return valid;
+}
+
+int
+ldapsync_all(struct db *db)
+{
+	PGresult *users = db_exec(db, A_LDAP_USERS, 0, NULL);
+	int disabled = 0, unreachable = 0;
+
+	if (users == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(users); i++) {
+		const char *p[1] = { PQgetvalue(users, i, 0) };
+		struct ldap_user u;
+		enum ldap_result r = ldapauth_lookup(PQgetvalue(users, i, 1), &u);
+		PGresult *res;
+
+		if (r == LDAP_AUTH_ERROR) {
+			unreachable = 1;
+			break;
+		}
+		if (r == LDAP_AUTH_REFUSED) {
+			if ((res = db_exec(db, A_LDAP_DISABLE, 1, p)) != NULL) {
+				PQclear(res);
+				disabled++;
+				audit_write(db, "ldap-sync", "user.disable",
+					    PQgetvalue(users, i, 1), "", true,
+					    "{\"reason\":\"gone or disabled in "
+					    "the directory\"}");
+			}
+			continue;
+		}
+		if (db_command(db, "BEGIN") < 0 || sync_groups(db, p[0], &u) < 0 ||
+		    db_command(db, "COMMIT") < 0)
+			db_rollback(db);
+		ldap_user_release(&u);
+	}
+	PQclear(users);
+	return unreachable ? -1 : disabled;
+}
+
+int
+ldapsync_handle(struct http_req *r)
+{
+	struct principal who;
+	char *user = NULL, *pass = NULL, *body;
+	struct db *db;
+	int n;
+
+	if (strcmp(r->method, "POST") != 0)
+		return authd_error(r, 405, "UNSUPPORTED", "use POST");
+	if ((db = db_thread()) == NULL)
+		return authd_error(r, 503, "UNAVAILABLE", "database");
+	if (credential_basic(r, &user, &pass) != 1 ||
+	    credential_check(db, r->client, user, pass, &who) != CRED_OK) {
+		free(user);
+		free(pass);
+		return authd_unauthorized(r);
+	}
+	free(user);
+	free(pass);
+	if (!who.is_admin)
+		return authd_error(r, 403, "DENIED",
+				   "system administrators only");
+	if (!ldapauth_enabled())
+		return authd_error(r, 400, "UNSUPPORTED",
+				   "no directory is configured");
+	if ((n = ldapsync_all(db)) < 0)
+		return authd_error(r, 503, "UNAVAILABLE",
+				   "the directory is unreachable");
+	audit_write(db, who.name, "ldap.sync", "", r->client, true, NULL);
+	body = xasprintf("{\"disabled\":%d}", n);
+	return authd_json(r, 200, body);
+}
