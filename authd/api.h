@@ -56,6 +56,7 @@ enum api_stmt {
 	API_TOKEN_LIST,
 	API_TOKEN_REVOKE,
 	API_NS_GET,
+	API_NS_REPOS,
 	API_REPO_GET,
 	API_REPO_GRANTS,
 	API_REPO_VISIBILITY,
@@ -66,17 +67,20 @@ enum api_stmt {
 
 #define API_MAX_ARGS 3
 
-/* One management API request, from authentication to its answer. */
+/*
+ * One management API request, from authentication to its answer. uid and
+ * sid are who.id as text for SQL when the caller is a user or a service
+ * account (the other is NULL); arg holds the path's captures in order.
+ */
 struct api {
 	struct http_req *r;
 	struct db *db;
 	struct principal who;
-	const char *uid;	/* who.id as text when a user, else NULL */
-	const char *sid;	/* who.id as text when a service account */
+	const char *uid, *sid;
 	char idtext[24];
-	json_t *body;		/* the JSON object sent ({} when none) */
-	const char *arg[API_MAX_ARGS];	/* the path's captures, in order */
-	int rc;			/* what answering returned */
+	json_t *body; /* the JSON object sent ({} when none) */
+	const char *arg[API_MAX_ARGS];
+	int rc; /* what answering returned */
 };
 
 /*
@@ -101,8 +105,8 @@ int api_reply(struct api *c, unsigned status, json_t *doc);
 /* 204 No Content; returns 0. */
 int api_no_content(struct api *c);
 /* An error answer; always returns -1. */
-int api_fail(struct api *c, unsigned status, const char *code,
-	     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+int api_fail(struct api *c, unsigned status, const char *code, const char *fmt,
+	     ...) __attribute__((format(printf, 4, 5)));
 /* Answers for the last failed statement (409 on a conflict, else 503). */
 int api_db_fail(struct api *c, const char *what);
 
@@ -172,7 +176,7 @@ int api_user(struct api *c, const char *name, struct api_user *u);
 struct api_org {
 	char id[24];
 	const char *name;
-	bool owner;		/* an owner, or a system administrator */
+	bool owner; /* an owner, or a system administrator */
 };
 /*
  * Finds organization name for the caller: 404 when it does not exist or
@@ -180,24 +184,57 @@ struct api_org {
  * unless the caller is an owner or an administrator.
  */
 int api_org(struct api *c, const char *name, bool manage, struct api_org *o);
-/* A team or service account of o by name, its id into id; 404 if none. */
-int api_org_child(struct api *c, const struct api_org *o, int stmt,
-		  const char *name, const char *what, char *id, size_t len);
+/*
+ * Refuses (409) to delete namespace name while repositories remain in it,
+ * unless ?force=true: whoever took the name next would own them.
+ */
+int api_ns_check_empty(struct api *c, const char *name);
+/*
+ * What an organization owns besides members: teams and service accounts
+ * (apiorg.c). Both are named within the organization and answer alike.
+ */
+struct api_kind {
+	const char *what;   /* "team", for messages */
+	const char *action; /* audit action prefix: "team", "sa" */
+	char sep;	    /* in labels, between org and name: '/', '+' */
+	bool members_read;  /* plain members may read them */
+	int get, list, insert, del; /* statements; get gives (json, id) */
+};
+
+/* One of them: the organization, the object's id, name and label. */
+struct api_child {
+	struct api_org o;
+	char id[24];
+	const char *name;
+	const char *label; /* "acme/devs", "acme+ci" */
+};
+
+/*
+ * Finds the object of the path (orgs/{org}/<kind>/{name}...): 404 when
+ * missing; write (or a kind members may not read) needs an owner (403).
+ */
+int apiorg_child_find(struct api *c, const struct api_kind *k, bool write,
+		      struct api_child *ch);
+/* GET the list, POST {name, description}, GET one, DELETE one. */
+int apiorg_child_list(struct api *c, const struct api_kind *k);
+int apiorg_child_create(struct api *c, const struct api_kind *k);
+int apiorg_child_get(struct api *c, const struct api_kind *k);
+int apiorg_child_delete(struct api *c, const struct api_kind *k);
 
 /* Grants (apigrant.c): to one of a team, a user or a service account. */
 struct apigrant_to {
 	const char *team_id, *user_id, *sa_id;
-	const char *kind;	/* audit action prefix: "team", "sa", "repo" */
-	const char *target;	/* audit target: "acme/devs" */
+	const char *kind;    /* audit action prefix: "team", "sa", "repo" */
+	const char *target;  /* audit target: "acme/devs" */
+	const char *grantee; /* for the audit detail: "team acme/devs" */
 };
-/* PUT {repository: "org/x" or null, level} for o's namespace. */
-int apigrant_put(struct api *c, const struct api_org *o,
-		 const struct apigrant_to *to);
-/* DELETE ?repository= (absent: the organization-wide grant). */
-int apigrant_delete(struct api *c, const struct api_org *o,
+/*
+ * A grantee's grants in organization o, by method: GET lists them
+ * (paginated by repository), PUT {repository: "org/x" or null, level}
+ * sets one, DELETE ?repository= (absent: organization-wide) removes one.
+ */
+int apigrant_handle(struct api *c, const struct api_org *o,
 		    const struct apigrant_to *to);
-/* GET: the grantee's grants, paginated by repository. */
-int apigrant_list(struct api *c, const struct apigrant_to *to);
 /* Sets level on repo (NULL: all of ns) and answers 200 with the grant. */
 int apigrant_set(struct api *c, const char *ns, const char *repo,
 		 const char *level, const struct apigrant_to *to);
@@ -205,14 +242,13 @@ int apigrant_set(struct api *c, const char *ns, const char *repo,
 int apigrant_remove(struct api *c, const char *ns, const char *repo,
 		    const struct apigrant_to *to);
 
-/* Tokens (apitoken.c), for a user (personal) or a service account. */
-/* POST {name, expires_in}: 201 with the secret, shown this once. */
-int apitoken_create(struct api *c, const struct principal *owner,
-		    const char *target);
-/* GET: the owner's tokens, never their secrets. */
-int apitoken_list(struct api *c, const struct principal *owner);
-/* DELETE .../tokens/{id}: revokes; 404 unless the owner's. */
-int apitoken_revoke(struct api *c, const struct principal *owner,
-		    const char *id, const char *target);
+/*
+ * Tokens (apitoken.c) of owner, a user (personal) or a service account,
+ * by method: POST {name, expires_in} creates one and answers 201 with the
+ * secret, shown this once; GET lists them, never with secrets; DELETE
+ * revokes token id (404 unless the owner's). Audited under owner->name.
+ */
+int apitoken_handle(struct api *c, const struct principal *owner,
+		    const char *id);
 
 #endif

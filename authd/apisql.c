@@ -1,10 +1,255 @@
 /*
  * The management API's prepared statements, numbered from A_COUNT on (see
- * enum api_stmt in api.h).
+ * enum api_stmt in api.h). PostgreSQL builds each answer's JSON object
+ * (json_build_object), so types, NULLs and escaping are its job and the C
+ * side passes documents through. Lists return (cursor key, object) and end
+ * in "key > $n ORDER BY key LIMIT $n+1" for keyset pagination.
  */
-#include "authd.h"
+#include "api.h"
+
+/* RFC 3339 in UTC; NULL stays NULL (JSON null). */
+#define TS(col) "to_char(" col " AT TIME ZONE 'UTC', " \
+		"'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+#define LEVEL(col) "(ARRAY['read', 'write', 'admin'])[" col "]"
+
+#define USER_JSON "json_build_object('name', u.name, 'email', u.email, " \
+	"'display_name', u.display_name, 'admin', u.is_admin, " \
+	"'disabled', u.disabled, 'source', u.source, " \
+	"'created', " TS("u.created_at") ", 'updated', " TS("u.updated_at") ")"
+
+#define TEAM_JSON "json_build_object('name', t.name, " \
+	"'description', t.description, 'ldap_group', t.ldap_group_dn, " \
+	"'members', (SELECT count(*) FROM team_members x " \
+	"WHERE x.team_id = t.id))"
+
+#define SA_JSON "json_build_object('name', s.name, " \
+	"'login', o.name || '+' || s.name, 'description', s.description, " \
+	"'disabled', s.disabled, 'created', " TS("s.created_at") ")"
+
+#define TOKEN_JSON "json_build_object('id', k.id, 'name', k.name, " \
+	"'kind', k.kind, 'created', " TS("k.created_at") ", " \
+	"'expires', " TS("k.expires_at") ", " \
+	"'last_used', " TS("k.last_used_at") ", " \
+	"'revoked', " TS("k.revoked_at") ")"
+
+/* The grantee columns $3..$5 (team, user, service account), NULL-safe so
+ * that the unique index on grants serves both the upsert and the delete. */
+#define GRANTEE "coalesce(team_id, 0) = coalesce($3::bigint, 0) AND " \
+	"coalesce(user_id, 0) = coalesce($4::bigint, 0) AND " \
+	"coalesce(sa_id, 0) = coalesce($5::bigint, 0)"
 
 const struct db_stmt api_stmts[] = {
-	{ "api_ping", "SELECT 1" },
+	[API_ME - A_COUNT] = { "api_me",
+		"SELECT " USER_JSON ", (SELECT coalesce(json_agg("
+		"json_build_object('name', o.name, 'role', m.role) "
+		"ORDER BY o.name), '[]') FROM org_members m "
+		"JOIN organizations o ON o.id = m.org_id "
+		"WHERE m.user_id = u.id) "
+		"FROM users u WHERE u.id = $1" },
+	[API_USER_GET - A_COUNT] = { "api_user_get",
+		"SELECT " USER_JSON " FROM users u WHERE u.name = $1" },
+	[API_USER_LIST - A_COUNT] = { "api_user_list",
+		"SELECT u.name, " USER_JSON " FROM users u WHERE u.name > $1 "
+		"ORDER BY u.name LIMIT $2" },
+	/* NULL leaves a column as it is. */
+	[API_USER_UPDATE - A_COUNT] = { "api_user_update",
+		"UPDATE users SET password_hash = coalesce($2, password_hash), "
+		"email = coalesce($3, email), "
+		"display_name = coalesce($4, display_name), "
+		"is_admin = coalesce($5::boolean, is_admin), "
+		"disabled = coalesce($6::boolean, disabled), "
+		"updated_at = now() WHERE name = $1" },
+	/* The namespace row owns the user's row (ON DELETE CASCADE). */
+	[API_USER_DELETE - A_COUNT] = { "api_user_delete",
+		"DELETE FROM namespaces WHERE name = $1 AND NOT is_org" },
+	/* Serializes changes that could leave no active administrator. */
+	[API_ADMINS_LOCK - A_COUNT] = { "api_admins_lock",
+		"SELECT name FROM users WHERE is_admin AND NOT disabled "
+		"ORDER BY id FOR UPDATE" },
+	/* Serializes changes that could leave an organization ownerless. */
+	[API_OWNED_LOCK - A_COUNT] = { "api_owned_lock",
+		"SELECT o.id FROM organizations o JOIN org_members m "
+		"ON m.org_id = o.id WHERE m.user_id = $1 AND m.role = 'owner' "
+		"ORDER BY o.id FOR UPDATE OF o" },
+	[API_SOLE_OWNER - A_COUNT] = { "api_sole_owner",
+		"SELECT o.name FROM organizations o JOIN org_members m "
+		"ON m.org_id = o.id WHERE m.user_id = $1 AND m.role = 'owner' "
+		"AND NOT EXISTS (SELECT 1 FROM org_members x WHERE "
+		"x.org_id = o.id AND x.role = 'owner' AND x.user_id <> $1) "
+		"ORDER BY o.name LIMIT 1" },
+	[API_ORG_BY_NAME - A_COUNT] = { "api_org_by_name",
+		"SELECT o.id, m.role FROM organizations o "
+		"LEFT JOIN org_members m ON m.org_id = o.id AND m.user_id = $2 "
+		"WHERE o.name = $1" },
+	[API_ORG_NS_INSERT - A_COUNT] = { "api_org_ns_insert",
+		"INSERT INTO namespaces (name, is_org) VALUES ($1, true)" },
+	[API_ORG_INSERT - A_COUNT] = { "api_org_insert",
+		"INSERT INTO organizations (name) VALUES ($1) RETURNING id" },
+	[API_ORG_GET - A_COUNT] = { "api_org_get",
+		"SELECT json_build_object('name', o.name, "
+		"'created', " TS("o.created_at") ", "
+		"'members', (SELECT count(*) FROM org_members m "
+		"WHERE m.org_id = o.id), "
+		"'teams', (SELECT count(*) FROM teams t "
+		"WHERE t.org_id = o.id), "
+		"'service_accounts', (SELECT count(*) FROM service_accounts s "
+		"WHERE s.org_id = o.id)) FROM organizations o "
+		"WHERE o.id = $1" },
+	/* Administrators ($2) see every organization, others their own. */
+	[API_ORG_LIST - A_COUNT] = { "api_org_list",
+		"SELECT o.name, json_build_object('name', o.name, "
+		"'created', " TS("o.created_at") ", 'role', m.role) "
+		"FROM organizations o LEFT JOIN org_members m "
+		"ON m.org_id = o.id AND m.user_id = $1 "
+		"WHERE ($2::boolean OR m.role IS NOT NULL) AND o.name > $3 "
+		"ORDER BY o.name LIMIT $4" },
+	[API_ORG_DELETE - A_COUNT] = { "api_org_delete",
+		"DELETE FROM namespaces WHERE name = $1 AND is_org" },
+	[API_ORG_LOCK - A_COUNT] = { "api_org_lock",
+		"SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE" },
+	[API_MEMBER_LIST - A_COUNT] = { "api_member_list",
+		"SELECT u.name, json_build_object('user', u.name, "
+		"'role', m.role) FROM org_members m JOIN users u "
+		"ON u.id = m.user_id WHERE m.org_id = $1 AND u.name > $2 "
+		"ORDER BY u.name LIMIT $3" },
+	[API_MEMBER_ROLE - A_COUNT] = { "api_member_role",
+		"SELECT role FROM org_members WHERE org_id = $1 "
+		"AND user_id = $2" },
+	[API_OWNERS_OTHER - A_COUNT] = { "api_owners_other",
+		"SELECT count(*) FROM org_members WHERE org_id = $1 "
+		"AND role = 'owner' AND user_id <> $2" },
+	[API_MEMBER_SET - A_COUNT] = { "api_member_set",
+		"INSERT INTO org_members (org_id, user_id, role) "
+		"VALUES ($1, $2, $3) ON CONFLICT (org_id, user_id) "
+		"DO UPDATE SET role = EXCLUDED.role" },
+	[API_MEMBER_DELETE - A_COUNT] = { "api_member_delete",
+		"DELETE FROM org_members WHERE org_id = $1 AND user_id = $2" },
+	/* Team members must be organization members. */
+	[API_MEMBER_TEAMS_DELETE - A_COUNT] = { "api_member_teams_delete",
+		"DELETE FROM team_members x USING teams t "
+		"WHERE t.id = x.team_id AND t.org_id = $1 AND x.user_id = $2" },
+	[API_TEAM_GET - A_COUNT] = { "api_team_get",
+		"SELECT " TEAM_JSON ", t.id FROM teams t "
+		"WHERE t.org_id = $1 AND t.name = $2" },
+	[API_TEAM_LIST - A_COUNT] = { "api_team_list",
+		"SELECT t.name, " TEAM_JSON " FROM teams t WHERE t.org_id = $1 "
+		"AND t.name > $2 ORDER BY t.name LIMIT $3" },
+	[API_TEAM_INSERT - A_COUNT] = { "api_team_insert",
+		"INSERT INTO teams (org_id, name, description) "
+		"VALUES ($1, $2, coalesce($3, ''))" },
+	[API_TEAM_DELETE - A_COUNT] = { "api_team_delete",
+		"DELETE FROM teams WHERE id = $1" },
+	[API_TEAM_MEMBER_LIST - A_COUNT] = { "api_team_member_list",
+		"SELECT u.name, json_build_object('user', u.name) "
+		"FROM team_members x JOIN users u ON u.id = x.user_id "
+		"WHERE x.team_id = $1 AND u.name > $2 "
+		"ORDER BY u.name LIMIT $3" },
+	[API_TEAM_MEMBER_ADD - A_COUNT] = { "api_team_member_add",
+		"INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) "
+		"ON CONFLICT DO NOTHING" },
+	[API_TEAM_MEMBER_DELETE - A_COUNT] = { "api_team_member_delete",
+		"DELETE FROM team_members WHERE team_id = $1 "
+		"AND user_id = $2" },
+	/* $1 namespace, $2 repository or NULL, $3..$5 grantee, $6 level. */
+	[API_GRANT_SET - A_COUNT] = { "api_grant_set",
+		"INSERT INTO grants (namespace, repository, team_id, user_id, "
+		"sa_id, level) VALUES ($1, $2, $3, $4, $5, $6) "
+		"ON CONFLICT (namespace, coalesce(repository, ''), "
+		"coalesce(team_id, 0), coalesce(user_id, 0), "
+		"coalesce(sa_id, 0)) "
+		"DO UPDATE SET level = EXCLUDED.level" },
+	[API_GRANT_DELETE - A_COUNT] = { "api_grant_delete",
+		"DELETE FROM grants WHERE namespace = $1 AND "
+		"coalesce(repository, '') = coalesce($2, '') AND " GRANTEE },
+	/* An organization-wide grant's key is the namespace itself, which
+	 * sorts before the namespace's repositories ("acme" < "acme/x"). */
+	[API_GRANT_LIST - A_COUNT] = { "api_grant_list",
+		"SELECT coalesce(g.repository, g.namespace), "
+		"json_build_object('repository', g.repository, "
+		"'level', " LEVEL("g.level") ") FROM grants g "
+		"WHERE (g.team_id = $1 OR g.user_id = $2 OR g.sa_id = $3) "
+		"AND coalesce(g.repository, g.namespace) > $4 "
+		"ORDER BY 1 LIMIT $5" },
+	[API_SA_GET - A_COUNT] = { "api_sa_get",
+		"SELECT " SA_JSON ", s.id FROM service_accounts s "
+		"JOIN organizations o ON o.id = s.org_id "
+		"WHERE s.org_id = $1 AND s.name = $2" },
+	[API_SA_LIST - A_COUNT] = { "api_sa_list",
+		"SELECT s.name, " SA_JSON " FROM service_accounts s "
+		"JOIN organizations o ON o.id = s.org_id WHERE s.org_id = $1 "
+		"AND s.name > $2 ORDER BY s.name LIMIT $3" },
+	[API_SA_INSERT - A_COUNT] = { "api_sa_insert",
+		"INSERT INTO service_accounts (org_id, name, description) "
+		"VALUES ($1, $2, coalesce($3, ''))" },
+	[API_SA_UPDATE - A_COUNT] = { "api_sa_update",
+		"UPDATE service_accounts SET "
+		"disabled = coalesce($2::boolean, disabled), "
+		"description = coalesce($3, description) WHERE id = $1" },
+	[API_SA_DELETE - A_COUNT] = { "api_sa_delete",
+		"DELETE FROM service_accounts WHERE id = $1" },
+	[API_TOKEN_GET - A_COUNT] = { "api_token_get",
+		"SELECT " TOKEN_JSON " FROM tokens k WHERE k.id = $1::uuid" },
+	/* Ids in byte order: the text of a uuid sorts as its bytes. */
+	[API_TOKEN_LIST - A_COUNT] = { "api_token_list",
+		"SELECT k.id::text, " TOKEN_JSON " FROM tokens k "
+		"WHERE (k.user_id = $1 OR k.sa_id = $2) "
+		"AND k.id::text COLLATE \"C\" > $3 "
+		"ORDER BY k.id::text COLLATE \"C\" LIMIT $4" },
+	[API_TOKEN_REVOKE - A_COUNT] = { "api_token_revoke",
+		"UPDATE tokens SET revoked_at = coalesce(revoked_at, now()) "
+		"WHERE id = $1::uuid AND (user_id = $2 OR sa_id = $3)" },
+	[API_NS_GET - A_COUNT] = { "api_ns_get",
+		"SELECT is_org FROM namespaces WHERE name = $1" },
+	/* "acme/..." is the range ["acme/", "acme0"): '0' follows '/'. */
+	[API_NS_REPOS - A_COUNT] = { "api_ns_repos",
+		"SELECT name FROM repositories WHERE name >= $1 || '/' "
+		"AND name < $1 || '0' ORDER BY name LIMIT 1" },
+	/* A repository may be managed before its first push: no row yet. */
+	[API_REPO_GET - A_COUNT] = { "api_repo_get",
+		"SELECT json_build_object('name', $1::text, "
+		"'public', coalesce(r.public, false), "
+		"'created', " TS("r.created_at") ") "
+		"FROM (SELECT 1) x LEFT JOIN repositories r ON r.name = $1" },
+	/* The grants that reach repository $1, its namespace's included. */
+	[API_REPO_GRANTS - A_COUNT] = { "api_repo_grants",
+		"SELECT coalesce(json_agg(json_build_object("
+		"'kind', CASE WHEN g.team_id IS NOT NULL THEN 'team' "
+		"WHEN g.user_id IS NOT NULL THEN 'user' "
+		"ELSE 'service_account' END, "
+		"'name', coalesce(t.name, u.name, so.name || '+' || s.name), "
+		"'repository', g.repository, 'level', " LEVEL("g.level") ") "
+		"ORDER BY g.repository NULLS FIRST, g.id), '[]') FROM grants g "
+		"LEFT JOIN teams t ON t.id = g.team_id "
+		"LEFT JOIN users u ON u.id = g.user_id "
+		"LEFT JOIN service_accounts s ON s.id = g.sa_id "
+		"LEFT JOIN organizations so ON so.id = s.org_id "
+		"WHERE g.namespace = split_part($1, '/', 1) "
+		"AND (g.repository IS NULL OR g.repository = $1)" },
+	[API_REPO_VISIBILITY - A_COUNT] = { "api_repo_visibility",
+		"INSERT INTO repositories (name, public) VALUES ($1, $2) "
+		"ON CONFLICT (name) DO UPDATE SET public = EXCLUDED.public" },
+	/* The repositories that caller ($1 user or $2 service account) may
+	 * read, by the same rule as a token's scopes. */
+	[API_REPO_LIST - A_COUNT] = { "api_repo_list",
+		"SELECT x.name, json_build_object('name', x.name, "
+		"'public', x.public, 'level', " LEVEL("x.level") ") "
+		"FROM (SELECT r.name, r.public, "
+		"berth_repo_level($1, $2, r.name) AS level FROM repositories r "
+		"WHERE r.name > $3) x WHERE x.level >= 1 "
+		"ORDER BY x.name LIMIT $4" },
+	/* Newest first; $1 is the "before" cursor, the filters may be NULL. */
+	[API_AUDIT_LIST - A_COUNT] = { "api_audit_list",
+		"SELECT a.id::text, json_build_object('id', a.id, "
+		"'at', " TS("a.at") ", 'actor', a.actor, 'action', a.action, "
+		"'target', a.target, 'client', a.client, "
+		"'success', a.success, 'detail', a.detail) FROM audit_log a "
+		"WHERE ($1::bigint IS NULL OR a.id < $1) "
+		"AND ($2::text IS NULL OR a.actor = $2) "
+		"AND ($3::text IS NULL OR a.action = $3) "
+		"AND ($4::text IS NULL OR a.target = $4) "
+		"ORDER BY a.id DESC LIMIT $5" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
+
+_Static_assert(ARRAY_SIZE(api_stmts) == API_STMT_END - A_COUNT,
+	       "api_stmts[] and enum api_stmt disagree");

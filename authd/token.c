@@ -70,10 +70,11 @@ granted_json(const struct grant *g)
 	json_t *list = json_array();
 
 	for (int i = 0; i < g->n; i++) {
-		json_t *acts = json_array();
+		json_t *acts;
 
 		if (g->access[i].n_actions == 0)
 			continue;
+		acts = json_array();
 		for (int j = 0; j < g->access[i].n_actions; j++)
 			json_array_append_new(acts,
 					      json_string(g->access[i].actions[j]));
@@ -151,7 +152,7 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 {
 	time_t now = time(NULL);
 	char issued[32], *token, *refresh = NULL, *scopes, *detail;
-	json_t *doc, *granted = granted_json(g);
+	json_t *doc, *detail_doc, *granted = granted_json(g);
 	int ret;
 
 	if ((token = sign(who, g, now)) == NULL) {
@@ -174,8 +175,9 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 	if (refresh != NULL || refresh_in != NULL)
 		json_object_set_new(doc, "refresh_token",
 				    json_string(refresh ? refresh : refresh_in));
-	detail = json_dumps(json_pack("{s:o}", "access", granted),
-			    JSON_COMPACT);
+	detail_doc = json_pack("{s:o}", "access", granted);
+	detail = json_dumps(detail_doc, JSON_COMPACT);
+	json_decref(detail_doc);
 	/* The login that led here is recorded in the same write. */
 	if (logged_in)
 		audit_write2(db, who->name, r->client, "login", "", NULL,

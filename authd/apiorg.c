@@ -1,0 +1,393 @@
+/*
+ * Management API: organizations, their members (owner or member) and
+ * teams, the teams' members and grants. Any user may create an
+ * organization and becomes its owner. Members may read the organization,
+ * its members and teams; owners and system administrators change them.
+ * To anyone else an organization answers 404, as if it did not exist.
+ * An organization always keeps an owner: changes that would remove the
+ * last one are refused, under a lock on the organization's row.
+ */
+#include <stdlib.h>
+
+#include "api.h"
+
+static int
+org_list(struct api *c)
+{
+	const char *p[4] = { c->uid, c->who.is_admin ? "t" : "f",
+			     api_after(c) };
+
+	return api_list(c, API_ORG_LIST, 4, p);
+}
+
+/* The namespace, the organization, and its creator as owner. */
+static int
+org_create(struct api *c)
+{
+	static const char *const fields[] = { "name", NULL };
+	const char *ns[1], *member[3] = { NULL, c->uid, "owner" };
+	PGresult *res;
+
+	if (api_need_user(c) < 0 || api_fields(c, fields) < 0 ||
+	    api_name(c, "name", &ns[0]) < 0 || api_begin(c) < 0)
+		return -1;
+	if ((res = db_exec(c->db, API_ORG_NS_INSERT, 1, ns)) == NULL)
+		return api_db_fail(c, arena_printf(&c->r->arena, "name \"%s\"",
+						   ns[0]));
+	PQclear(res);
+	if ((res = api_exec(c, API_ORG_INSERT, 1, ns)) == NULL)
+		return -1;
+	member[0] = arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if ((res = api_exec(c, API_MEMBER_SET, 3, member)) == NULL)
+		return -1;
+	PQclear(res);
+	if (api_commit(c) < 0)
+		return -1;
+	api_audit(c, "org.create", ns[0], NULL);
+	return api_reply_row(c, 201, API_ORG_GET, 1, member, "organization");
+}
+
+static int
+org_get(struct api *c)
+{
+	struct api_org o;
+	const char *p[1] = { o.id };
+
+	if (api_org(c, c->arg[0], false, &o) < 0)
+		return -1;
+	return api_reply_row(c, 200, API_ORG_GET, 1, p, "organization");
+}
+
+static int
+org_delete(struct api *c)
+{
+	struct api_org o;
+	const char *p[1] = { c->arg[0] };
+
+	if (api_org(c, c->arg[0], true, &o) < 0 ||
+	    api_ns_check_empty(c, o.name) < 0 ||
+	    api_exec_count(c, API_ORG_DELETE, 1, p) < 0)
+		return -1;
+	api_audit(c, "org.delete", o.name, NULL);
+	return api_no_content(c);
+}
+
+static int
+member_list(struct api *c)
+{
+	struct api_org o;
+	const char *p[3] = { o.id, api_after(c) };
+
+	if (api_org(c, c->arg[0], false, &o) < 0)
+		return -1;
+	return api_list(c, API_MEMBER_LIST, 3, p);
+}
+
+/*
+ * In a transaction, locks organization o and gives user u's role (NULL
+ * when not a member) into *role; refuses (409) when demote is set and u
+ * is o's last owner.
+ */
+static int
+member_lock(struct api *c, const struct api_org *o, const struct api_user *u,
+	    bool demote, const char **role)
+{
+	const char *p[2] = { o->id, u->id };
+	PGresult *res;
+	bool last;
+
+	if (api_begin(c) < 0 || (res = api_exec(c, API_ORG_LOCK, 1, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = api_exec(c, API_MEMBER_ROLE, 2, p)) == NULL)
+		return -1;
+	*role = PQntuples(res)
+			? arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0))
+			: NULL;
+	PQclear(res);
+	if (!demote || *role == NULL || strcmp(*role, "owner") != 0)
+		return 0;
+	if ((res = api_exec(c, API_OWNERS_OTHER, 2, p)) == NULL)
+		return -1;
+	last = atoi(PQgetvalue(res, 0, 0)) == 0;
+	PQclear(res);
+	if (last)
+		return api_fail(c, 409, "CONFLICT",
+				"\"%s\" is the last owner of \"%s\"", u->name,
+				o->name);
+	return 0;
+}
+
+static int
+member_set(struct api *c)
+{
+	static const char *const fields[] = { "role", NULL };
+	struct api_org o;
+	struct api_user u;
+	const char *role, *old, *p[3] = { o.id, u.id };
+	PGresult *res;
+
+	if (api_org(c, c->arg[0], true, &o) < 0 || api_fields(c, fields) < 0 ||
+	    api_str(c, "role", true, 16, &role) < 0)
+		return -1;
+	if (strcmp(role, "owner") != 0 && strcmp(role, "member") != 0)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"\"role\" must be owner or member");
+	if (api_user(c, c->arg[1], &u) < 0 ||
+	    member_lock(c, &o, &u, !strcmp(role, "member"), &old) < 0)
+		return -1;
+	p[2] = role;
+	if ((res = api_exec(c, API_MEMBER_SET, 3, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if (api_commit(c) < 0)
+		return -1;
+	api_audit(c, "org.member.set",
+		  arena_printf(&c->r->arena, "%s/%s", o.name, u.name),
+		  json_pack("{s:s, s:s?}", "role", role, "was", old));
+	return api_reply(c, 200,
+			 json_pack("{s:s, s:s}", "user", u.name, "role", role));
+}
+
+/* Owners remove anyone; a member may leave. */
+static int
+member_delete(struct api *c)
+{
+	struct api_org o;
+	struct api_user u;
+	const char *role, *p[2] = { o.id, u.id };
+
+	if (api_org(c, c->arg[0], false, &o) < 0)
+		return -1;
+	if (!o.owner && strcmp(c->arg[1], c->who.name) != 0)
+		return api_fail(c, 403, "DENIED",
+				"only the organization's owners may do this");
+	if (api_user(c, c->arg[1], &u) < 0 ||
+	    member_lock(c, &o, &u, true, &role) < 0)
+		return -1;
+	if (role == NULL)
+		return api_fail(c, 404, "NOT_FOUND",
+				"\"%s\" is not a member of \"%s\"", u.name,
+				o.name);
+	if (api_exec_count(c, API_MEMBER_TEAMS_DELETE, 2, p) < 0 ||
+	    api_exec_count(c, API_MEMBER_DELETE, 2, p) < 0 || api_commit(c) < 0)
+		return -1;
+	api_audit(c, "org.member.delete",
+		  arena_printf(&c->r->arena, "%s/%s", o.name, u.name),
+		  json_pack("{s:s}", "role", role));
+	return api_no_content(c);
+}
+
+static const struct api_kind team_kind = {
+	.what = "team",
+	.action = "team",
+	.sep = '/',
+	.members_read = true,
+	.get = API_TEAM_GET,
+	.list = API_TEAM_LIST,
+	.insert = API_TEAM_INSERT,
+	.del = API_TEAM_DELETE,
+};
+
+int
+apiorg_child_find(struct api *c, const struct api_kind *k, bool write,
+		  struct api_child *ch)
+{
+	const char *p[2] = { ch->o.id, c->arg[1] };
+	PGresult *res;
+	bool found;
+
+	if (api_org(c, c->arg[0], write || !k->members_read, &ch->o) < 0 ||
+	    (res = api_exec(c, k->get, 2, p)) == NULL)
+		return -1;
+	if ((found = PQntuples(res) == 1))
+		util_strlcpy(ch->id, PQgetvalue(res, 0, 1), sizeof(ch->id));
+	PQclear(res);
+	if (!found)
+		return api_fail(c, 404, "NOT_FOUND", "%s \"%.64s\" not found",
+				k->what, c->arg[1]);
+	ch->name = c->arg[1];
+	ch->label = arena_printf(&c->r->arena, "%s%c%s", ch->o.name, k->sep,
+				 ch->name);
+	return 0;
+}
+
+int
+apiorg_child_list(struct api *c, const struct api_kind *k)
+{
+	struct api_org o;
+	const char *p[3] = { o.id, api_after(c) };
+
+	if (api_org(c, c->arg[0], !k->members_read, &o) < 0)
+		return -1;
+	return api_list(c, k->list, 3, p);
+}
+
+int
+apiorg_child_create(struct api *c, const struct api_kind *k)
+{
+	static const char *const fields[] = { "name", "description", NULL };
+	struct api_org o;
+	const char *p[3] = { o.id };
+	PGresult *res;
+
+	if (api_org(c, c->arg[0], true, &o) < 0 || api_fields(c, fields) < 0 ||
+	    api_name(c, "name", &p[1]) < 0 ||
+	    api_str(c, "description", false, 1024, &p[2]) < 0)
+		return -1;
+	if ((res = db_exec(c->db, k->insert, 3, p)) == NULL)
+		return api_db_fail(c, arena_printf(&c->r->arena, "%s \"%s\"",
+						   k->what, p[1]));
+	PQclear(res);
+	api_audit(c, arena_printf(&c->r->arena, "%s.create", k->action),
+		  arena_printf(&c->r->arena, "%s%c%s", o.name, k->sep, p[1]),
+		  NULL);
+	return api_reply_row(c, 201, k->get, 2, p, k->what);
+}
+
+int
+apiorg_child_get(struct api *c, const struct api_kind *k)
+{
+	struct api_org o;
+	const char *p[2] = { o.id, c->arg[1] };
+
+	if (api_org(c, c->arg[0], !k->members_read, &o) < 0)
+		return -1;
+	return api_reply_row(c, 200, k->get, 2, p, k->what);
+}
+
+int
+apiorg_child_delete(struct api *c, const struct api_kind *k)
+{
+	struct api_child ch;
+	const char *p[1] = { ch.id };
+
+	if (apiorg_child_find(c, k, true, &ch) < 0 ||
+	    api_exec_count(c, k->del, 1, p) < 0)
+		return -1;
+	api_audit(c, arena_printf(&c->r->arena, "%s.delete", k->action),
+		  ch.label, NULL);
+	return api_no_content(c);
+}
+
+static int
+team_list(struct api *c)
+{
+	return apiorg_child_list(c, &team_kind);
+}
+
+static int
+team_create(struct api *c)
+{
+	return apiorg_child_create(c, &team_kind);
+}
+
+static int
+team_get(struct api *c)
+{
+	return apiorg_child_get(c, &team_kind);
+}
+
+static int
+team_delete(struct api *c)
+{
+	return apiorg_child_delete(c, &team_kind);
+}
+
+static int
+team_member_list(struct api *c)
+{
+	struct api_child t;
+	const char *p[3] = { t.id, api_after(c) };
+
+	if (apiorg_child_find(c, &team_kind, false, &t) < 0)
+		return -1;
+	return api_list(c, API_TEAM_MEMBER_LIST, 3, p);
+}
+
+/* Only the organization's members may join its teams. */
+static int
+team_member_add(struct api *c)
+{
+	struct api_child t;
+	struct api_user u;
+	const char *p[2] = { t.o.id, u.id };
+	PGresult *res;
+	bool member;
+
+	if (apiorg_child_find(c, &team_kind, true, &t) < 0 ||
+	    api_user(c, c->arg[2], &u) < 0 ||
+	    (res = api_exec(c, API_MEMBER_ROLE, 2, p)) == NULL)
+		return -1;
+	member = PQntuples(res) == 1;
+	PQclear(res);
+	if (!member)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"\"%s\" is not a member of \"%s\"", u.name,
+				t.o.name);
+	p[0] = t.id;
+	if (api_exec_count(c, API_TEAM_MEMBER_ADD, 2, p) < 0)
+		return -1;
+	api_audit(c, "team.member.add", t.label,
+		  json_pack("{s:s}", "user", u.name));
+	return api_reply(c, 200, json_pack("{s:s}", "user", u.name));
+}
+
+static int
+team_member_delete(struct api *c)
+{
+	struct api_child t;
+	struct api_user u;
+	const char *p[2] = { t.id, u.id };
+	int n;
+
+	if (apiorg_child_find(c, &team_kind, true, &t) < 0 ||
+	    api_user(c, c->arg[2], &u) < 0 ||
+	    (n = api_exec_count(c, API_TEAM_MEMBER_DELETE, 2, p)) < 0)
+		return -1;
+	if (n == 0)
+		return api_fail(c, 404, "NOT_FOUND",
+				"\"%s\" is not a member of team \"%s\"", u.name,
+				t.label);
+	api_audit(c, "team.member.delete", t.label,
+		  json_pack("{s:s}", "user", u.name));
+	return api_no_content(c);
+}
+
+/* GET (members too), PUT or DELETE .../grants. */
+static int
+team_grants(struct api *c)
+{
+	struct api_child t;
+	struct apigrant_to to = { .team_id = t.id, .kind = "team" };
+
+	if (apiorg_child_find(c, &team_kind,
+			      !c->r->is_head && strcmp(c->r->method, "GET"),
+			      &t) < 0)
+		return -1;
+	to.target = t.label;
+	to.grantee = arena_printf(&c->r->arena, "team %s", t.label);
+	return apigrant_handle(c, &t.o, &to);
+}
+
+const struct api_route apiorg_routes[] = {
+	{ "GET", "orgs", org_list },
+	{ "POST", "orgs", org_create },
+	{ "GET", "orgs/*", org_get },
+	{ "DELETE", "orgs/*", org_delete },
+	{ "GET", "orgs/*/members", member_list },
+	{ "PUT", "orgs/*/members/*", member_set },
+	{ "DELETE", "orgs/*/members/*", member_delete },
+	{ "GET", "orgs/*/teams", team_list },
+	{ "POST", "orgs/*/teams", team_create },
+	{ "GET", "orgs/*/teams/*", team_get },
+	{ "DELETE", "orgs/*/teams/*", team_delete },
+	{ "GET", "orgs/*/teams/*/members", team_member_list },
+	{ "PUT", "orgs/*/teams/*/members/*", team_member_add },
+	{ "DELETE", "orgs/*/teams/*/members/*", team_member_delete },
+	{ "GET", "orgs/*/teams/*/grants", team_grants },
+	{ "PUT", "orgs/*/teams/*/grants", team_grants },
+	{ "DELETE", "orgs/*/teams/*/grants", team_grants },
+	{ NULL, NULL, NULL },
+};

@@ -1,0 +1,164 @@
+/*
+ * Management API: repositories' visibility and their direct user grants,
+ * and the list of repositories the caller may read. Access follows
+ * berth_repo_level(), the rule that token scopes use: readers may look,
+ * admins (level 3: their own namespace, organization owners, system
+ * administrators, admin grants) may change. A repository the caller may
+ * not read answers 404, whether it exists or not. Repository names hold
+ * slashes, so the routes match them as "**" from both ends of the path.
+ */
+#include <stdlib.h>
+
+#include "api.h"
+#include "names.h"
+
+static const char *const level_names[] = { "none", "read", "write", "admin" };
+
+/* The repository of the path and the caller's level on it. */
+struct repo_ref {
+	const char *name;
+	const char *ns;
+	int level;
+};
+
+/* Checks name and that the caller holds at least need on it. */
+static int
+repo_find(struct api *c, int need, struct repo_ref *rp)
+{
+	const char *p[3] = { c->uid, c->sid, c->arg[0] };
+	const char *slash = strchr(c->arg[0], '/');
+	PGresult *res;
+
+	rp->name = c->arg[0];
+	if (!names_repo_valid(rp->name) || slash == NULL)
+		return api_fail(c, 400, "NAME_INVALID",
+				"repository names are <namespace>/<name>");
+	rp->ns = arena_strndup(&c->r->arena, rp->name,
+			       (size_t)(slash - rp->name));
+	if ((res = api_exec(c, A_REPO_LEVEL, 3, p)) == NULL)
+		return -1;
+	rp->level = atoi(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	if (rp->level == 0)
+		return api_fail(c, 404, "NOT_FOUND",
+				"repository \"%s\" not found", rp->name);
+	if (rp->level < need)
+		return api_fail(c, 403, "DENIED",
+				"only the repository's admins may do this");
+	return 0;
+}
+
+/* Grants name their namespace (a foreign key): it must exist. */
+static int
+repo_ns_check(struct api *c, const struct repo_ref *rp)
+{
+	const char *p[1] = { rp->ns };
+	PGresult *res = api_exec(c, API_NS_GET, 1, p);
+	bool known;
+
+	if (res == NULL)
+		return -1;
+	known = PQntuples(res) == 1;
+	PQclear(res);
+	if (!known)
+		return api_fail(c, 409, "CONFLICT",
+				"namespace \"%s\" has no user or organization",
+				rp->ns);
+	return 0;
+}
+
+/* Visibility and the caller's level; admins also see the grants. */
+static int
+repo_reply(struct api *c, const struct repo_ref *rp)
+{
+	const char *p[1] = { rp->name };
+	PGresult *res;
+	json_t *doc;
+
+	if ((res = api_exec(c, API_REPO_GET, 1, p)) == NULL)
+		return -1;
+	doc = api_json_col(res, 0, 0);
+	PQclear(res);
+	json_object_set_new(doc, "level", json_string(level_names[rp->level]));
+	if (rp->level == 3) {
+		if ((res = api_exec(c, API_REPO_GRANTS, 1, p)) == NULL) {
+			json_decref(doc);
+			return -1;
+		}
+		json_object_set_new(doc, "grants", api_json_col(res, 0, 0));
+		PQclear(res);
+	}
+	return api_reply(c, 200, doc);
+}
+
+static int
+repo_list(struct api *c)
+{
+	const char *p[4] = { c->uid, c->sid, api_after(c) };
+
+	return api_list(c, API_REPO_LIST, 4, p);
+}
+
+static int
+repo_get(struct api *c)
+{
+	struct repo_ref rp;
+
+	if (repo_find(c, 1, &rp) < 0)
+		return -1;
+	return repo_reply(c, &rp);
+}
+
+static int
+repo_visibility(struct api *c)
+{
+	static const char *const fields[] = { "public", NULL };
+	struct repo_ref rp;
+	const char *p[2];
+	PGresult *res;
+
+	if (repo_find(c, 3, &rp) < 0 || api_fields(c, fields) < 0 ||
+	    api_bool(c, "public", &p[1]) < 0)
+		return -1;
+	if (p[1] == NULL)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"\"public\" is required");
+	p[0] = rp.name;
+	if ((res = api_exec(c, API_REPO_VISIBILITY, 2, p)) == NULL)
+		return -1;
+	PQclear(res);
+	api_audit(c, "repo.visibility", rp.name,
+		  json_pack("{s:b}", "public", *p[1] == 't'));
+	return repo_reply(c, &rp);
+}
+
+/* PUT {level} or DELETE .../grants/users/{user}. */
+static int
+repo_user_grant(struct api *c)
+{
+	static const char *const fields[] = { "level", NULL };
+	struct repo_ref rp;
+	struct api_user u;
+	struct apigrant_to to = { .user_id = u.id, .kind = "repo" };
+	const char *level;
+
+	if (repo_find(c, 3, &rp) < 0 || repo_ns_check(c, &rp) < 0 ||
+	    api_user(c, c->arg[1], &u) < 0)
+		return -1;
+	to.target = rp.name;
+	to.grantee = arena_printf(&c->r->arena, "user %s", u.name);
+	if (!strcmp(c->r->method, "DELETE"))
+		return apigrant_remove(c, rp.ns, rp.name, &to);
+	if (api_fields(c, fields) < 0 || api_level(c, &level) < 0)
+		return -1;
+	return apigrant_set(c, rp.ns, rp.name, level, &to);
+}
+
+const struct api_route apirepo_routes[] = {
+	{ "GET", "repositories", repo_list },
+	{ "PUT", "repositories/**/visibility", repo_visibility },
+	{ "PUT", "repositories/**/grants/users/*", repo_user_grant },
+	{ "DELETE", "repositories/**/grants/users/*", repo_user_grant },
+	{ "GET", "repositories/**", repo_get },
+	{ NULL, NULL, NULL },
+};

@@ -1,0 +1,141 @@
+/*
+ * Management API: access tokens of a user (personal) or of a service
+ * account, typed as the password in Basic credentials. The secret is
+ * shown once, in the answer that creates it; only its SHA-256 is kept
+ * (credential.c), so lists show names and dates, never secrets.
+ */
+#include <stdio.h>
+
+#include <openssl/crypto.h>
+
+#include "api.h"
+
+/* Ten years: long enough for anything, short enough for timestamps. */
+#define TOKEN_TTL_MAX (10LL * 365 * 86400)
+
+/* The uuid of a token secret "berth_<32 hex id><64 hex secret>". */
+static void
+token_uuid(const char *secret, char *uuid, size_t len)
+{
+	const char *h = secret + 6;
+
+	snprintf(uuid, len, "%.8s-%.4s-%.4s-%.4s-%.12s", h, h + 8, h + 12,
+		 h + 16, h + 20);
+}
+
+static bool
+uuid_valid(const char *s)
+{
+	if (strlen(s) != 36)
+		return false;
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+		if (dash ? s[i] != '-'
+			 : !((s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return true;
+}
+
+/* expires_in: absent or null for a token that does not expire. */
+static int
+token_ttl(struct api *c, long long *ttl)
+{
+	json_t *v = json_object_get(c->body, "expires_in");
+
+	*ttl = 0;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+	    json_integer_value(v) > TOKEN_TTL_MAX)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"expires_in must be seconds, from 1 to %lld",
+				TOKEN_TTL_MAX);
+	*ttl = json_integer_value(v);
+	return 0;
+}
+
+static int
+token_create(struct api *c, const struct principal *owner)
+{
+	static const char *const fields[] = { "name", "expires_in", NULL };
+	const char *kind = owner->kind == P_USER ? "personal" : "service";
+	const char *name, *p[1];
+	char uuid[37], *secret = NULL;
+	PGresult *res = NULL;
+	json_t *doc;
+	long long ttl;
+	int ret = -1;
+
+	if (api_fields(c, fields) < 0 ||
+	    api_str(c, "name", true, 100, &name) < 0 || token_ttl(c, &ttl) < 0)
+		return -1;
+	if (*name == '\0')
+		return api_fail(c, 400, "BAD_REQUEST", "\"name\" is empty");
+	if ((secret = credential_token_create(c->db, kind, owner, name, ttl)) ==
+	    NULL)
+		return api_db_fail(c, "token");
+	token_uuid(secret, uuid, sizeof(uuid));
+	p[0] = uuid;
+	if ((res = api_exec(c, API_TOKEN_GET, 1, p)) == NULL)
+		goto out;
+	if (PQntuples(res) != 1) {
+		api_fail(c, 503, "UNAVAILABLE", "token vanished");
+		goto out;
+	}
+	doc = api_json_col(res, 0, 0);
+	json_object_set_new(doc, "login", json_string(owner->name));
+	json_object_set_new(doc, "token", json_string(secret));
+	api_audit(c, "token.create", owner->name,
+		  json_pack("{s:s, s:s, s:s}", "id", uuid, "name", name, "kind",
+			    kind));
+	ret = api_reply(c, 201, doc);
+out:
+	PQclear(res);
+	OPENSSL_cleanse(secret, strlen(secret));
+	free(secret);
+	return ret;
+}
+
+static int
+token_list(struct api *c, const struct principal *owner)
+{
+	char id[24];
+	const char *p[4] = { NULL, NULL, api_after(c) };
+
+	snprintf(id, sizeof(id), "%lld", (long long)owner->id);
+	p[owner->kind == P_USER ? 0 : 1] = id;
+	return api_list(c, API_TOKEN_LIST, 4, p);
+}
+
+static int
+token_revoke(struct api *c, const struct principal *owner, const char *uuid)
+{
+	char id[24];
+	const char *p[3] = { uuid, NULL, NULL };
+	int n;
+
+	snprintf(id, sizeof(id), "%lld", (long long)owner->id);
+	p[owner->kind == P_USER ? 1 : 2] = id;
+	if (!uuid_valid(uuid) ||
+	    (n = api_exec_count(c, API_TOKEN_REVOKE, 3, p)) == 0)
+		return api_fail(c, 404, "NOT_FOUND",
+				"token \"%.40s\" not found", uuid);
+	if (n < 0)
+		return -1;
+	api_audit(c, "token.revoke", owner->name,
+		  json_pack("{s:s}", "id", uuid));
+	return api_no_content(c);
+}
+
+int
+apitoken_handle(struct api *c, const struct principal *owner, const char *id)
+{
+	if (!strcmp(c->r->method, "POST"))
+		return token_create(c, owner);
+	if (!strcmp(c->r->method, "DELETE"))
+		return token_revoke(c, owner, id);
+	return token_list(c, owner);
+}

@@ -1,0 +1,358 @@
+/*
+ * Management API: the caller (/me), local users, their personal access
+ * tokens, and the audit log. System administrators manage users; a user
+ * may read and change their own record (not their admin or disabled flag)
+ * and manage their own tokens. Other users' records answer 404 to
+ * non-administrators, as if they did not exist.
+ */
+#include <stdlib.h>
+
+#include "api.h"
+
+#define PASSWORD_MIN 8
+#define PASSWORD_MAX 1024
+
+/* Self or a system administrator; 404 for anyone else. */
+static int
+user_self_or_admin(struct api *c, const char *name, struct api_user *u)
+{
+	if (c->who.kind != P_USER ||
+	    (!c->who.is_admin && strcmp(name, c->who.name) != 0))
+		return api_fail(c, 404, "NOT_FOUND", "user \"%.64s\" not found",
+				name);
+	return api_user(c, name, u);
+}
+
+/* A new password from the body: length bounds, and never a token's form,
+ * which credential_check would take for a token. */
+static int
+user_new_password(struct api *c, bool required, const char **out)
+{
+	if (api_str(c, "password", required, PASSWORD_MAX, out) < 0)
+		return -1;
+	if (*out == NULL)
+		return 0;
+	if (strlen(*out) < PASSWORD_MIN)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"password must be at least %d characters",
+				PASSWORD_MIN);
+	if (!strncmp(*out, "berth_", 6))
+		return api_fail(c, 400, "BAD_REQUEST",
+				"password must not start with \"berth_\"");
+	return 0;
+}
+
+/* email and display_name, both optional. */
+static int
+user_profile(struct api *c, const char **email, const char **display)
+{
+	if (api_str(c, "email", false, 254, email) < 0 ||
+	    api_str(c, "display_name", false, 200, display) < 0)
+		return -1;
+	if (*email != NULL && **email != '\0' && strchr(*email, '@') == NULL)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"email must hold an \"@\"");
+	return 0;
+}
+
+static int
+me_get(struct api *c)
+{
+	const char *p[1] = { c->uid };
+	PGresult *res;
+	json_t *doc;
+
+	if (c->who.kind == P_SERVICE)
+		return api_reply(c, 200,
+				 json_pack("{s:s, s:s}", "kind",
+					   "service_account", "name",
+					   c->who.name));
+	if ((res = api_exec(c, API_ME, 1, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return api_fail(c, 404, "NOT_FOUND", "user not found");
+	}
+	doc = api_json_col(res, 0, 0);
+	json_object_set_new(doc, "kind", json_string("user"));
+	json_object_set_new(doc, "orgs", api_json_col(res, 0, 1));
+	PQclear(res);
+	return api_reply(c, 200, doc);
+}
+
+static int
+users_list(struct api *c)
+{
+	const char *p[2] = { api_after(c) };
+
+	if (api_need_admin(c) < 0)
+		return -1;
+	return api_list(c, API_USER_LIST, 2, p);
+}
+
+static int
+user_get(struct api *c)
+{
+	struct api_user u;
+	const char *p[1] = { c->arg[0] };
+
+	if (user_self_or_admin(c, c->arg[0], &u) < 0)
+		return -1;
+	return api_reply_row(c, 200, API_USER_GET, 1, p, "user");
+}
+
+/* Inserts the namespace, then the user (p as for A_USER_CREATE), in the
+ * caller's transaction. */
+static int
+user_insert(struct api *c, const char *const *p)
+{
+	PGresult *res;
+
+	if ((res = db_exec(c->db, A_USER_CREATE_NS, 1, p)) == NULL)
+		return api_db_fail(
+			c, arena_printf(&c->r->arena, "name \"%s\"", p[0]));
+	PQclear(res);
+	if ((res = api_exec(c, A_USER_CREATE, 5, p)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
+static int
+user_create(struct api *c)
+{
+	static const char *const fields[] = {
+		"name", "password", "email", "display_name", "admin", NULL
+	};
+	const char *p[5], *password, *admin;
+	char *hash = NULL;
+	int ret = -1;
+
+	if (api_need_admin(c) < 0 || api_fields(c, fields) < 0 ||
+	    api_name(c, "name", &p[0]) < 0 ||
+	    user_new_password(c, true, &password) < 0 ||
+	    user_profile(c, &p[3], &p[4]) < 0 ||
+	    api_bool(c, "admin", &admin) < 0)
+		return -1;
+	p[1] = hash = password_hash(password);
+	p[2] = admin ? admin : "f";
+	if (api_begin(c) < 0 || user_insert(c, p) < 0 || api_commit(c) < 0)
+		goto out;
+	api_audit(c, "user.create", p[0],
+		  json_pack("{s:b}", "admin", *p[2] == 't'));
+	ret = api_reply_row(c, 201, API_USER_GET, 1, p, "user");
+out:
+	free(hash);
+	return ret;
+}
+
+/* A non-administrator changing their own password proves the current
+ * one, through credential_check so that guesses are throttled. */
+static int
+user_prove(struct api *c, const struct api_user *u)
+{
+	const char *current;
+	struct principal p;
+
+	if (c->who.is_admin)
+		return 0;
+	if (api_str(c, "current_password", true, PASSWORD_MAX, &current) < 0)
+		return -1;
+	if (strncmp(current, "berth_", 6) != 0 &&
+	    credential_check(c->db, c->r->client, u->name, current, &p) ==
+		    CRED_OK &&
+	    p.kind == P_USER && p.id == c->who.id)
+		return 0;
+	return api_fail(c, 403, "DENIED", "current_password is wrong");
+}
+
+/* The administrators other than u that stay active; locks them. */
+static int
+admins_besides(struct api *c, const struct api_user *u)
+{
+	PGresult *res = api_exec(c, API_ADMINS_LOCK, 0, NULL);
+	int n = 0;
+
+	if (res == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		n += strcmp(PQgetvalue(res, i, 0), u->name) != 0;
+	PQclear(res);
+	if (n == 0)
+		return api_fail(c, 409, "CONFLICT",
+				"\"%s\" is the last active administrator",
+				u->name);
+	return 0;
+}
+
+/* The user PATCH changes, as SQL parameters for API_USER_UPDATE. */
+struct user_change {
+	const char *password, *email, *display, *admin, *disabled;
+};
+
+static int
+user_change_parse(struct api *c, const struct api_user *u,
+		  struct user_change *ch)
+{
+	static const char *const fields[] = {
+		"password", "current_password", "email", "display_name",
+		"admin", "disabled", NULL
+	};
+
+	if (api_fields(c, fields) < 0 ||
+	    user_new_password(c, false, &ch->password) < 0 ||
+	    user_profile(c, &ch->email, &ch->display) < 0 ||
+	    api_bool(c, "admin", &ch->admin) < 0 ||
+	    api_bool(c, "disabled", &ch->disabled) < 0)
+		return -1;
+	if ((ch->admin || ch->disabled) && api_need_admin(c) < 0)
+		return -1;
+	if (ch->password && !u->local)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"\"%s\" signs in through the directory",
+				u->name);
+	if (ch->password && user_prove(c, u) < 0)
+		return -1;
+	return 0;
+}
+
+static json_t *
+user_change_json(const struct user_change *ch)
+{
+	return json_pack("{s:b, s:b, s:b, s:o, s:o}", "password",
+			 ch->password != NULL, "email", ch->email != NULL,
+			 "display_name", ch->display != NULL, "admin",
+			 ch->admin ? json_boolean(*ch->admin == 't')
+				   : json_null(),
+			 "disabled",
+			 ch->disabled ? json_boolean(*ch->disabled == 't')
+				      : json_null());
+}
+
+static int
+user_patch(struct api *c)
+{
+	struct api_user u;
+	struct user_change ch;
+	const char *p[6];
+	char *hash = NULL;
+	bool demote;
+	int ret = -1;
+
+	if (user_self_or_admin(c, c->arg[0], &u) < 0 ||
+	    user_change_parse(c, &u, &ch) < 0)
+		return -1;
+	demote = u.admin && !u.disabled &&
+		 ((ch.admin && *ch.admin == 'f') ||
+		  (ch.disabled && *ch.disabled == 't'));
+	p[0] = u.name;
+	p[1] = hash = ch.password ? password_hash(ch.password) : NULL;
+	p[2] = ch.email;
+	p[3] = ch.display;
+	p[4] = ch.admin;
+	p[5] = ch.disabled;
+	if (api_begin(c) < 0 || (demote && admins_besides(c, &u) < 0) ||
+	    api_exec_count(c, API_USER_UPDATE, 6, p) < 0 || api_commit(c) < 0)
+		goto out;
+	api_audit(c, "user.update", u.name, user_change_json(&ch));
+	ret = api_reply_row(c, 200, API_USER_GET, 1, p, "user");
+out:
+	free(hash);
+	return ret;
+}
+
+/* Refuses to delete the last owner of an organization; locks those. */
+static int
+user_owns_alone(struct api *c, const struct api_user *u)
+{
+	const char *p[1] = { u->id };
+	PGresult *res;
+
+	if ((res = api_exec(c, API_OWNED_LOCK, 1, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = api_exec(c, API_SOLE_OWNER, 1, p)) == NULL)
+		return -1;
+	if (PQntuples(res) > 0) {
+		api_fail(c, 409, "CONFLICT",
+			 "\"%s\" is the last owner of organization \"%s\"",
+			 u->name, PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return -1;
+	}
+	PQclear(res);
+	return 0;
+}
+
+static int
+user_delete(struct api *c)
+{
+	struct api_user u;
+	const char *p[1] = { c->arg[0] };
+
+	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0 ||
+	    api_ns_check_empty(c, u.name) < 0 || api_begin(c) < 0)
+		return -1;
+	if ((u.admin && !u.disabled && admins_besides(c, &u) < 0) ||
+	    user_owns_alone(c, &u) < 0)
+		return -1;
+	if (api_exec_count(c, API_USER_DELETE, 1, p) < 0 || api_commit(c) < 0)
+		return -1;
+	api_audit(c, "user.delete", u.name, NULL);
+	return api_no_content(c);
+}
+
+/* GET or POST /users/{name}/tokens, DELETE .../tokens/{id}: self or
+ * an administrator. */
+static int
+user_tokens(struct api *c)
+{
+	struct principal owner = { .kind = P_USER };
+	struct api_user u;
+
+	if (user_self_or_admin(c, c->arg[0], &u) < 0)
+		return -1;
+	owner.id = strtoll(u.id, NULL, 10);
+	util_strlcpy(owner.name, u.name, sizeof(owner.name));
+	return apitoken_handle(c, &owner, c->arg[1]);
+}
+
+/* A filter from the query string, or NULL (no filter) when absent. */
+static const char *
+query_filter(struct api *c, const char *key)
+{
+	const char *v = http_query(c->r, key);
+
+	return v && *v ? v : NULL;
+}
+
+static int
+audit_list(struct api *c)
+{
+	const char *p[5] = { query_filter(c, "before"),
+			     query_filter(c, "actor"),
+			     query_filter(c, "action"),
+			     query_filter(c, "target") };
+	uint64_t before;
+
+	if (api_need_admin(c) < 0)
+		return -1;
+	if (p[0] && (util_parse_u64(p[0], &before) < 0 || before > INT64_MAX))
+		return api_fail(c, 400, "BAD_REQUEST",
+				"before must be an audit record id");
+	return api_list(c, API_AUDIT_LIST, 5, p);
+}
+
+const struct api_route apiuser_routes[] = {
+	{ "GET", "me", me_get },
+	{ "GET", "users", users_list },
+	{ "POST", "users", user_create },
+	{ "GET", "users/*", user_get },
+	{ "PATCH", "users/*", user_patch },
+	{ "DELETE", "users/*", user_delete },
+	{ "GET", "users/*/tokens", user_tokens },
+	{ "POST", "users/*/tokens", user_tokens },
+	{ "DELETE", "users/*/tokens/*", user_tokens },
+	{ "GET", "audit", audit_list },
+	{ NULL, NULL, NULL },
+};
