@@ -13,13 +13,22 @@
 #include "http.h"
 #include "jwt.h"
 
+/* The published keys; the last one signs. Immutable once published. */
+struct signing_keys {
+	struct jwt_key **keys;
+	int n;
+	struct signing_keys *older;	/* replaced sets, freed at exit */
+};
+
+/* The current set, read once per use so keys and count always agree. */
+const struct signing_keys *authd_signing(void);
+
 struct authd_config {
 	const char *service;		/* the registry's name: token "aud" */
 	const char *issuer;		/* token "iss" */
 	long long token_ttl;		/* seconds */
 	long long refresh_ttl;
-	struct jwt_key **keys;		/* signing keys; the last signs */
-	int n_keys;
+	struct signing_keys *signing;	/* swapped whole by SIGHUP */
 	long long lockout_threshold;	/* an account's failures in the window */
 	long long lockout_addr_threshold; /* an address's (NAT: many users) */
 	long long lockout_window;	/* seconds */

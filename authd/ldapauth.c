@@ -507,7 +507,9 @@ find_user(const char *name, struct ldap_user *u, const char **why)
 		ldap_user_release(u);
 		return LDAP_AUTH_REFUSED;
 	}
-	rc = cfg->group_filter && *cfg->group_filter
+	/* Active Directory resolves nesting itself with the chain rule. */
+	rc = (cfg->group_filter && *cfg->group_filter) ||
+			     (cfg->active_directory && cfg->nested)
 		     ? groups_by_search(ld, u)
 		     : groups_by_memberof(ld, u);
 	if (rc != LDAP_SUCCESS) {

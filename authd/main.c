@@ -197,18 +197,19 @@ setup_db(void)
 
 /* Key sets replaced by SIGHUP stay allocated until exit: a worker may
  * still be signing with one. */
-struct keyset {
-	struct jwt_key **keys;
-	int n;
-	struct keyset *older;
-};
-static struct keyset *keysets;
+static struct signing_keys *keysets;
+
+const struct signing_keys *
+authd_signing(void)
+{
+	return __atomic_load_n(&authd.signing, __ATOMIC_ACQUIRE);
+}
 
 static void
 keysets_free(void)
 {
 	while (keysets != NULL) {
-		struct keyset *k = keysets;
+		struct signing_keys *k = keysets;
 
 		keysets = k->older;
 		for (int i = 0; i < k->n; i++)
@@ -221,7 +222,7 @@ keysets_free(void)
 static int
 load_keys(void)
 {
-	struct keyset *ks = xcalloc(1, sizeof(*ks));
+	struct signing_keys *ks = xcalloc(1, sizeof(*ks));
 	char *list = xstrdup(opt_signing_keys), *save = NULL, *tok;
 
 	for (tok = strtok_r(list, ",", &save); tok;
@@ -247,9 +248,7 @@ load_keys(void)
 	free(list);
 	ks->older = keysets;
 	keysets = ks;
-	/* Workers read the pair; n is published after the array. */
-	__atomic_store_n(&authd.keys, ks->keys, __ATOMIC_RELEASE);
-	__atomic_store_n(&authd.n_keys, ks->n, __ATOMIC_RELEASE);
+	__atomic_store_n(&authd.signing, ks, __ATOMIC_RELEASE);
 	log_info("signing with key %s (%d keys published)",
 		 jwt_key_kid(ks->keys[ks->n - 1]), ks->n);
 	return 0;
@@ -301,9 +300,12 @@ reload(void)
 	}
 	if ((lvl = log_parse_level(opt_log_level)) >= 0)
 		log_level = (enum log_level)lvl;
-	if (load_keys() < 0)
+	if (load_keys() < 0) {
+		const struct signing_keys *ks = authd_signing();
+
 		log_warnx("SIGHUP: keys not reloaded; still signing with %s",
-			  jwt_key_kid(authd.keys[authd.n_keys - 1]));
+			  jwt_key_kid(ks->keys[ks->n - 1]));
+	}
 }
 
 static int

@@ -82,17 +82,20 @@ scope_grant(struct db *db, const struct principal *p, struct jwt_access *a)
 	if (!strcmp(a->type, "repository") && names_repo_valid(a->name)) {
 		if ((level = repo_level(db, p, a->name)) < 0)
 			return -1;
-	} else if (!strcmp(a->type, "registry") &&
-		   !strcmp(a->name, "catalog")) {
-		/* Everyone may list; registryd lists only what they may pull. */
-		level = 3;
 	}
 	for (int i = 0; i < a->n_actions; i++) {
-		bool dup = false;
+		bool dup = false, allowed;
 
 		for (int j = 0; j < kept; j++)
 			dup |= !strcmp(a->actions[j], a->actions[i]);
-		if (!dup && action_allowed(a->actions[i], level))
+		/* Everyone may list the catalog ("*" is its only action);
+		 * registryd lists only what the subject may pull. */
+		if (!strcmp(a->type, "registry"))
+			allowed = !strcmp(a->name, "catalog") &&
+				  !strcmp(a->actions[i], "*");
+		else
+			allowed = action_allowed(a->actions[i], level);
+		if (!dup && allowed)
 			a->actions[kept++] = a->actions[i];
 		else
 			free(a->actions[i]);

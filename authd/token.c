@@ -111,6 +111,7 @@ granted_scope_string(const struct grant *g)
 static char *
 sign(const struct principal *who, const struct grant *g, time_t now)
 {
+	const struct signing_keys *ks;
 	struct jwt_access kept[MAX_SCOPES];
 	unsigned char rnd[16];
 	char jti[33];
@@ -132,7 +133,8 @@ sign(const struct principal *who, const struct grant *g, time_t now)
 	c.n_access = n;
 	util_random(rnd, sizeof(rnd));
 	util_hex(jti, rnd, sizeof(rnd));
-	return jwt_sign(authd.keys[authd.n_keys - 1], &c);
+	ks = authd_signing();
+	return jwt_sign(ks->keys[ks->n - 1], &c);
 }
 
 static void
@@ -308,7 +310,8 @@ out:
 int
 jwks_get(struct http_req *r)
 {
-	char *text = jwt_jwks_render(authd.keys, authd.n_keys);
+	const struct signing_keys *ks = authd_signing();
+	char *text = jwt_jwks_render(ks->keys, ks->n);
 	struct MHD_Response *resp = http_resp_take(text, strlen(text));
 
 	http_resp_header(resp, "Content-Type", "application/json");

@@ -22,7 +22,8 @@
 #include "registryd.h"
 
 #define JWKS_MAX (1u << 20)
-#define JWKS_MIN_INTERVAL 5	/* seconds between refreshes */
+#define JWKS_MIN_INTERVAL_NS 1000000000ull	/* between two fetches */
+#define JWKS_MAX_AGE_NS 60000000000ull		/* refetched at least this often */
 
 struct keyset {
 	struct jwt_key **keys;
@@ -33,7 +34,8 @@ struct keyset {
 static struct keyset *current;		/* read with __atomic_load_n */
 static struct keyset *all_sets;		/* every set, for authz_release */
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
-static time_t last_refresh;
+static uint64_t last_refresh;		/* util_now_ns() of the last fetch */
+static bool fetching;			/* a worker is waiting to fetch */
 static struct jwt_key **static_keys;	/* from auth_keys */
 static int n_static;
 
@@ -61,6 +63,21 @@ collect(char *data, size_t size, size_t n, void *arg)
 	return buf_append(b, data, size * n) < 0 ? 0 : size * n;
 }
 
+/* Whether the fetched keys are the current JWKS keys, in order. */
+static bool
+same_kids(struct jwt_key **keys, int n)
+{
+	struct keyset *ks = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+
+	if (ks == NULL || ks->n != n_static + n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (strcmp(jwt_key_kid(ks->keys[n_static + i]),
+			   jwt_key_kid(keys[i])) != 0)
+			return false;
+	return true;
+}
+
 /* Fetches the JWKS; the caller holds refresh_lock. */
 static int
 fetch_jwks(void)
@@ -82,7 +99,7 @@ fetch_jwks(void)
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
-	last_refresh = time(NULL);
+	last_refresh = util_now_ns();
 	if (rc != CURLE_OK || status != 200) {
 		log_warnx("could not fetch the JWKS from \"%s\": %s (HTTP %ld)",
 			  reg.auth_jwks_url, curl_easy_strerror(rc), status);
@@ -93,24 +110,59 @@ fetch_jwks(void)
 			  reg.auth_jwks_url);
 		goto out;
 	}
-	publish(keys, n);
+	if (same_kids(keys, n)) {
+		/* Nothing rotated: keep the set workers already use. */
+		for (int i = 0; i < n; i++)
+			jwt_key_free(keys[i]);
+	} else {
+		publish(keys, n);
+		log_info("loaded %d signing keys from \"%s\"", n,
+			 reg.auth_jwks_url);
+	}
 	free(keys);
-	log_info("loaded %d signing keys from \"%s\"", n, reg.auth_jwks_url);
 	ret = 0;
 out:
 	buf_release(&b);
 	return ret;
 }
 
-/* An unknown kid may be a key rotated in since the last fetch. */
+/*
+ * An unknown kid may be a key rotated in since the last fetch. Anyone can
+ * send a token with a made-up kid, so fetches are at least a second apart
+ * and only one worker at a time waits for one (at most that second): a
+ * flood of forged kids costs authd one request a second and ties up one
+ * worker, while a real new key is still fetched within a second.
+ */
 static void
 maybe_refresh(void)
 {
-	if (reg.auth_jwks_url == NULL)
+	uint64_t since;
+
+	if (reg.auth_jwks_url == NULL ||
+	    __atomic_exchange_n(&fetching, true, __ATOMIC_ACQ_REL))
 		return;
 	pthread_mutex_lock(&refresh_lock);
-	if (time(NULL) - last_refresh >= JWKS_MIN_INTERVAL)
-		(void)fetch_jwks();
+	since = util_now_ns() - last_refresh;
+	if (since < JWKS_MIN_INTERVAL_NS) {
+		uint64_t wait = JWKS_MIN_INTERVAL_NS - since;
+		struct timespec ts = { (time_t)(wait / 1000000000u),
+				       (long)(wait % 1000000000u) };
+		nanosleep(&ts, NULL);
+	}
+	(void)fetch_jwks();
+	pthread_mutex_unlock(&refresh_lock);
+	__atomic_store_n(&fetching, false, __ATOMIC_RELEASE);
+}
+
+void
+authz_tick(void)
+{
+	/* A key dropped from authd stops being trusted within a minute. */
+	if (reg.auth_jwks_url == NULL ||
+	    util_now_ns() - last_refresh < JWKS_MAX_AGE_NS)
+		return;
+	pthread_mutex_lock(&refresh_lock);
+	(void)fetch_jwks();
 	pthread_mutex_unlock(&refresh_lock);
 }
 

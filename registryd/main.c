@@ -213,6 +213,7 @@ cmd_serve(void)
 			struct db *db = db_thread();
 			if (db != NULL)
 				upload_purge(db, opt_upload_ttl);
+			authz_tick();
 			continue;
 		}
 		if (sig == SIGHUP) {

@@ -151,6 +151,8 @@ void authz_challenge_add(struct http_req *r, const char *name,
 /* Loads keys (PEM files, comma-separated) and the JWKS; -1 (logged). */
 int authz_init(const char *key_files) MUST_CHECK;
 void authz_release(void);
+/* Housekeeping: refetches the JWKS when it is a minute old. */
+void authz_tick(void);
 
 /* Handlers: begin may answer; body and end as in http.h. */
 int blob_get(struct http_req *r);
