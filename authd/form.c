@@ -6,18 +6,6 @@
 
 #include "authd.h"
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decodes s[0..n) into a new string; NULL on a bad escape or a NUL. */
 static char *
 decode(const char *s, size_t n)
@@ -29,8 +17,8 @@ decode(const char *s, size_t n)
 			*w++ = ' ';
 		} else if (s[i] == '%') {
 			int hi, lo;
-			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
-			    (lo = hexval(s[i + 2])) < 0 || (hi | lo) == 0)
+			if (i + 2 >= n || (hi = util_hexval(s[i + 1])) < 0 ||
+			    (lo = util_hexval(s[i + 2])) < 0 || (hi | lo) == 0)
 				goto bad;
 			*w++ = (char)(hi * 16 + lo);
 			i += 2;

@@ -223,20 +223,14 @@ static int
 load_keys(void)
 {
 	struct signing_keys *ks = xcalloc(1, sizeof(*ks));
-	char *list = xstrdup(opt_signing_keys), *save = NULL, *tok;
+	char **files;
+	int n = util_list_split(opt_signing_keys, &files);
 
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		struct jwt_key *k;
-
-		while (*tok == ' ')
-			tok++;
-		if (*tok == '\0')
-			continue;
-		if ((k = jwt_key_load_private(tok)) == NULL)
+	ks->keys = xcalloc((size_t)(n ? n : 1), sizeof(*ks->keys));
+	for (int i = 0; i < n; i++) {
+		if ((ks->keys[i] = jwt_key_load_private(files[i])) == NULL)
 			goto fail;
-		ks->keys = xrealloc(ks->keys, sizeof(*ks->keys) * (size_t)(ks->n + 1));
-		ks->keys[ks->n++] = k;
+		ks->n++;
 	}
 	if (ks->n == 0) {
 		log_warnx("signing_keys names no key");
@@ -245,7 +239,7 @@ load_keys(void)
 	if (*opt_signing_chain &&
 	    jwt_key_set_chain(ks->keys[ks->n - 1], opt_signing_chain) < 0)
 		goto fail;
-	free(list);
+	util_list_free(files, n);
 	ks->older = keysets;
 	keysets = ks;
 	__atomic_store_n(&authd.signing, ks, __ATOMIC_RELEASE);
@@ -257,7 +251,7 @@ fail:
 		jwt_key_free(ks->keys[i]);
 	free(ks->keys);
 	free(ks);
-	free(list);
+	util_list_free(files, n);
 	return -1;
 }
 
@@ -320,19 +314,13 @@ cmd_serve(void)
 		.conn_memory = 65536,
 	};
 	struct http_server *srv;
-	PGconn *conn;
 	sigset_t set;
 	int sig;
 
 	if (load_keys() < 0)
 		return 1;
-	if ((conn = db_connect_raw(opt_database)) == NULL)
+	if (migrate_verify(opt_database) < 0)
 		return 1;
-	if (migrate_check(conn) < 0) {
-		PQfinish(conn);
-		return 1;
-	}
-	PQfinish(conn);
 	setup_db();
 	metrics_init("berth_authd", authd_route_names, AR_COUNT);
 	sigemptyset(&set);
@@ -371,19 +359,6 @@ cmd_serve(void)
 	db_teardown();
 	ldapauth_thread_close();
 	return 0;
-}
-
-static int
-cmd_migrate(void)
-{
-	PGconn *conn = db_connect_raw(opt_database);
-	int ret;
-
-	if (conn == NULL)
-		return 1;
-	ret = migrate_apply(conn) < 0 ? 1 : 0;
-	PQfinish(conn);
-	return ret;
 }
 
 /*
@@ -475,7 +450,7 @@ main(int argc, char **argv)
 	if (!strcmp(cmd, "serve"))
 		ret = cmd_serve();
 	else if (!strcmp(cmd, "migrate"))
-		ret = cmd_migrate();
+		ret = migrate_command(opt_database);
 	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
 		ret = cmd_bootstrap_admin(argv[optind + 1]);
 	else {

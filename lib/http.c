@@ -47,18 +47,6 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 		log_debug("libmicrohttpd: %s", msg);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decoding in place; %00 is kept encoded so no NUL enters a path. */
 static size_t
 unescape_cb(void *cls, struct MHD_Connection *c, char *s)
@@ -70,8 +58,8 @@ unescape_cb(void *cls, struct MHD_Connection *c, char *s)
 	for (char *p = s; *p; p++) {
 		int hi, lo;
 
-		if (*p == '%' && (hi = hexval(p[1])) >= 0 &&
-		    (lo = hexval(p[2])) >= 0 && (hi | lo) != 0) {
+		if (*p == '%' && (hi = util_hexval(p[1])) >= 0 &&
+		    (lo = util_hexval(p[2])) >= 0 && (hi | lo) != 0) {
 			*w++ = (char)(hi * 16 + lo);
 			p += 2;
 		} else {

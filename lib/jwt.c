@@ -8,6 +8,7 @@
  * numbers, so a key's kid does not depend on how its PEM file spelled it.
  */
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +79,8 @@ b64url_encode(const unsigned char *in, size_t n)
 	uint32_t v;
 
 	for (i = 0; i + 2 < n; i += 3) {
-		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+		v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
+		    in[i + 2];
 		out[o++] = b64url_alphabet[v >> 18];
 		out[o++] = b64url_alphabet[v >> 12 & 63];
 		out[o++] = b64url_alphabet[v >> 6 & 63];
@@ -275,6 +277,20 @@ ec_coords(const EVP_PKEY *pkey, unsigned char xy[2 * EC_COORD])
 	return ret;
 }
 
+/*
+ * Whether n and e can be an RSA public key: n odd, and e odd, above 1
+ * (e = 1 would make any message its own signature) and below 2^31, as Go's
+ * crypto/rsa requires. OpenSSL's own public key check also runs a
+ * randomised primality test on n, which is costly and can give different
+ * answers for the same bad modulus, so it is not used.
+ */
+static bool
+rsa_numbers_ok(const BIGNUM *n, const BIGNUM *e)
+{
+	return BN_is_odd(n) && BN_is_odd(e) && !BN_is_one(e) &&
+	       BN_num_bits(e) <= 31;
+}
+
 /* The public half of pkey, rebuilt from its numbers; NULL on failure. */
 static EVP_PKEY *
 public_copy(const EVP_PKEY *pkey, enum key_type type)
@@ -289,7 +305,8 @@ public_copy(const EVP_PKEY *pkey, enum key_type type)
 		return pub;
 	}
 	if (EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) == 1 &&
-	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1)
+	    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e) == 1 &&
+	    rsa_numbers_ok(n, e))
 		pub = rsa_from_ne(n, e);
 	BN_free(n);
 	BN_free(e);
@@ -310,8 +327,7 @@ key_type_of(const EVP_PKEY *pkey, const char *what, enum key_type *type)
 					    &len) != 1 ||
 		    strcmp(group, "prime256v1") != 0) {
 			ERR_clear_error();
-			log_warnx("key in %s: EC keys must use curve P-256",
-				  what);
+			log_warnx("%s: EC keys must use curve P-256", what);
 			return -1;
 		}
 		*type = KEY_EC;
@@ -320,21 +336,21 @@ key_type_of(const EVP_PKEY *pkey, const char *what, enum key_type *type)
 	if (EVP_PKEY_is_a(pkey, "RSA")) {
 		bits = EVP_PKEY_get_bits(pkey);
 		if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
-			log_warnx("key in %s: RSA key has %d bits, not %d to %d",
+			log_warnx("%s: RSA key has %d bits, not %d to %d",
 				  what, bits, RSA_MIN_BITS, RSA_MAX_BITS);
 			return -1;
 		}
 		*type = KEY_RSA;
 		return 0;
 	}
-	log_warnx("key in %s: not an EC P-256 or RSA key", what);
+	log_warnx("%s: not an EC P-256 or RSA key", what);
 	return -1;
 }
 
 /*
  * A key from pkey, which it consumes: keeping the private half when
  * keep_private, and with kid, or the libtrust id when kid is NULL. NULL
- * (logged, naming what) on failure.
+ * (logged, starting with what, such as "JWKS key 2") on failure.
  */
 static struct jwt_key *
 key_new(EVP_PKEY *pkey, bool keep_private, const char *kid,
@@ -350,15 +366,16 @@ key_new(EVP_PKEY *pkey, bool keep_private, const char *kid,
 
 	if (key_type_of(pkey, what, &type) < 0)
 		goto out;
+	/* for EC, the check is that the point is on the curve */
 	if ((pub = public_copy(pkey, type)) == NULL ||
-	    (ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) == NULL ||
-	    EVP_PKEY_public_check(ctx) != 1) {
-		log_warnx("key in %s: invalid public key: %s", what,
-			  ssl_error());
+	    (type == KEY_EC &&
+	     ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL)) == NULL ||
+	      EVP_PKEY_public_check(ctx) != 1))) {
+		log_warnx("%s: invalid public key: %s", what, ssl_error());
 		goto out;
 	}
 	if ((len = i2d_PUBKEY(pub, &der)) <= 0) {
-		log_warnx("key in %s: could not encode: %s", what, ssl_error());
+		log_warnx("%s: could not encode: %s", what, ssl_error());
 		goto out;
 	}
 	libtrust_kid(der, (size_t)len, id);
@@ -378,6 +395,17 @@ out:
 	EVP_PKEY_CTX_free(ctx);
 	EVP_PKEY_free(pub);
 	EVP_PKEY_free(pkey);
+	return k;
+}
+
+/* key_new() for the key read from the file at path. */
+static struct jwt_key *
+key_from_file(EVP_PKEY *pkey, bool keep_private, const char *path)
+{
+	char *what = xasprintf("key in \"%s\"", path);
+	struct jwt_key *k = key_new(pkey, keep_private, NULL, what);
+
+	free(what);
 	return k;
 }
 
@@ -404,8 +432,8 @@ pem_open(const char *path)
 /*
  * Reads every certificate in bio, in order, as base64 DER into *x5c
  * (caller frees each and the array) and the first into *leaf (caller
- * frees). Returns how many, 0 when there are none; -1 (logged) if there
- * are too many.
+ * frees). Other PEM blocks are skipped. Returns how many, 0 when there
+ * are none; -1 (logged) for too many or one that does not parse.
  */
 static int
 read_chain(BIO *bio, const char *path, char ***x5c, X509 **leaf)
@@ -413,6 +441,7 @@ read_chain(BIO *bio, const char *path, char ***x5c, X509 **leaf)
 	char **out = xcalloc(CHAIN_MAX, sizeof(*out));
 	unsigned char *der;
 	X509 *cert;
+	unsigned long err;
 	int n = 0, len;
 
 	*leaf = NULL;
@@ -438,7 +467,15 @@ read_chain(BIO *bio, const char *path, char ***x5c, X509 **leaf)
 		else
 			X509_free(cert);
 	}
-	ERR_clear_error();	/* the end of the file */
+	/* PEM_read_bio_X509() says "no start line" at the end of the file */
+	err = ERR_peek_last_error();
+	if (ERR_GET_LIB(err) != ERR_LIB_PEM ||
+	    ERR_GET_REASON(err) != PEM_R_NO_START_LINE) {
+		log_warnx("could not read certificate %d in \"%s\": %s", n + 1,
+			  path, ssl_error());
+		goto fail;
+	}
+	ERR_clear_error();
 	*x5c = out;
 	return n;
 fail:
@@ -474,10 +511,13 @@ jwt_key_load_private(const char *pem_path)
 			  pem_path, ssl_error());
 		return NULL;
 	}
-	return key_new(pkey, true, NULL, pem_path);
+	return key_from_file(pkey, true, pem_path);
 }
 
-/* Tries a certificate file: the leaf's key, with the chain as x5c. */
+/*
+ * Tries a certificate file: the leaf's key, with the chain as x5c. Sets
+ * *found when there were certificates (or broken ones, logged).
+ */
 static struct jwt_key *
 load_certificate(BIO *bio, const char *pem_path, bool *found)
 {
@@ -487,16 +527,16 @@ load_certificate(BIO *bio, const char *pem_path, bool *found)
 	EVP_PKEY *pkey;
 	int n;
 
-	*found = false;
-	if ((n = read_chain(bio, pem_path, &x5c, &leaf)) <= 0)
+	n = read_chain(bio, pem_path, &x5c, &leaf);
+	*found = n != 0;	/* -1 was logged */
+	if (n <= 0)
 		goto out;
-	*found = true;
 	if ((pkey = X509_get_pubkey(leaf)) == NULL) {
 		log_warnx("could not read the key of the certificate in "
 			  "\"%s\": %s", pem_path, ssl_error());
 		goto out;
 	}
-	if ((k = key_new(pkey, false, NULL, pem_path)) != NULL) {
+	if ((k = key_from_file(pkey, false, pem_path)) != NULL) {
 		k->x5c = x5c;
 		k->n_x5c = n;
 		x5c = NULL;
@@ -520,7 +560,7 @@ jwt_key_load_public(const char *pem_path)
 		return NULL;
 	/* a public key, else a certificate, else a private key */
 	if ((pkey = PEM_read_bio_PUBKEY(bio, NULL, no_passphrase, NULL))) {
-		k = key_new(pkey, false, NULL, pem_path);
+		k = key_from_file(pkey, false, pem_path);
 		goto out;
 	}
 	ERR_clear_error();
@@ -532,7 +572,7 @@ jwt_key_load_public(const char *pem_path)
 	if (BIO_reset(bio) != 0)
 		goto unreadable;
 	if ((pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL))) {
-		k = key_new(pkey, false, NULL, pem_path);
+		k = key_from_file(pkey, false, pem_path);
 		goto out;
 	}
 	log_warnx("no public key, certificate or private key in \"%s\": %s",
@@ -727,37 +767,45 @@ b64url_bn(const char *s, size_t max)
 	return bn;
 }
 
-static EVP_PKEY *
-jwk_rsa(const json_t *jk, size_t i)
+/*
+ * An RSA JWK: 1 and *pkey set, 0 for a modulus size we do not take
+ * (skipped, logged), -1 (logged) for a broken key.
+ */
+static int
+jwk_rsa(const json_t *jk, size_t i, EVP_PKEY **pkey)
 {
 	const char *ns, *es;
 	BIGNUM *n = NULL, *e = NULL;
-	EVP_PKEY *pkey = NULL;
-	int bits;
+	int bits, ret = -1;
 
-	if (member_string(jk, "n", &ns) < 0 || member_string(jk, "e", &es) < 0 ||
+	*pkey = NULL;
+	if (member_string(jk, "n", &ns) < 0 ||
+	    member_string(jk, "e", &es) < 0 ||
 	    (n = b64url_bn(ns, RSA_MAX_BITS / 8 + 1)) == NULL ||
 	    (e = b64url_bn(es, 4)) == NULL) {
 		log_warnx("JWKS key %zu: n and e must be base64url numbers", i);
 		goto out;
 	}
-	/* Go's crypto/rsa takes e up to 2^31-1; e = 1 would sign anything */
-	if (!BN_is_odd(e) || BN_num_bits(e) > 31 || BN_is_one(e)) {
-		log_warnx("JWKS key %zu: bad RSA exponent", i);
+	if (!rsa_numbers_ok(n, e)) {
+		log_warnx("JWKS key %zu: not an RSA modulus and exponent", i);
 		goto out;
 	}
 	bits = BN_num_bits(n);
 	if (bits < RSA_MIN_BITS || bits > RSA_MAX_BITS) {
-		log_warnx("JWKS key %zu: RSA key has %d bits, not %d to %d", i,
-			  bits, RSA_MIN_BITS, RSA_MAX_BITS);
+		log_warnx("JWKS key %zu: skipped, RSA key has %d bits, not %d "
+			  "to %d", i, bits, RSA_MIN_BITS, RSA_MAX_BITS);
+		ret = 0;
 		goto out;
 	}
-	if ((pkey = rsa_from_ne(n, e)) == NULL)
+	if ((*pkey = rsa_from_ne(n, e)) == NULL) {
 		log_warnx("JWKS key %zu: invalid RSA key", i);
+		goto out;
+	}
+	ret = 1;
 out:
 	BN_free(n);
 	BN_free(e);
-	return pkey;
+	return ret;
 }
 
 /*
@@ -770,6 +818,7 @@ jwk_parse(const json_t *jk, size_t i, struct jwt_key **k)
 	const char *kty, *crv, *use, *alg, *kid;
 	EVP_PKEY *pkey;
 	char what[64];
+	int r;
 
 	*k = NULL;
 	if (!json_is_object(jk) || member_string(jk, "kty", &kty) < 0 ||
@@ -795,7 +844,8 @@ jwk_parse(const json_t *jk, size_t i, struct jwt_key **k)
 	} else if (strcmp(kty, "RSA") == 0) {
 		if (alg != NULL && strcmp(alg, "RS256") != 0)
 			return 0;
-		pkey = jwk_rsa(jk, i);
+		if ((r = jwk_rsa(jk, i, &pkey)) <= 0)
+			return r;
 	} else {
 		return 0;
 	}
@@ -1004,9 +1054,8 @@ jwt_sign(const struct jwt_key *k, const struct jwt_claims *c)
 	claims = claims_json(c);
 	if ((h = json_b64url(hdr)) == NULL ||
 	    (p = json_b64url(claims)) == NULL) {
-		log_warnx("could not encode token claims for \"%s\": a "
-			  "string is missing or not UTF-8",
-			  c->sub != NULL ? c->sub : "");
+		log_warnx("could not sign a token: a claim string is NULL or "
+			  "not UTF-8");
 		goto out;
 	}
 	input = xasprintf("%s.%s", h, p);
@@ -1014,8 +1063,8 @@ jwt_sign(const struct jwt_key *k, const struct jwt_claims *c)
 		goto out;
 	tok = xasprintf("%s.%s", input, sig);
 	if (strlen(tok) > JWT_MAX) {
-		log_warnx("token for \"%s\" is %zu bytes, more than %d",
-			  c->sub != NULL ? c->sub : "", strlen(tok), JWT_MAX);
+		log_warnx("could not sign a token: it would be %zu bytes, "
+			  "more than %d", strlen(tok), JWT_MAX);
 		free(tok);
 		tok = NULL;
 	}

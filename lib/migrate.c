@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 
+#include "db.h"
 #include "log.h"
 #include "migrate.h"
 
@@ -125,4 +126,30 @@ migrate_check(PGconn *conn)
 		}
 	}
 	return 0;
+}
+
+int
+migrate_command(const char *conninfo)
+{
+	PGconn *conn = db_connect_raw(conninfo);
+	int ret;
+
+	if (conn == NULL)
+		return 1;
+	ret = migrate_apply(conn) < 0 ? 1 : 0;
+	PQfinish(conn);
+	return ret;
+}
+
+int
+migrate_verify(const char *conninfo)
+{
+	PGconn *conn = db_connect_raw(conninfo);
+	int ret;
+
+	if (conn == NULL)
+		return -1;
+	ret = migrate_check(conn);
+	PQfinish(conn);
+	return ret;
 }

@@ -24,4 +24,9 @@ int migrate_apply(PGconn *conn) MUST_CHECK;
 /* 0 when every embedded migration is recorded, -1 otherwise. */
 int migrate_check(PGconn *conn) MUST_CHECK;
 
+/* The "migrate" command of the daemons: connect, apply; exit status. */
+int migrate_command(const char *conninfo);
+/* Before serving: connect and check; 0 or -1 (logged). */
+int migrate_verify(const char *conninfo) MUST_CHECK;
+
 #endif

@@ -142,6 +142,51 @@ util_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int
+util_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+util_list_split(const char *s, char ***out)
+{
+	int n = 0;
+
+	*out = NULL;
+	while (s != NULL && *s) {
+		const char *end = strchr(s, ','), *b = s, *e;
+
+		if (end == NULL)
+			end = s + strlen(s);
+		e = end;
+		while (b < e && (*b == ' ' || *b == '\t'))
+			b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if (e > b) {
+			*out = xrealloc(*out, sizeof(char *) * (size_t)(n + 1));
+			(*out)[n++] = xstrndup(b, (size_t)(e - b));
+		}
+		s = *end ? end + 1 : end;
+	}
+	return n;
+}
+
+void
+util_list_free(char **list, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
 uint64_t
 util_now_ns(void)
 {

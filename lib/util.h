@@ -38,6 +38,17 @@ void util_random(void *buf, size_t n);
 /* Parses a base-10 unsigned integer that must span all of s. */
 int util_parse_u64(const char *s, uint64_t *out) MUST_CHECK;
 
+/* The value of a hex digit, or -1. */
+int util_hexval(char c);
+
+/*
+ * Splits a comma-separated list into trimmed, non-empty items: sets *out
+ * to a malloc'd array of malloc'd strings (free with util_list_free) and
+ * returns the count.
+ */
+int util_list_split(const char *s, char ***out);
+void util_list_free(char **list, int n);
+
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
 

@@ -169,29 +169,23 @@ authz_tick(void)
 int
 authz_init(const char *key_files)
 {
-	char *list, *save = NULL, *tok;
+	char **files;
+	int n;
 
 	if (reg.auth_realm == NULL)
 		return 0;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	list = xstrdup(key_files ? key_files : "");
-	for (tok = strtok_r(list, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		struct jwt_key *k;
-
-		while (*tok == ' ')
-			tok++;
-		if (*tok == '\0')
-			continue;
-		if ((k = jwt_key_load_public(tok)) == NULL) {
-			free(list);
+	n = util_list_split(key_files, &files);
+	static_keys = xcalloc((size_t)(n ? n : 1), sizeof(*static_keys));
+	for (int i = 0; i < n; i++) {
+		if ((static_keys[n_static] = jwt_key_load_public(files[i])) ==
+		    NULL) {
+			util_list_free(files, n);
 			return -1;
 		}
-		static_keys = xrealloc(static_keys, sizeof(*static_keys) *
-							    (size_t)(n_static + 1));
-		static_keys[n_static++] = k;
+		n_static++;
 	}
-	free(list);
+	util_list_free(files, n);
 	if (n_static == 0 && reg.auth_jwks_url == NULL) {
 		log_warnx("auth_realm is set but neither auth_keys nor "
 			  "auth_jwks_url gives a key to verify tokens with");

@@ -73,38 +73,6 @@ static const struct conf_key settings[] = {
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
 static int
-split_list(const char *s, char ***out)
-{
-	char *copy = xstrdup(s), *save = NULL, *tok;
-	int n = 0;
-
-	*out = NULL;
-	for (tok = strtok_r(copy, ",", &save); tok;
-	     tok = strtok_r(NULL, ",", &save)) {
-		char *end = tok + strlen(tok);
-
-		while (*tok == ' ' || *tok == '\t')
-			tok++;
-		while (end > tok && (end[-1] == ' ' || end[-1] == '\t'))
-			*--end = '\0';
-		if (*tok == '\0')
-			continue;
-		*out = xrealloc(*out, sizeof(char *) * (size_t)(n + 1));
-		(*out)[n++] = xstrdup(tok);
-	}
-	free(copy);
-	return n;
-}
-
-static void
-free_list(char **list, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-static int
 load_settings(const char *path)
 {
 	int lvl;
@@ -127,8 +95,8 @@ load_settings(const char *path)
 	reg.auth_issuer = opt_auth_issuer;
 	reg.auth_jwks_url = *opt_auth_jwks_url ? opt_auth_jwks_url : NULL;
 	reg.auth_leeway = (int)opt_auth_leeway;
-	reg.n_foreign_allow = split_list(opt_foreign_allow, &reg.foreign_allow);
-	reg.n_foreign_deny = split_list(opt_foreign_deny, &reg.foreign_deny);
+	reg.n_foreign_allow = util_list_split(opt_foreign_allow, &reg.foreign_allow);
+	reg.n_foreign_deny = util_list_split(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
 }
 
@@ -151,19 +119,6 @@ reload(void)
 }
 
 static int
-cmd_migrate(void)
-{
-	PGconn *conn = db_connect_raw(opt_database);
-	int ret;
-
-	if (conn == NULL)
-		return 1;
-	ret = migrate_apply(conn) < 0 ? 1 : 0;
-	PQfinish(conn);
-	return ret;
-}
-
-static int
 cmd_serve(void)
 {
 	struct http_config hc = {
@@ -175,19 +130,13 @@ cmd_serve(void)
 		.conn_memory = (size_t)opt_conn_memory,
 	};
 	struct http_server *srv;
-	PGconn *conn;
 	sigset_t set;
 	int sig;
 
 	if (storage_init(opt_storage) < 0 || authz_init(opt_auth_keys) < 0)
 		return 1;
-	if ((conn = db_connect_raw(opt_database)) == NULL)
+	if (migrate_verify(opt_database) < 0)
 		return 1;
-	if (migrate_check(conn) < 0) {
-		PQfinish(conn);
-		return 1;
-	}
-	PQfinish(conn);
 	db_setup(opt_database, registry_stmts, Q_COUNT);
 	metrics_init("berth", route_names, ROUTE_COUNT);
 	/* Workers inherit the mask, so signals reach only sigwait() here. */
@@ -265,15 +214,15 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "serve") == 0)
 		ret = cmd_serve();
 	else if (strcmp(cmd, "migrate") == 0)
-		ret = cmd_migrate();
+		ret = migrate_command(opt_database);
 	else if (strcmp(cmd, "check-config") == 0)
 		ret = 0;
 	else {
 		usage();
 		ret = 2;
 	}
-	free_list(reg.foreign_allow, reg.n_foreign_allow);
-	free_list(reg.foreign_deny, reg.n_foreign_deny);
+	util_list_free(reg.foreign_allow, reg.n_foreign_allow);
+	util_list_free(reg.foreign_deny, reg.n_foreign_deny);
 	conf_release(settings, NSETTINGS);
 	return ret;
 }

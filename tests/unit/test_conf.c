@@ -87,4 +87,17 @@ test_conf(void)
 	CHECK(s_threads == 5 && strcmp(s_listen, "a:1") == 0);
 	conf_release(keys, 3);
 	CHECK(s_listen == NULL);
+
+	/* Comma-separated settings (keys, URL prefixes). */
+	{
+		char **items;
+		int n = util_list_split(" a.pem ,b.pem,, \t c d ,", &items);
+
+		CHECK(n == 3);
+		CHECK(n == 3 && !strcmp(items[0], "a.pem") &&
+		      !strcmp(items[1], "b.pem") && !strcmp(items[2], "c d"));
+		util_list_free(items, n);
+		CHECK(util_list_split("", &items) == 0 && items == NULL);
+		CHECK(util_list_split(NULL, &items) == 0);
+	}
 }
