@@ -40,6 +40,8 @@ enum api_stmt {
 	API_TEAM_GET,
 	API_TEAM_LIST,
 	API_TEAM_INSERT,
+	API_TEAM_UPDATE,
+	API_TEAM_UNLINK_MEMBERS,
 	API_TEAM_DELETE,
 	API_TEAM_MEMBER_LIST,
 	API_TEAM_MEMBER_ADD,
@@ -198,6 +200,7 @@ struct api_kind {
 	const char *action; /* audit action prefix: "team", "sa" */
 	char sep;	    /* in labels, between org and name: '/', '+' */
 	bool members_read;  /* plain members may read them */
+	bool ldap_group;    /* created with "ldap_group" (teams), insert's $4 */
 	int get, list, insert, del; /* statements; get gives (json, id) */
 };
 
@@ -215,7 +218,10 @@ struct api_child {
  */
 int apiorg_child_find(struct api *c, const struct api_kind *k, bool write,
 		      struct api_child *ch);
-/* GET the list, POST {name, description}, GET one, DELETE one. */
+/*
+ * GET the list, POST {name, description, ldap_group when the kind takes
+ * it}, GET one, DELETE one.
+ */
 int apiorg_child_list(struct api *c, const struct api_kind *k);
 int apiorg_child_create(struct api *c, const struct api_kind *k);
 int apiorg_child_get(struct api *c, const struct api_kind *k);

@@ -5,11 +5,17 @@
  * its members and teams; owners and system administrators change them.
  * To anyone else an organization answers 404, as if it did not exist.
  * An organization always keeps an owner: changes that would remove the
- * last one are refused, under a lock on the organization's row.
+ * last one are refused, under a lock on the organization's row. A team
+ * may name a directory group (ldap_group) whose members it then follows
+ * (ldapsync.c; docs/ldap.md).
  */
+#define LDAP_DEPRECATED 0
+#include <ldap.h>
 #include <stdlib.h>
 
 #include "api.h"
+
+#define DN_MAX 1024
 
 static int
 org_list(struct api *c)
@@ -184,11 +190,43 @@ static const struct api_kind team_kind = {
 	.action = "team",
 	.sep = '/',
 	.members_read = true,
+	.ldap_group = true,
 	.get = API_TEAM_GET,
 	.list = API_TEAM_LIST,
 	.insert = API_TEAM_INSERT,
 	.del = API_TEAM_DELETE,
 };
+
+/*
+ * The body's "ldap_group": a distinguished name into *dn, or NULL when
+ * null or absent; *present (if not NULL) tells those two apart. 400 when
+ * ldap_str2dn refuses it, so that a typo fails here instead of matching
+ * no group forever. The DN is kept as written: the directory's spelling
+ * is what logins compare it with (case aside), and ldap_dn2str would
+ * rewrite escapes ("\," becomes "\2C").
+ */
+static int
+ldap_group_arg(struct api *c, const char **dn, bool *present)
+{
+	LDAPDN parsed = NULL;
+	bool empty;
+	int rc;
+
+	if (present != NULL)
+		*present = json_object_get(c->body, "ldap_group") != NULL;
+	if (api_str(c, "ldap_group", false, DN_MAX, dn) < 0)
+		return -1;
+	if (*dn == NULL)
+		return 0;
+	rc = ldap_str2dn(*dn, &parsed, LDAP_DN_FORMAT_LDAPV3);
+	empty = parsed == NULL;
+	ldap_dnfree(parsed);
+	if (rc != LDAP_SUCCESS || empty)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"\"ldap_group\" must be a distinguished name, "
+				"such as cn=devs,ou=groups,dc=example,dc=com");
+	return 0;
+}
 
 int
 apiorg_child_find(struct api *c, const struct api_kind *k, bool write,
@@ -228,21 +266,25 @@ int
 apiorg_child_create(struct api *c, const struct api_kind *k)
 {
 	static const char *const fields[] = { "name", "description", NULL };
+	static const char *const linked[] = { "name", "description",
+					      "ldap_group", NULL };
 	struct api_org o;
-	const char *p[3] = { o.id };
+	const char *p[4] = { o.id };
 	PGresult *res;
 
-	if (api_org(c, c->arg[0], true, &o) < 0 || api_fields(c, fields) < 0 ||
+	if (api_org(c, c->arg[0], true, &o) < 0 ||
+	    api_fields(c, k->ldap_group ? linked : fields) < 0 ||
 	    api_name(c, "name", &p[1]) < 0 ||
-	    api_str(c, "description", false, 1024, &p[2]) < 0)
+	    api_str(c, "description", false, 1024, &p[2]) < 0 ||
+	    (k->ldap_group && ldap_group_arg(c, &p[3], NULL) < 0))
 		return -1;
-	if ((res = db_exec(c->db, k->insert, 3, p)) == NULL)
+	if ((res = db_exec(c->db, k->insert, k->ldap_group ? 4 : 3, p)) == NULL)
 		return api_db_fail(c, arena_printf(&c->r->arena, "%s \"%s\"",
 						   k->what, p[1]));
 	PQclear(res);
 	api_audit(c, arena_printf(&c->r->arena, "%s.create", k->action),
 		  arena_printf(&c->r->arena, "%s%c%s", o.name, k->sep, p[1]),
-		  NULL);
+		  p[3] ? json_pack("{s:s}", "ldap_group", p[3]) : NULL);
 	return api_reply_row(c, 201, k->get, 2, p, k->what);
 }
 
@@ -293,6 +335,54 @@ static int
 team_delete(struct api *c)
 {
 	return apiorg_child_delete(c, &team_kind);
+}
+
+/*
+ * PATCH {ldap_group: DN or null, description}. Linking changes no
+ * membership now: each directory user's next login or sync does, and
+ * local members are never touched. Unlinking removes the directory users
+ * at once, since their membership was the group's to decide and no sync
+ * looks at a team without a group.
+ */
+static int
+team_patch(struct api *c)
+{
+	static const char *const fields[] = { "ldap_group", "description",
+					      NULL };
+	struct api_child t;
+	const char *p[4] = { t.id }, *q[2] = { t.o.id, c->arg[1] }, *was;
+	PGresult *res;
+	json_t *detail;
+	bool link, found;
+	int removed = 0;
+
+	if (apiorg_child_find(c, &team_kind, true, &t) < 0 ||
+	    api_fields(c, fields) < 0 || ldap_group_arg(c, &p[2], &link) < 0 ||
+	    api_str(c, "description", false, 1024, &p[3]) < 0 ||
+	    api_begin(c) < 0)
+		return -1;
+	p[1] = link ? "t" : "f";
+	if ((res = api_exec(c, API_TEAM_UPDATE, 4, p)) == NULL)
+		return -1;
+	found = PQntuples(res) == 1;
+	was = found && !PQgetisnull(res, 0, 0)
+		      ? arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0))
+		      : NULL;
+	PQclear(res);
+	if (!found)	/* deleted since apiorg_child_find() */
+		return api_fail(c, 404, "NOT_FOUND", "team \"%.64s\" not found",
+				t.name);
+	if (link && p[2] == NULL && was != NULL &&
+	    (removed = api_exec_count(c, API_TEAM_UNLINK_MEMBERS, 1, p)) < 0)
+		return -1;
+	if (api_commit(c) < 0)
+		return -1;
+	detail = link ? json_pack("{s:s?, s:s?, s:i, s:b}", "ldap_group", p[2],
+				  "was", was, "removed", removed,
+				  "description", p[3] != NULL)
+		      : json_pack("{s:b}", "description", p[3] != NULL);
+	api_audit(c, "team.update", t.label, detail);
+	return api_reply_row(c, 200, API_TEAM_GET, 2, q, "team");
 }
 
 static int
@@ -382,6 +472,7 @@ const struct api_route apiorg_routes[] = {
 	{ "GET", "orgs/*/teams", team_list },
 	{ "POST", "orgs/*/teams", team_create },
 	{ "GET", "orgs/*/teams/*", team_get },
+	{ "PATCH", "orgs/*/teams/*", team_patch },
 	{ "DELETE", "orgs/*/teams/*", team_delete },
 	{ "GET", "orgs/*/teams/*/members", team_member_list },
 	{ "PUT", "orgs/*/teams/*/members/*", team_member_add },

@@ -135,8 +135,22 @@ const struct db_stmt api_stmts[] = {
 		"SELECT t.name, " TEAM_JSON " FROM teams t WHERE t.org_id = $1 "
 		"AND t.name > $2 ORDER BY t.name LIMIT $3" },
 	[API_TEAM_INSERT - A_COUNT] = { "api_team_insert",
-		"INSERT INTO teams (org_id, name, description) "
-		"VALUES ($1, $2, coalesce($3, ''))" },
+		"INSERT INTO teams (org_id, name, description, ldap_group_dn) "
+		"VALUES ($1, $2, coalesce($3, ''), $4)" },
+	/* $2: whether to set the group ($3, NULL unlinks); NULL $4 keeps the
+	 * description. Returns the group it had, read under the row lock. */
+	[API_TEAM_UPDATE - A_COUNT] = { "api_team_update",
+		"UPDATE teams t SET ldap_group_dn = CASE WHEN $2::boolean "
+		"THEN $3 ELSE t.ldap_group_dn END, "
+		"description = coalesce($4, t.description) "
+		"FROM (SELECT id, ldap_group_dn FROM teams WHERE id = $1 "
+		"FOR UPDATE) old WHERE t.id = old.id "
+		"RETURNING old.ldap_group_dn" },
+	/* The members the directory put there; local users stay. */
+	[API_TEAM_UNLINK_MEMBERS - A_COUNT] = { "api_team_unlink_members",
+		"DELETE FROM team_members x USING users u "
+		"WHERE x.team_id = $1 AND u.id = x.user_id "
+		"AND u.source = 'ldap'" },
 	[API_TEAM_DELETE - A_COUNT] = { "api_team_delete",
 		"DELETE FROM teams WHERE id = $1" },
 	[API_TEAM_MEMBER_LIST - A_COUNT] = { "api_team_member_list",

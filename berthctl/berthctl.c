@@ -30,6 +30,7 @@
 struct opts {
 	const char *email, *display_name, *description, *user, *limit;
 	const char *expires_in, *actor, *action, *target, *before;
+	const char *ldap_group;
 	bool admin, no_admin, org, force, new_password_stdin;
 };
 
@@ -575,8 +576,9 @@ cmd_team_create(struct ctl *c, char **a)
 {
 	return ctl_call(c, "POST",
 			arena_printf(&c->arena, "/orgs/%s/teams", seg(c, a[0])),
-			json_pack("{s:s, s:s?}", "name", a[1], "description",
-				  c->o.description),
+			json_pack("{s:s, s:s?, s:s?}", "name", a[1],
+				  "description", c->o.description, "ldap_group",
+				  c->o.ldap_group),
 			NULL);
 }
 
@@ -598,6 +600,21 @@ cmd_team_delete(struct ctl *c, char **a)
 	return ctl_call(
 		c, "DELETE", team_path(c, a), NULL,
 		arena_printf(&c->arena, "deleted team %s/%s", a[0], a[1]));
+}
+
+/* The team follows directory group a[2]: PATCH {ldap_group}. */
+static int
+cmd_team_link(struct ctl *c, char **a)
+{
+	return ctl_call(c, "PATCH", team_path(c, a),
+			json_pack("{s:s}", "ldap_group", a[2]), NULL);
+}
+
+static int
+cmd_team_unlink(struct ctl *c, char **a)
+{
+	return ctl_call(c, "PATCH", team_path(c, a),
+			json_pack("{s:n}", "ldap_group"), NULL);
 }
 
 static int
@@ -860,6 +877,14 @@ cmd_sa_token_revoke(struct ctl *c, char **a)
 			arena_printf(&c->arena, "revoked token %s", a[2]));
 }
 
+/* A full directory sync now (system administrators): {"disabled": N}. */
+static int
+cmd_ldap_sync(struct ctl *c, char **a)
+{
+	(void)a;
+	return ctl_call(c, "POST", "/ldap/sync", NULL, "synced");
+}
+
 /* The newest records first: --limit of them (default 100). */
 static int
 cmd_audit(struct ctl *c, char **a)
@@ -923,10 +948,13 @@ static const struct command commands[] = {
 	{ "org member set", "ORG USER owner|member", 3, "",
 	  cmd_org_member_set },
 	{ "org member remove", "ORG USER", 2, "", cmd_org_member_remove },
-	{ "team create", "ORG TEAM", 2, "--description", cmd_team_create },
+	{ "team create", "ORG TEAM", 2, "--description --ldap-group",
+	  cmd_team_create },
 	{ "team list", "ORG", 1, "--limit", cmd_team_list },
 	{ "team get", "ORG TEAM", 2, "", cmd_team_get },
 	{ "team delete", "ORG TEAM", 2, "", cmd_team_delete },
+	{ "team link", "ORG TEAM GROUP-DN", 3, "", cmd_team_link },
+	{ "team unlink", "ORG TEAM", 2, "", cmd_team_unlink },
 	{ "team members", "ORG TEAM", 2, "--limit", cmd_team_members },
 	{ "team member add", "ORG TEAM USER", 3, "", cmd_team_member_add },
 	{ "team member remove", "ORG TEAM USER", 3, "",
@@ -958,6 +986,7 @@ static const struct command commands[] = {
 	{ "sa token", "ORG NAME TOKENNAME", 3, "--expires-in", cmd_sa_token },
 	{ "sa tokens", "ORG NAME", 2, "--limit", cmd_sa_tokens },
 	{ "sa token-revoke", "ORG NAME ID", 3, "", cmd_sa_token_revoke },
+	{ "ldap sync", "", 0, "", cmd_ldap_sync },
 	{ "audit", "", 0, "--limit --actor --action --target --before",
 	  cmd_audit },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
@@ -990,6 +1019,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--action", action),
 		V("--target", target),
 		V("--before", before),
+		V("--ldap-group", ldap_group),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
 		F("--org", org),
@@ -1093,7 +1123,15 @@ usage(FILE *f)
 		"  its password from stdin's first line, BERTH_PASSWORD or "
 		"the terminal.\n"
 		"  REPO|--org: a repository, or --org for the whole "
-		"organization.\ncommands:\n",
+		"organization.\n"
+		"  GROUP-DN (team link, --ldap-group): a directory group's DN, "
+		"such as\n"
+		"  cn=devs,ou=groups,dc=example,dc=com; the team's directory "
+		"users then follow\n"
+		"  it at each login and sync, and team unlink removes them "
+		"(docs/ldap.md).\n"
+		"  ldap sync: a full directory sync now (system "
+		"administrators).\ncommands:\n",
 		progname, DEFAULT_URL);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s %s%s%s\n", commands[i].words, commands[i].args,

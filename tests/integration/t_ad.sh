@@ -4,6 +4,7 @@
 # not Berth names, and nested groups through LDAP_MATCHING_RULE_IN_CHAIN
 # mapped to a team.
 . "$ROOT/tests/integration/lib.sh"
+. "$ROOT/tests/integration/oci.sh"
 . "$ROOT/tests/integration/auth.sh"
 . "$ROOT/tests/integration/ldap.sh"
 
