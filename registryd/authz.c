@@ -21,7 +21,7 @@
 #include "log.h"
 #include "registryd.h"
 
-#define JWKS_MAX (1u << 20)
+#define JWKS_MAX (256u << 10)	/* what jwt_jwks_parse takes */
 #define JWKS_MIN_INTERVAL_NS 1000000000ull	/* between two fetches */
 #define JWKS_MAX_AGE_NS 60000000000ull		/* refetched at least this often */
 
@@ -390,7 +390,7 @@ claims_of(const char *token, enum jwt_verdict *v)
 
 		if (!e->used || memcmp(e->hash, hash, sizeof(hash)) != 0)
 			continue;
-		if (now > e->claims.exp + reg.auth_leeway) {
+		if (now >= e->claims.exp + reg.auth_leeway) {
 			*v = JWT_EXPIRED;
 			return NULL;
 		}

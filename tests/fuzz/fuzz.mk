@@ -10,8 +10,9 @@
 # written as $(B)/fuzz/crash-<name>-*. Copy a crash into the seed corpus
 # once it is fixed.
 
-FUZZ_NAMES  = manifest digest
-FUZZ_REPLAY = $(B)/fuzz-replay-manifest $(B)/fuzz-replay-digest
+FUZZ_NAMES  = manifest digest jwt
+FUZZ_REPLAY = $(B)/fuzz-replay-manifest $(B)/fuzz-replay-digest \
+	      $(B)/fuzz-replay-jwt
 FUZZ_TIME  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_DIR    = $(B)/fuzz
@@ -35,10 +36,16 @@ $(B)/fuzz-replay-digest: $(call obj,tests/fuzz/replay.c \
 			 $(B)/registryd.a $(B)/libberth.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-jwt: $(call obj,tests/fuzz/replay.c \
+		      tests/fuzz/fuzz_jwt.c) \
+		      $(B)/registryd.a $(B)/libberth.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Replays the seed corpus; `make test` can depend on this.
 fuzz-replay: $(FUZZ_REPLAY)
 	$(B)/fuzz-replay-manifest tests/fuzz/corpus/manifest
 	$(B)/fuzz-replay-digest tests/fuzz/corpus/digest
+	$(B)/fuzz-replay-jwt tests/fuzz/corpus/jwt
 
 # clang and the libFuzzer runtime are only needed here, so only this
 # target installs them.

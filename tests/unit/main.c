@@ -20,6 +20,7 @@ static const struct {
 	{ "reference", test_reference },
 	{ "range", test_range },
 	{ "manifest", test_manifest },
+	{ "jwt", test_jwt },
 };
 
 char *

@@ -31,5 +31,6 @@ void test_digest(void);
 void test_reference(void);
 void test_range(void);
 void test_manifest(void);
+void test_jwt(void);
 
 #endif
