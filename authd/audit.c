@@ -29,6 +29,7 @@ audit_write2(struct db *db, const char *actor, const char *client,
 	     const char *action1, const char *target1, const char *detail1,
 	     const char *action2, const char *target2, const char *detail2)
 {
+	/* One statement, committed without waiting for the WAL flush. */
 	const char *p[8] = { actor,   client ? client : "", action1,
 			     target1 ? target1 : "", detail1, action2,
 			     target2 ? target2 : "", detail2 };

@@ -177,7 +177,10 @@ int jwks_get(struct http_req *r);
 void audit_write(struct db *db, const char *actor, const char *action,
 		 const char *target, const char *client, bool success,
 		 const char *detail_json);
-/* Two successful records by one actor in one write (login, then token). */
+/*
+ * Token issuing's records, by one actor in one write, committed without
+ * waiting for the disk (action2 may be NULL for a single record).
+ */
 void audit_write2(struct db *db, const char *actor, const char *client,
 		  const char *action1, const char *target1,
 		  const char *detail1, const char *action2,

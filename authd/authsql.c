@@ -19,7 +19,7 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		" (t.expires_at IS NOT NULL AND t.expires_at <= now())) "
 		"FROM tokens t WHERE t.id = $1::uuid" },
 	[A_TOKEN_TOUCH] = { "token_touch",
-		"UPDATE tokens SET last_used_at = now() WHERE id = $1::uuid" },
+		"SELECT berth_token_touch($1::uuid)" },
 	[A_TOKEN_INSERT] = { "token_insert",
 		"INSERT INTO tokens (id, kind, user_id, sa_id, name, "
 		"secret_hash, expires_at) VALUES ($1::uuid, $2, $3, $4, $5, "
@@ -50,11 +50,9 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"INSERT INTO audit_log (actor, action, target, client, "
 		"success, detail) VALUES ($1, $2, $3, $4, $5, "
 		"coalesce($6, '{}')::jsonb)" },
+	/* Token issuing: see berth_audit_async in schema/0002_auth.sql. */
 	[A_AUDIT2] = { "audit2",
-		"INSERT INTO audit_log (actor, action, target, client, "
-		"success, detail) VALUES "
-		"($1, $3, $4, $2, true, coalesce($5, '{}')::jsonb), "
-		"($1, $6, $7, $2, true, coalesce($8, '{}')::jsonb)" },
+		"SELECT berth_audit_async($1, $2, $3, $4, $5, $6, $7, $8)" },
 	[A_USER_CREATE_NS] = { "user_create_ns",
 		"INSERT INTO namespaces (name, is_org) VALUES ($1, false)" },
 	[A_USER_CREATE] = { "user_create",

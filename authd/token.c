@@ -185,8 +185,8 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 		audit_write2(db, who->name, r->client, "login", "", NULL,
 			     "token", authd.service, detail);
 	else
-		audit_write(db, who->name, "token", authd.service, r->client,
-			    true, detail);
+		audit_write2(db, who->name, r->client, "token", authd.service,
+			     detail, NULL, NULL, NULL);
 	free(detail);
 	ret = authd_json(r, 200, json_dumps(doc, JSON_COMPACT));
 	json_decref(doc);

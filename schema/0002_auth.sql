@@ -192,3 +192,35 @@ BEGIN
 	RETURN berth_repo_level(uid, sid, p_repo);
 END
 $$;
+
+-- Records issued tokens and logins that led to them, committing without
+-- waiting for the WAL flush: a token is no client data, and thousands a
+-- second would otherwise each wait for the disk. A crash of authd loses
+-- nothing; only a crash of PostgreSQL's host can lose the last moment's
+-- rows. Everything else authd writes commits synchronously.
+CREATE FUNCTION berth_audit_async(p_actor text, p_client text,
+	p_action1 text, p_target1 text, p_detail1 text,
+	p_action2 text, p_target2 text, p_detail2 text)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('synchronous_commit', 'off', true);
+	INSERT INTO audit_log (actor, action, target, client, success, detail)
+	VALUES (p_actor, p_action1, p_target1, p_client, true,
+		coalesce(p_detail1, '{}')::jsonb);
+	IF p_action2 IS NOT NULL THEN
+		INSERT INTO audit_log (actor, action, target, client, success,
+				       detail)
+		VALUES (p_actor, p_action2, p_target2, p_client, true,
+			coalesce(p_detail2, '{}')::jsonb);
+	END IF;
+END
+$$;
+
+-- A token's last use, likewise without waiting for the disk.
+CREATE FUNCTION berth_token_touch(p_id uuid)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM set_config('synchronous_commit', 'off', true);
+	UPDATE tokens SET last_used_at = now() WHERE id = p_id;
+END
+$$;
