@@ -332,6 +332,7 @@ for n in berth bertha; do
 listen = ${URL[$n]#http://}
 database = $conninfo
 storage = $BS
+${BENCH_BERTH_CONF:-}
 EOF
 done
 cat >>"$T/bertha.conf" <<EOF
