@@ -258,19 +258,12 @@ fail:
 static int
 load_settings(const char *path)
 {
-	int lvl;
-
 	if (conf_load(settings, NSETTINGS, path, "AUTHD") < 0)
 		return -1;
-	if ((lvl = log_parse_level(opt_log_level)) < 0) {
-		log_warnx("log_level must be error, warn, info or debug");
+	if (log_set_level(opt_log_level) < 0)
 		return -1;
-	}
-	log_level = (enum log_level)lvl;
-	if (opt_tls_cert != NULL && *opt_tls_cert == '\0')
-		opt_tls_cert = (free(opt_tls_cert), NULL);
-	if (opt_tls_key != NULL && *opt_tls_key == '\0')
-		opt_tls_key = (free(opt_tls_key), NULL);
+	conf_empty_is_unset(&opt_tls_cert);
+	conf_empty_is_unset(&opt_tls_key);
 	authd.service = opt_service;
 	authd.issuer = opt_issuer;
 	authd.token_ttl = opt_token_ttl;
@@ -286,14 +279,11 @@ load_settings(const char *path)
 static void
 reload(void)
 {
-	int lvl;
-
 	if (conf_reload(settings, NSETTINGS, conf_path, "AUTHD") < 0) {
 		log_warnx("SIGHUP: configuration not reloaded");
 		return;
 	}
-	if ((lvl = log_parse_level(opt_log_level)) >= 0)
-		log_level = (enum log_level)lvl;
+	(void)log_set_level(opt_log_level);
 	if (load_keys() < 0) {
 		const struct signing_keys *ks = authd_signing();
 

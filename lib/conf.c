@@ -220,6 +220,15 @@ conf_reload(const struct conf_key *keys, int n, const char *path,
 }
 
 void
+conf_empty_is_unset(char **v)
+{
+	if (*v != NULL && **v == '\0') {
+		free(*v);
+		*v = NULL;
+	}
+}
+
+void
 conf_release(const struct conf_key *keys, int n)
 {
 	for (int i = 0; i < n; i++) {

@@ -46,6 +46,10 @@ int conf_set(const struct conf_key *keys, int n, const char *name,
 int conf_reload(const struct conf_key *keys, int n, const char *path,
 		const char *env_prefix) MUST_CHECK;
 
+/* An empty string means unset (the environment idiom X=): frees it and
+ * sets *v to NULL. */
+void conf_empty_is_unset(char **v);
+
 /* Frees the strings the table's CONF_STR variables hold. */
 void conf_release(const struct conf_key *keys, int n);
 

@@ -23,6 +23,20 @@ log_parse_level(const char *s)
 	return -1;
 }
 
+int
+log_set_level(const char *s)
+{
+	int lvl = log_parse_level(s);
+
+	if (lvl < 0) {
+		log_warnx("log_level must be error, warn, info or debug, not "
+			  "\"%s\"", s);
+		return -1;
+	}
+	log_level = (enum log_level)lvl;
+	return 0;
+}
+
 static void
 vlog(const char *prefix, const char *fmt, va_list ap, int err)
 {

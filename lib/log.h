@@ -11,6 +11,8 @@ extern enum log_level log_level;
 
 /* Parses "error", "warn", "info" or "debug"; -1 on anything else. */
 int log_parse_level(const char *s);
+/* Sets log_level from its name; -1 (logged) when it is not one. */
+int log_set_level(const char *s);
 
 #define LOG_FMT __attribute__((format(printf, 1, 2)))
 void log_warn(const char *fmt, ...) LOG_FMT;	/* appends strerror(errno) */

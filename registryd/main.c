@@ -75,20 +75,12 @@ static const struct conf_key settings[] = {
 static int
 load_settings(const char *path)
 {
-	int lvl;
-
 	if (conf_load(settings, NSETTINGS, path, "REGISTRYD") < 0)
 		return -1;
-	if ((lvl = log_parse_level(opt_log_level)) < 0) {
-		log_warnx("log_level must be error, warn, info or debug");
+	if (log_set_level(opt_log_level) < 0)
 		return -1;
-	}
-	log_level = (enum log_level)lvl;
-	/* An empty value means unset, as in the environment idiom X= */
-	if (opt_tls_cert != NULL && *opt_tls_cert == '\0')
-		opt_tls_cert = (free(opt_tls_cert), NULL);
-	if (opt_tls_key != NULL && *opt_tls_key == '\0')
-		opt_tls_key = (free(opt_tls_key), NULL);
+	conf_empty_is_unset(&opt_tls_cert);
+	conf_empty_is_unset(&opt_tls_key);
 	reg.storage_root = opt_storage;
 	reg.auth_realm = *opt_auth_realm ? opt_auth_realm : NULL;
 	reg.auth_service = opt_auth_service;
@@ -104,17 +96,11 @@ load_settings(const char *path)
 static void
 reload(void)
 {
-	int lvl;
-
-	if (conf_reload(settings, NSETTINGS, conf_path, "REGISTRYD") < 0) {
+	if (conf_reload(settings, NSETTINGS, conf_path, "REGISTRYD") < 0 ||
+	    log_set_level(opt_log_level) < 0) {
 		log_warnx("SIGHUP: configuration not reloaded");
 		return;
 	}
-	if ((lvl = log_parse_level(opt_log_level)) < 0) {
-		log_warnx("SIGHUP: bad log_level \"%s\" ignored", opt_log_level);
-		return;
-	}
-	log_level = (enum log_level)lvl;
 	log_info("SIGHUP: configuration reloaded");
 }
 
