@@ -10,15 +10,15 @@
 # written as $(B)/fuzz/crash-<name>-*. Copy a crash into the seed corpus
 # once it is fixed.
 
-FUZZ_NAMES  = manifest digest jwt
+FUZZ_NAMES  = manifest digest jwt reference
 FUZZ_REPLAY = $(B)/fuzz-replay-manifest $(B)/fuzz-replay-digest \
-	      $(B)/fuzz-replay-jwt
+	      $(B)/fuzz-replay-jwt $(B)/fuzz-replay-reference
 FUZZ_TIME  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_DIR    = $(B)/fuzz
 FUZZ_SAN    = address,undefined
 # No -Werror: a warning only clang gives must not stop a fuzzing run.
-FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -Ilib -Iregistryd \
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE -g -O1 -Ilib -Iregistryd -Iauthd \
 	      $(filter-out -Werror,$(WARN)) \
 	      $(shell pkg-config --cflags $(PKGS) 2>/dev/null) \
 	      -fsanitize=fuzzer-no-link,$(FUZZ_SAN) \
@@ -41,11 +41,17 @@ $(B)/fuzz-replay-jwt: $(call obj,tests/fuzz/replay.c \
 		      $(B)/registryd.a $(B)/libberth.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-reference: $(call obj,tests/fuzz/replay.c \
+			    tests/fuzz/fuzz_reference.c) \
+			    $(B)/authd.a $(B)/registryd.a $(B)/libberth.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Replays the seed corpus; `make test` can depend on this.
 fuzz-replay: $(FUZZ_REPLAY)
 	$(B)/fuzz-replay-manifest tests/fuzz/corpus/manifest
 	$(B)/fuzz-replay-digest tests/fuzz/corpus/digest
 	$(B)/fuzz-replay-jwt tests/fuzz/corpus/jwt
+	$(B)/fuzz-replay-reference tests/fuzz/corpus/reference
 
 # clang and the libFuzzer runtime are only needed here, so only this
 # target installs them.
@@ -70,8 +76,10 @@ $(FUZZ_DIR)/libberth.a: $(call fuzz_obj,$(LIB_SRC)) \
 	ar rcs $@ $^
 $(FUZZ_DIR)/registryd.a: $(call fuzz_obj,$(REG_SRC))
 	ar rcs $@ $^
+$(FUZZ_DIR)/authd.a: $(call fuzz_obj,$(AUTH_SRC))
+	ar rcs $@ $^
 
-$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o \
+$(FUZZ_DIR)/fuzz-%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/authd.a \
 		    $(FUZZ_DIR)/registryd.a $(FUZZ_DIR)/libberth.a
 	$(FUZZ_CC) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ $(LDLIBS)
 
