@@ -430,6 +430,13 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	} else {
 		ok = password_check(db, login, secret, out, &why);
 	}
+	/* An unreachable database is an outage, not a failed login. */
+	if (!ok && db_unavailable(db)) {
+		memset(out, 0, sizeof(*out));
+		free(ukey);
+		free(akey);
+		return CRED_ERROR;
+	}
 	if (ok && st.locked) {
 		ok = false;
 		why = "locked out";

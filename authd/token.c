@@ -220,11 +220,17 @@ token_get(struct http_req *r)
 		return authd_error(r, 503, "UNAVAILABLE", "database");
 	if ((basic = credential_basic(r, &user, &pass)) < 0)
 		return authd_unauthorized(r);
-	if (basic == 1 && credential_check_unaudited(db, r->client, user, pass,
-						     &who) != CRED_OK) {
+	if (basic == 1) {
+		enum cred_result cr = credential_check_unaudited(
+			db, r->client, user, pass, &who);
+
 		free(user);
 		free(pass);
-		return authd_unauthorized(r);
+		user = pass = NULL;
+		if (cr == CRED_ERROR)
+			return authd_error(r, 503, "UNAVAILABLE", "database");
+		if (cr != CRED_OK)
+			return authd_unauthorized(r);
 	}
 	free(user);
 	free(pass);
@@ -266,10 +272,17 @@ token_post(struct http_req *r)
 	if (grant != NULL && !strcmp(grant, "password")) {
 		user = form_get(body, q->body.len, "username");
 		pass = form_get(body, q->body.len, "password");
-		if (user == NULL || pass == NULL ||
-		    credential_check_unaudited(db, r->client, user, pass,
-					       &who) != CRED_OK) {
-			ret = authd_unauthorized(r);
+		enum cred_result cr = user && pass
+					      ? credential_check_unaudited(
+							db, r->client, user,
+							pass, &who)
+					      : CRED_BAD;
+
+		if (cr != CRED_OK) {
+			ret = cr == CRED_ERROR
+				      ? authd_error(r, 503, "UNAVAILABLE",
+						    "database")
+				      : authd_unauthorized(r);
 			goto out;
 		}
 	} else if (grant != NULL && !strcmp(grant, "refresh_token")) {

@@ -160,17 +160,37 @@ check_result(struct db *db, PGresult *res, const char *what)
 	return NULL;
 }
 
+/*
+ * Whether a statement that just failed may run again on a new connection:
+ * the connection was lost (a restart or failover of the server, noticed
+ * only now by this worker) outside any transaction, so nothing half-done
+ * is lost by retrying, and the reconnect worked.
+ */
+static bool
+retry_after_reconnect(struct db *db, PGTransactionStatusType before)
+{
+	if (before != PQTRANS_IDLE || PQstatus(db->conn) == CONNECTION_OK)
+		return false;
+	log_info("database connection lost; reconnecting");
+	return db_open(db) == 0;
+}
+
 PGresult *
 db_exec_bin(struct db *db, int stmt, int n, const char *const *params,
 	    const int *lengths, const int *formats, int result_format)
 {
+	PGTransactionStatusType before = PQtransactionStatus(db->conn);
 	PGresult *res;
 
 	if (stmt < 0 || stmt >= nstmts)
 		BUG("statement %d out of range", stmt);
-	res = PQexecPrepared(db->conn, stmts[stmt].name, n, params, lengths,
-			     formats, result_format);
-	return check_result(db, res, stmts[stmt].name);
+	for (int attempt = 0;; attempt++) {
+		res = PQexecPrepared(db->conn, stmts[stmt].name, n, params,
+				     lengths, formats, result_format);
+		if ((res = check_result(db, res, stmts[stmt].name)) != NULL ||
+		    attempt > 0 || !retry_after_reconnect(db, before))
+			return res;
+	}
 }
 
 PGresult *
@@ -182,8 +202,12 @@ db_exec(struct db *db, int stmt, int n, const char *const *params)
 int
 db_command(struct db *db, const char *sql)
 {
+	PGTransactionStatusType before = PQtransactionStatus(db->conn);
 	PGresult *res = check_result(db, PQexec(db->conn, sql), sql);
 
+	/* A BEGIN on a lost connection may start over on a new one. */
+	if (res == NULL && retry_after_reconnect(db, before))
+		res = check_result(db, PQexec(db->conn, sql), sql);
 	if (res == NULL)
 		return -1;
 	PQclear(res);
@@ -203,6 +227,15 @@ const char *
 db_sqlstate(const struct db *db)
 {
 	return db->sqlstate;
+}
+
+bool
+db_unavailable(const struct db *db)
+{
+	/* Class 08 (connection exception) and 57P (the server shut down). */
+	return db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK ||
+	       strncmp(db->sqlstate, "08", 2) == 0 ||
+	       strncmp(db->sqlstate, "57P", 3) == 0;
 }
 
 bool

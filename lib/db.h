@@ -66,6 +66,9 @@ void db_rollback(struct db *db);
 /* SQLSTATE of the last failure ("" when none), e.g. "23505". */
 const char *db_sqlstate(const struct db *db);
 
+/* True when the last failure was the database being unreachable. */
+bool db_unavailable(const struct db *db);
+
 /* True when the last failure was a serialization or unique conflict. */
 bool db_conflict(const struct db *db);
 
