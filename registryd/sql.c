@@ -121,10 +121,9 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"make_interval(secs => $1::double precision) RETURNING id" },
 	[Q_UPLOAD_EXISTS] = { "upload_exists",
 		"SELECT 1 FROM uploads WHERE id = $1::uuid" },
+	/* See schema/0003_catalog.sql: each page is bounded index ranges. */
 	[Q_CATALOG_FOR] = { "catalog_for",
-		"SELECT name FROM repositories WHERE name > $1 "
-		"AND berth_subject_level($3, name) >= 1 "
-		"ORDER BY name LIMIT $2" },
+		"SELECT berth_catalog($3, $1, $2::int)" },
 	[Q_BLOB_READABLE] = { "blob_readable",
 		"SELECT b.size FROM blobs b WHERE b.digest = $1 AND EXISTS "
 		"(SELECT 1 FROM repository_blobs rb JOIN repositories r "
