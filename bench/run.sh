@@ -199,22 +199,7 @@ wait_http() {
 	die "$name did not answer $url (last status $st)"
 }
 
-# free_port: sets PORT to a free loopback port below the ephemeral range,
-# never one handed out before.
-declare -A taken=()
-free_port() {
-	local p i
-	for ((i = 0; i < 200; i++)); do
-		p=$((15000 + RANDOM % 17000))
-		[ -n "${taken[$p]:-}" ] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			taken[$p]=1
-			PORT=$p
-			return 0
-		fi
-	done
-	die "no free port"
-}
+. "$ROOT/scripts/ports.sh"
 
 # ---- results ---------------------------------------------------------------
 # RES[key|server|round] is loadgen's key=value line, or ERR.
@@ -278,7 +263,7 @@ calc() {
 say "temp dir $T"
 pg_ok=0
 for attempt in 1 2 3; do
-	free_port
+	free_port || die "no free port"
 	if [ "$attempt" = 1 ]; then
 		PG_NOSYNC=1 pg_init "$T/pg" "$PORT" || die "initdb failed"
 	fi
@@ -297,12 +282,12 @@ sql() {
 	psql -X -A -t -q -v ON_ERROR_STOP=1 "$@"
 }
 
-free_port; P_AUTHD=$PORT
-free_port; P_BERTH=$PORT
-free_port; P_BERTHA=$PORT
-free_port; P_DIST=$PORT
-free_port; P_DISTA=$PORT
-free_port; P_NGINX=$PORT
+free_port || die "no free port"; P_AUTHD=$PORT
+free_port || die "no free port"; P_BERTH=$PORT
+free_port || die "no free port"; P_BERTHA=$PORT
+free_port || die "no free port"; P_DIST=$PORT
+free_port || die "no free port"; P_DISTA=$PORT
+free_port || die "no free port"; P_NGINX=$PORT
 AUTHD=http://127.0.0.1:$P_AUTHD
 declare -A URL=([berth]=http://127.0.0.1:$P_BERTH
 	[bertha]=http://127.0.0.1:$P_BERTHA [dist]=http://127.0.0.1:$P_DIST

@@ -70,10 +70,10 @@ ssl_error(void)
 static const char b64url_alphabet[] =
 	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-/* Encodes n bytes as unpadded base64url; caller frees. */
-static char *
-b64url_encode(const unsigned char *in, size_t n)
+char *
+jwt_b64url(const void *data, size_t n)
 {
+	const unsigned char *in = data;
 	char *out = xmalloc(n / 3 * 4 + 4 + 1);
 	size_t o = 0, i;
 	uint32_t v;
@@ -655,7 +655,7 @@ bn_b64url(const BIGNUM *bn)
 	char *s;
 
 	BN_bn2bin(bn, buf);
-	s = b64url_encode(buf, len);
+	s = jwt_b64url(buf, len);
 	free(buf);
 	return s;
 }
@@ -671,8 +671,8 @@ jwk_render(const struct jwt_key *k)
 
 	if (k->type == KEY_EC) {
 		if (ec_coords(k->pkey, xy) == 0) {
-			a = b64url_encode(xy, EC_COORD);
-			b = b64url_encode(xy + EC_COORD, EC_COORD);
+			a = jwt_b64url(xy, EC_COORD);
+			b = jwt_b64url(xy + EC_COORD, EC_COORD);
 			jk = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "kty",
 				       "EC", "crv", "P-256", "x", a, "y", b,
 				       "kid", k->kid, "alg", "ES256", "use",
@@ -991,7 +991,7 @@ json_b64url(const json_t *j)
 
 	if (s == NULL)
 		return NULL;
-	b = b64url_encode((const unsigned char *)s, strlen(s));
+	b = jwt_b64url((const unsigned char *)s, strlen(s));
 	free(s);
 	return b;
 }
@@ -1020,7 +1020,7 @@ sign_b64url(const struct jwt_key *k, const char *msg, size_t len)
 	if (EVP_DigestSign(ctx, sig, &n, (const unsigned char *)msg, len) != 1)
 		goto out;
 	if (k->type == KEY_RSA) {
-		out = b64url_encode(sig, n);
+		out = jwt_b64url(sig, n);
 		goto out;
 	}
 	p = sig;
@@ -1029,7 +1029,7 @@ sign_b64url(const struct jwt_key *k, const char *msg, size_t len)
 	    BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + EC_COORD, EC_COORD) !=
 		    EC_COORD)
 		goto out;
-	out = b64url_encode(raw, sizeof(raw));
+	out = jwt_b64url(raw, sizeof(raw));
 out:
 	if (out == NULL)
 		log_warnx("could not sign with key %s: %s", k->kid,

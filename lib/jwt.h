@@ -87,4 +87,7 @@ const char *jwt_verdict_str(enum jwt_verdict v);
 
 void jwt_claims_release(struct jwt_claims *c);
 
+/* Encodes n bytes as unpadded base64url (RFC 7515); caller frees. */
+char *jwt_b64url(const void *data, size_t n);
+
 #endif

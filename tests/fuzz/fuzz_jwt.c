@@ -68,34 +68,6 @@ setup(void)
 		abort();
 }
 
-static char *
-b64url(const void *data, size_t n)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				"abcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char *in = data;
-	char *out = xmalloc(n / 3 * 4 + 5);
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		size_t left = n - i;
-
-		if (left > 1)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (left > 2)
-			v |= in[i + 2];
-		out[o++] = a[v >> 18];
-		out[o++] = a[v >> 12 & 63];
-		if (left > 1)
-			out[o++] = a[v >> 6 & 63];
-		if (left > 2)
-			out[o++] = a[v & 63];
-	}
-	out[o] = '\0';
-	return out;
-}
-
 /* ES256 over input with the fixed key, as base64url r||s. */
 static char *
 sign(const char *input)
@@ -116,7 +88,7 @@ sign(const char *input)
 	BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
 	ECDSA_SIG_free(es);
 	EVP_MD_CTX_free(ctx);
-	return b64url(raw, sizeof(raw));
+	return jwt_b64url(raw, sizeof(raw));
 }
 
 static void
@@ -164,11 +136,11 @@ verify_signed(const uint8_t *data, size_t size)
 	char *h, *c, *input, *sig, *token;
 
 	if (nl != NULL) {
-		h = b64url(data, (size_t)(nl - data));
-		c = b64url(nl + 1, size - (size_t)(nl - data) - 1);
+		h = jwt_b64url(data, (size_t)(nl - data));
+		c = jwt_b64url(nl + 1, size - (size_t)(nl - data) - 1);
 	} else {
-		h = b64url(hdr, strlen(hdr));
-		c = b64url(data, size);
+		h = jwt_b64url(hdr, strlen(hdr));
+		c = jwt_b64url(data, size);
 	}
 	input = xasprintf("%s.%s", h, c);
 	sig = sign(input);

@@ -100,23 +100,7 @@ finish() {
 	exit
 }
 
-# free_port: sets PORT to a free loopback port, below the kernel's
-# ephemeral range (32768 and up) so that no outgoing connection takes it
-# between our check and the bind, and never one handed out before.
-declare -A taken=()
-free_port() {
-	local p i
-	for ((i = 0; i < 100; i++)); do
-		p=$((15000 + RANDOM % 17000))
-		[ -n "${taken[$p]:-}" ] && continue
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			taken[$p]=1
-			PORT=$p
-			return 0
-		fi
-	done
-	return 1
-}
+. "$ROOT/scripts/ports.sh"
 
 missing=
 for tool in curl jq psql sha256sum awk timeout mktemp; do

@@ -19,8 +19,9 @@ static const struct conf_key keys[] = {
 	{ "flag", CONF_BOOL, &s_flag, "false", 0, 0, false, "" },
 };
 
+/* Writes text to a temporary file and loads or reloads it. */
 static int
-reload_text(const char *text)
+with_file(const char *text, bool reload)
 {
 	char path[] = "/tmp/berth-conf-XXXXXX";
 	int fd = mkstemp(path), ret;
@@ -28,7 +29,8 @@ reload_text(const char *text)
 
 	fputs(text, f);
 	fclose(f);
-	ret = conf_reload(keys, 3, path, "BERTHTEST");
+	ret = reload ? conf_reload(keys, 3, path, "BERTHTEST")
+		     : conf_load(keys, 3, path, "BERTHTEST");
 	unlink(path);
 	return ret;
 }
@@ -36,15 +38,13 @@ reload_text(const char *text)
 static int
 load_text(const char *text)
 {
-	char path[] = "/tmp/berth-conf-XXXXXX";
-	int fd = mkstemp(path), ret;
-	FILE *f = fdopen(fd, "w");
+	return with_file(text, false);
+}
 
-	fputs(text, f);
-	fclose(f);
-	ret = conf_load(keys, 3, path, "BERTHTEST");
-	unlink(path);
-	return ret;
+static int
+reload_text(const char *text)
+{
+	return with_file(text, true);
 }
 
 void

@@ -95,37 +95,9 @@ read_token(const char *name)
 }
 
 static char *
-b64url(const void *data, size_t n)
-{
-	static const char a[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				"abcdefghijklmnopqrstuvwxyz0123456789-_";
-	const unsigned char *in = data;
-	char *out = xmalloc(n / 3 * 4 + 5);
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		size_t left = n - i;
-
-		if (left > 1)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (left > 2)
-			v |= in[i + 2];
-		out[o++] = a[v >> 18];
-		out[o++] = a[v >> 12 & 63];
-		if (left > 1)
-			out[o++] = a[v >> 6 & 63];
-		if (left > 2)
-			out[o++] = a[v & 63];
-	}
-	out[o] = '\0';
-	return out;
-}
-
-static char *
 b64url_str(const char *s)
 {
-	return b64url(s, strlen(s));
+	return jwt_b64url(s, strlen(s));
 }
 
 /* Decodes one base64url segment of len characters; caller frees. */
@@ -194,12 +166,12 @@ sign_with(const char *pem, const char *input)
 			   strlen(input)) != 1)
 		goto out;
 	if (EVP_PKEY_is_a(pkey, "RSA")) {
-		out = b64url(sig, n);
+		out = jwt_b64url(sig, n);
 	} else if ((es = d2i_ECDSA_SIG(NULL, &q, (long)n)) != NULL) {
 		BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32);
 		BN_bn2binpad(ECDSA_SIG_get0_s(es), raw + 32, 32);
 		ECDSA_SIG_free(es);
-		out = b64url(raw, sizeof(raw));
+		out = jwt_b64url(raw, sizeof(raw));
 	}
 out:
 	EVP_MD_CTX_free(ctx);
@@ -629,7 +601,7 @@ test_forgeries(void)
 	input = xasprintf("%s.%s", h, c);
 	HMAC(EVP_sha256(), pub ? pub : "", (int)pub_len,
 	     (unsigned char *)input, strlen(input), mac, &mac_len);
-	alt = b64url(mac, mac_len);
+	alt = jwt_b64url(mac, mac_len);
 	tok = xasprintf("%s.%s", input, alt);
 	CHECK(verify1(tok, ec) == JWT_BAD_ALG);
 	CHECK(jwt_verify(tok, all, 3, ISS, AUD, NOW, 0, &out) == JWT_BAD_ALG);
@@ -979,7 +951,7 @@ test_jwks(void)
 		CHECK(pkey != NULL &&
 		      EVP_PKEY_get_bn_param(pkey, "n", &bn_n) == 1);
 		BN_bn2binpad(bn_n, nb, sizeof(nb));
-		n64 = b64url(nb, sizeof(nb));
+		n64 = jwt_b64url(nb, sizeof(nb));
 		mixed = xasprintf("{\"keys\":[{\"kty\":\"RSA\",\"n\":\"%s\","
 				  "\"e\":\"AQAB\"},%s", n64, doc + 9);
 		CHECK(jwt_jwks_parse(mixed, strlen(mixed), &keys, &n) == 0 &&
