@@ -1,7 +1,7 @@
 /*
  * The `key = value` configuration reader (see conf.h). Values run to the
- * end of the line, so libpq conninfo strings need no quoting; a value in
- * double quotes keeps surrounding spaces.
+ * end of the line or to a " #" comment, so libpq conninfo strings need no
+ * quoting; a value in double quotes keeps surrounding spaces and '#'.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -90,6 +90,43 @@ trim(char *s)
 	return s;
 }
 
+/*
+ * The value part of a line, in place. A '#' after white space starts a
+ * comment, so "key = value   # note" does not put the note into the value;
+ * a '#' inside a word (a password in a conninfo) is kept. A value in double
+ * quotes keeps spaces and '#', and only a comment may follow it. NULL
+ * (logged) on an unterminated quote or text after the closing one.
+ */
+static char *
+parse_value(char *v, const char *where)
+{
+	char *end;
+
+	v = trim(v);
+	if (*v == '"') {
+		if ((end = strchr(v + 1, '"')) == NULL) {
+			log_warnx("%s: unterminated quoted value", where);
+			return NULL;
+		}
+		*end++ = '\0';
+		end = trim(end);
+		if (*end != '\0' && *end != '#') {
+			log_warnx("%s: text after the closing quote", where);
+			return NULL;
+		}
+		return v + 1;
+	}
+	if (*v == '#')
+		return trim(v + strlen(v));	/* "key = # comment": empty */
+	for (end = v; *end; end++) {
+		if (*end == '#' && (end[-1] == ' ' || end[-1] == '\t')) {
+			*end = '\0';
+			break;
+		}
+	}
+	return trim(v);
+}
+
 static int
 load_file(const struct conf_key *keys, int n, const char *path)
 {
@@ -103,7 +140,6 @@ load_file(const struct conf_key *keys, int n, const char *path)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		char *s, *eq, *key, *val;
-		size_t vlen;
 
 		lineno++;
 		snprintf(where, sizeof(where), "%s:%d", path, lineno);
@@ -122,13 +158,8 @@ load_file(const struct conf_key *keys, int n, const char *path)
 		}
 		*eq = '\0';
 		key = trim(s);
-		val = trim(eq + 1);
-		vlen = strlen(val);
-		if (vlen >= 2 && val[0] == '"' && val[vlen - 1] == '"') {
-			val[vlen - 1] = '\0';
-			val++;
-		}
-		if (conf_set(keys, n, key, val, where) < 0) {
+		if ((val = parse_value(eq + 1, where)) == NULL ||
+		    conf_set(keys, n, key, val, where) < 0) {
 			ret = -1;
 			break;
 		}

@@ -5,6 +5,7 @@
  * both or neither.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "db.h"
 #include "log.h"
@@ -73,6 +74,43 @@ fail:
 	return -1;
 }
 
+/*
+ * The names in schema_migrations that this binary does not carry: a newer
+ * binary migrated the database, and this one would run on a schema it does
+ * not know (dropped or renamed columns, new invariants). Returns the number
+ * of such names (each logged), or -1 on a database error.
+ */
+static int
+unknown_applied(PGconn *conn)
+{
+	PGresult *res = PQexec(conn, "SELECT name FROM schema_migrations "
+				     "ORDER BY name");
+	int unknown = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("could not read schema_migrations: %s",
+			  PQresultErrorMessage(res));
+		PQclear(res);
+		return -1;
+	}
+	for (int r = 0; r < PQntuples(res); r++) {
+		const char *name = PQgetvalue(res, r, 0);
+		bool known = false;
+
+		for (int i = 0; i < migrations_count && !known; i++)
+			known = strcmp(migrations[i].name, name) == 0;
+		if (known)
+			continue;
+		log_warnx("the database schema is newer than this binary: "
+			  "migration %s was applied by a later version; run "
+			  "that version (or later) instead",
+			  name);
+		unknown++;
+	}
+	PQclear(res);
+	return unknown;
+}
+
 int
 migrate_apply(PGconn *conn)
 {
@@ -85,6 +123,8 @@ migrate_apply(PGconn *conn)
 			  " name text PRIMARY KEY,"
 			  " applied_at timestamptz NOT NULL DEFAULT now())") <
 	    0)
+		goto out;
+	if (unknown_applied(conn) != 0)
 		goto out;
 	for (int i = 0; i < migrations_count; i++) {
 		bool applied;
@@ -113,6 +153,8 @@ migrate_check(PGconn *conn)
 			  "\"registryd migrate\"");
 		return -1;
 	}
+	if (unknown_applied(conn) != 0)
+		return -1;
 	for (int i = 0; i < migrations_count; i++) {
 		bool applied;
 

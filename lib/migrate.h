@@ -18,10 +18,17 @@ struct migration {
 extern const struct migration migrations[];
 extern const int migrations_count;
 
-/* Applies the missing migrations; logs what it did. 0 or -1 (logged). */
+/*
+ * Applies the missing migrations; logs what it did. 0 or -1 (logged); -1
+ * also when the database records a migration this binary does not carry
+ * (a newer version migrated it): an old binary never runs on a newer schema.
+ */
 int migrate_apply(PGconn *conn) MUST_CHECK;
 
-/* 0 when every embedded migration is recorded, -1 otherwise. */
+/*
+ * 0 when the recorded migrations are exactly the embedded ones, -1 (logged)
+ * when one is missing or one is unknown to this binary.
+ */
 int migrate_check(PGconn *conn) MUST_CHECK;
 
 /* The "migrate" command of the daemons: connect, apply; exit status. */

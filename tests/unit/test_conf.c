@@ -65,6 +65,20 @@ test_conf(void)
 	CHECK(load_text("listen = \"  spaced  \"\n") == 0);
 	CHECK(strcmp(s_listen, "  spaced  ") == 0);
 
+	/* A comment after a value is not part of it; '#' in a word is. */
+	CHECK(load_text("listen = /etc/berth/key.pem    # x5c, for CNCF\n"
+			"threads = 4\t# four\n") == 0);
+	CHECK(strcmp(s_listen, "/etc/berth/key.pem") == 0);
+	CHECK(s_threads == 4);
+	CHECK(load_text("listen = dbname=x password=a#b\n") == 0);
+	CHECK(strcmp(s_listen, "dbname=x password=a#b") == 0);
+	CHECK(load_text("listen = \"a # b\"  # note\n") == 0);
+	CHECK(strcmp(s_listen, "a # b") == 0);
+	CHECK(load_text("listen =   # nothing\n") == 0);
+	CHECK(strcmp(s_listen, "") == 0);
+	CHECK(load_text("listen = \"open\n") == -1);
+	CHECK(load_text("listen = \"a\" b\n") == -1);
+
 	CHECK(load_text("nosuchkey = 1\n") == -1);
 	CHECK(load_text("threads = 65\n") == -1);
 	CHECK(load_text("threads = 0\n") == -1);
