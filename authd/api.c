@@ -552,6 +552,7 @@ authenticate(struct api *c)
 		c->rc = authd_unauthorized(c->r);
 		return -1;
 	}
+	c->r->user = arena_strdup(&c->r->arena, c->who.name);
 	snprintf(c->idtext, sizeof(c->idtext), "%" PRId64, c->who.id);
 	c->uid = c->who.kind == P_USER ? c->idtext : NULL;
 	c->sid = c->who.kind == P_SERVICE ? c->idtext : NULL;

@@ -165,7 +165,7 @@ throttle_get(struct db *db, const char *ukey, const char *akey,
 static void
 throttle_fail(struct db *db, const char *key, long long threshold)
 {
-	char window[24], duration[24];
+	char window[24], duration[24], q[256];
 	const char *p[2] = { key, window };
 	PGresult *res;
 	long long failures = 0;
@@ -178,7 +178,8 @@ throttle_fail(struct db *db, const char *key, long long threshold)
 	PQclear(res);
 	if (failures < threshold)
 		return;
-	log_warnx("locking \"%s\" out for %llds after %lld failed logins", key,
+	log_escape(q, sizeof(q), key, LOG_ESC_QUOTE);
+	log_warnx("locking \"%s\" out for %llds after %lld failed logins", q,
 		  authd.lockout_duration, failures);
 	snprintf(duration, sizeof(duration), "%lld", authd.lockout_duration);
 	p[1] = duration;
@@ -445,10 +446,13 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		if (st.user_row)
 			throttle_clear(db, ukey);
 	} else {
+		char q[256];
+
 		throttle_fail(db, ukey, authd.lockout_threshold);
 		throttle_fail(db, akey, authd.lockout_addr_threshold);
 		memset(out, 0, sizeof(*out));
-		log_info("login failed for \"%s\" from %s: %s", login, addr, why);
+		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
+		log_info("login failed for \"%s\" from %s: %s", q, addr, why);
 	}
 	if (!ok || audit_success)
 		audit_write(db, ok ? out->name : login, "login", "", addr, ok,

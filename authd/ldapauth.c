@@ -531,11 +531,13 @@ ldapauth_login(const char *login, const char *password, struct ldap_user *u)
 	enum ldap_result r;
 	LDAP *ld;
 	int rc;
+	char q[256];	/* the login as the client sent it, for the log */
 
 	memset(u, 0, sizeof(*u));
+	log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
 	/* An empty password would be an anonymous bind, which succeeds. */
 	if (*password == '\0' || *name == '\0') {
-		log_info("ldap: refused \"%s\": empty name or password", login);
+		log_info("ldap: refused \"%s\": empty name or password", q);
 		free(name);
 		return LDAP_AUTH_REFUSED;
 	}
@@ -543,7 +545,7 @@ ldapauth_login(const char *login, const char *password, struct ldap_user *u)
 	free(name);
 	if (r != LDAP_AUTH_OK) {
 		if (r == LDAP_AUTH_REFUSED)
-			log_info("ldap: refused \"%s\": %s", login, why);
+			log_info("ldap: refused \"%s\": %s", q, why);
 		return r;
 	}
 	if ((ld = connect_any(NULL, NULL, &rc)) == NULL) {
@@ -553,7 +555,7 @@ ldapauth_login(const char *login, const char *password, struct ldap_user *u)
 	rc = simple_bind(ld, u->dn, password);
 	ldap_unbind_ext_s(ld, NULL, NULL);
 	if (rc != LDAP_SUCCESS) {
-		log_info("ldap: refused \"%s\": bind as \"%s\": %s", login,
+		log_info("ldap: refused \"%s\": bind as \"%s\": %s", q,
 			 u->dn, ldap_err2string(rc));
 		ldap_user_release(u);
 		return transport_error(rc) ? LDAP_AUTH_ERROR : LDAP_AUTH_REFUSED;

@@ -251,6 +251,7 @@ ldapsync_handle(struct http_req *r)
 	}
 	free(user);
 	free(pass);
+	r->user = arena_strdup(&r->arena, who.name);
 	if (!who.is_admin)
 		return authd_error(r, 403, "DENIED",
 				   "system administrators only");

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "netaddr.h"
 
 struct authd_config authd;
 
@@ -45,6 +46,8 @@ static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
 static long long opt_ldap_sync;
 static struct ldapauth_config ldap_cfg;
 static const char *conf_path;
+static char *opt_log_format, *opt_trusted_proxies;
+static struct netaddr_set trusted_proxies;
 
 static const struct conf_key settings[] = {
 	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5001", 0, 0, false,
@@ -55,6 +58,10 @@ static const struct conf_key settings[] = {
 	  "HTTP worker threads" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },
+	{ "log_format", CONF_STR, &opt_log_format, "text", 0, 0, true,
+	  "text or json (one JSON object per line)" },
+	{ "trusted_proxies", CONF_STR, &opt_trusted_proxies, "", 0, 0, false,
+	  "comma-separated CIDRs of proxies trusted to name the client" },
 	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
 	  "PEM certificate chain; enables HTTPS with tls_key" },
 	{ "tls_key", CONF_STR, &opt_tls_key, NULL, 0, 0, false,
@@ -260,7 +267,10 @@ load_settings(const char *path)
 {
 	if (conf_load(settings, NSETTINGS, path, "AUTHD") < 0)
 		return -1;
-	if (log_set_level(opt_log_level) < 0)
+	if (log_set_level(opt_log_level) < 0 ||
+	    log_set_format(opt_log_format) < 0 ||
+	    netaddr_set_parse(&trusted_proxies, opt_trusted_proxies,
+			      "trusted_proxies") < 0)
 		return -1;
 	conf_empty_is_unset(&opt_tls_cert);
 	conf_empty_is_unset(&opt_tls_key);
@@ -284,6 +294,7 @@ reload(void)
 		return;
 	}
 	(void)log_set_level(opt_log_level);
+	(void)log_set_format(opt_log_format);
 	if (load_keys() < 0) {
 		const struct signing_keys *ks = authd_signing();
 
@@ -302,6 +313,9 @@ cmd_serve(void)
 		.tls_key = opt_tls_key,
 		.idle_timeout = 60,
 		.conn_memory = 65536,
+		.trusted_proxies = &trusted_proxies,
+		.route_names = authd_route_names,
+		.n_routes = AR_COUNT,
 	};
 	struct http_server *srv;
 	sigset_t set;
@@ -420,6 +434,7 @@ main(int argc, char **argv)
 	const char *cmd = "serve";
 	int opt, ret;
 
+	log_set_daemon("authd");
 	while ((opt = getopt(argc, argv, "c:h")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -449,6 +464,7 @@ main(int argc, char **argv)
 	}
 	keysets_free();
 	free(all_stmts);
+	netaddr_set_release(&trusted_proxies);
 	conf_release(settings, NSETTINGS);
 	return ret;
 }

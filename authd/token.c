@@ -157,6 +157,8 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 	json_t *doc, *detail_doc, *granted = granted_json(g);
 	int ret;
 
+	if (who->kind != P_ANONYMOUS)
+		r->user = arena_strdup(&r->arena, who->name);
 	if ((token = sign(who, g, now)) == NULL) {
 		json_decref(granted);
 		return authd_error(r, 500, "UNKNOWN", "could not sign a token");

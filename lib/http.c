@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "http.h"
+#include "httplog.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -22,6 +23,9 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	const struct http_handlers *h;
 	void *ctx;
+	const struct netaddr_set *trusted;
+	const char *const *route_names;
+	int n_routes;
 	char *tls_key, *tls_cert;
 	int fd;
 };
@@ -132,6 +136,7 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 		r->path = url;
 		r->method = method;
 		r->is_head = strcmp(method, "HEAD") == 0;
+		httplog_identify(r, s->trusted);
 		return s->h->begin(r) < 0 ? MHD_NO : MHD_YES;
 	}
 	if (*data_size > 0) {
@@ -169,13 +174,11 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	ns = util_now_ns() - r->start_ns;
 	if (!ok && r->status == 0)
 		r->status = 499;	/* client closed, as nginx logs it */
-	if (log_level >= LOG_LVL_INFO)
-		log_info("request id=%s client=%s method=%s path=\"%s\" "
-			 "status=%u in=%llu out=%llu ms=%.3f%s",
-			 r->id, r->client, r->method, r->path, r->status,
-			 (unsigned long long)r->bytes_in,
-			 (unsigned long long)r->bytes_out, (double)ns / 1e6,
-			 ok ? "" : " aborted=1");
+	httplog_request(r,
+			r->route >= 0 && r->route < s->n_routes
+				? s->route_names[r->route]
+				: NULL,
+			ok, ns);
 	metrics_observe(r->route, r->status, ns, r->bytes_in,
 			ok ? r->bytes_out : 0);
 	arena_release(&r->arena);
@@ -286,16 +289,11 @@ http_respond(struct http_req *r, unsigned status, struct MHD_Response *resp)
 void
 rlog_warnx(struct http_req *r, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
-	if (log_level < LOG_LVL_WARN)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	httplog_vwarn(r, fmt, ap);
 	va_end(ap);
-	log_warnx("req %s %s %s %s: %s", r->id, r->client, r->method, r->path,
-		  msg);
 }
 
 static int
@@ -379,6 +377,9 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 
 	s->h = h;
 	s->ctx = ctx;
+	s->trusted = cfg->trusted_proxies;
+	s->route_names = cfg->route_names;
+	s->n_routes = cfg->route_names ? cfg->n_routes : 0;
 	if ((s->fd = listen_socket(cfg->listen)) < 0)
 		goto fail;
 	if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {

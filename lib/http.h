@@ -17,6 +17,7 @@
 #include "util.h"
 
 struct http_server;
+struct netaddr_set;
 
 struct http_req {
 	struct MHD_Connection *conn;
@@ -24,8 +25,13 @@ struct http_req {
 	const char *path;	/* percent-decoded; a %00 stays encoded */
 	const char *raw_path;	/* as the client sent it, query cut off */
 	bool started;		/* the access handler has seen the request */
-	char id[17];		/* random request id, echoed as X-Request-Id */
-	char client[64];
+	/* The client's X-Request-Id when valid (httplog_id_valid), else 16
+	 * random hex digits; echoed as X-Request-Id and in the logs. */
+	char id[65];
+	char client[64];	/* the peer, or whom a trusted proxy names */
+	const char *user;	/* authenticated name for the log (the
+				 * application sets it; arena or static);
+				 * NULL: anonymous */
 	uint64_t start_ns;
 	unsigned status;
 	uint64_t bytes_in, bytes_out;
@@ -54,6 +60,11 @@ struct http_config {
 	const char *tls_key;
 	unsigned idle_timeout;	/* seconds */
 	size_t conn_memory;	/* per-connection buffer, bounds body pieces */
+	/* Peers whose Forwarded / X-Forwarded-For name the client; NULL or
+	 * empty: none. Must outlive the server. */
+	const struct netaddr_set *trusted_proxies;
+	const char *const *route_names;	/* http_req.route's names, for logs */
+	int n_routes;
 };
 
 /* Starts serving; NULL (logged) on failure. */
@@ -88,7 +99,8 @@ void http_resp_header(struct MHD_Response *resp, const char *name,
 int http_respond(struct http_req *r, unsigned status,
 		 struct MHD_Response *resp);
 
-/* Request-scoped log line: "req <id> <client> <METHOD path>: msg". */
+/* Request-scoped warning: "req id=... client=... user=... method=...
+ * path="...": msg" in text, the same as fields in json. */
 void rlog_warnx(struct http_req *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

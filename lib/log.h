@@ -1,9 +1,15 @@
 /*
- * Logging to stderr (journald adds the timestamp under systemd). One line
- * per event, "level: message"; the level is checked before formatting.
+ * Logging to stderr, one physical line per call whatever the message
+ * holds: control characters are escaped here, so a value that came from a
+ * client cannot start a line of its own. Two formats: text
+ * ("2026-12-03T12:00:00.123Z registryd info: message") and json (one
+ * object per line: ts, daemon, level, msg and structured fields). The
+ * level is checked before formatting.
  */
 #ifndef BERTH_LOG_H
 #define BERTH_LOG_H
+
+#include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
@@ -13,6 +19,10 @@ extern enum log_level log_level;
 int log_parse_level(const char *s);
 /* Sets log_level from its name; -1 (logged) when it is not one. */
 int log_set_level(const char *s);
+/* Sets the format from "text" or "json"; -1 (logged) on anything else. */
+int log_set_format(const char *s);
+/* Names the program in every line; name must outlive the logging. */
+void log_set_daemon(const char *name);
 
 #define LOG_FMT __attribute__((format(printf, 1, 2)))
 void log_warn(const char *fmt, ...) LOG_FMT;	/* appends strerror(errno) */
@@ -22,5 +32,47 @@ void log_debug(const char *fmt, ...) LOG_FMT;
 _Noreturn void fatal(const char *fmt, ...) LOG_FMT;
 _Noreturn void fatalx(const char *fmt, ...) LOG_FMT;
 #undef LOG_FMT
+
+/*
+ * A structured field. In json it is "key": value; in text key=value under
+ * text_key (NULL: key). LOG_F_WORD is written bare in text when it is a
+ * non-empty run of printable ASCII without quotes or backslashes, quoted
+ * otherwise; LOG_F_QUOTED always quoted; LOG_F_NUM is trusted numeric
+ * text, bare in both formats; LOG_F_TRUE is 1 in text and true in json
+ * (value unused). A NULL value is "-" in text and null in json.
+ */
+enum log_field_kind { LOG_F_WORD, LOG_F_QUOTED, LOG_F_NUM, LOG_F_TRUE };
+
+struct log_field {
+	const char *key;
+	const char *text_key;
+	enum log_field_kind kind;
+	const char *value;
+};
+
+/*
+ * Writes one line at level lvl with n fields. Text: "TS DAEMON LEVEL: tag
+ * k=v ...", then ": msg" when msg is not NULL. Json: "msg" is msg, or tag
+ * when msg is NULL, and the fields follow. A field that does not fit in
+ * the line (16 KiB) is left out; a value longer than 2 KiB is cut and ends
+ * in "...".
+ */
+void log_fields(enum log_level lvl, const char *tag,
+		const struct log_field *f, int n, const char *msg);
+
+enum log_escape_flags {
+	LOG_ESC_QUOTE = 1 << 0,	/* also " and \ as \" and \\ */
+	LOG_ESC_JSON = 1 << 1,	/* JSON string content (implies QUOTE) */
+};
+
+/*
+ * Copies s into out (size bytes, at least 8), escaped: \n, \r and \t as
+ * such, other control bytes and DEL as \xNN (json: \u00NN), bytes that
+ * are not valid UTF-8 as \xNN (json: \\xNN, the text of that escape);
+ * valid UTF-8 passes through. An escape is never cut: when s does not fit,
+ * the output ends in "...". Returns the length written (out is always
+ * terminated).
+ */
+size_t log_escape(char *out, size_t size, const char *s, unsigned flags);
 
 #endif

@@ -431,6 +431,7 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 	}
 	ok = granted(c, name, actions);
 	q->subject = arena_strdup(&r->arena, c->sub ? c->sub : "");
+	r->user = *q->subject ? q->subject : NULL;
 	if (!ok) {
 		set_challenge(r, scope, "insufficient_scope");
 		return E_UNAUTHORIZED;

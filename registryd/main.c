@@ -19,6 +19,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "netaddr.h"
 #include "registryd.h"
 #include "storage.h"
 
@@ -31,6 +32,8 @@ static long long opt_upload_ttl, opt_auth_leeway;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
 static char *opt_auth_keys, *opt_auth_jwks_url;
 static const char *conf_path;
+static char *opt_log_format, *opt_trusted_proxies;
+static struct netaddr_set trusted_proxies;
 
 static const struct conf_key settings[] = {
 	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5000", 0, 0, false,
@@ -61,6 +64,10 @@ static const struct conf_key settings[] = {
 	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },
+	{ "log_format", CONF_STR, &opt_log_format, "text", 0, 0, true,
+	  "text or json (one JSON object per line)" },
+	{ "trusted_proxies", CONF_STR, &opt_trusted_proxies, "", 0, 0, false,
+	  "comma-separated CIDRs of proxies trusted to name the client" },
 	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
 	  "PEM certificate chain; enables HTTPS with tls_key" },
 	{ "tls_key", CONF_STR, &opt_tls_key, NULL, 0, 0, false,
@@ -77,7 +84,10 @@ load_settings(const char *path)
 {
 	if (conf_load(settings, NSETTINGS, path, "REGISTRYD") < 0)
 		return -1;
-	if (log_set_level(opt_log_level) < 0)
+	if (log_set_level(opt_log_level) < 0 ||
+	    log_set_format(opt_log_format) < 0 ||
+	    netaddr_set_parse(&trusted_proxies, opt_trusted_proxies,
+			      "trusted_proxies") < 0)
 		return -1;
 	conf_empty_is_unset(&opt_tls_cert);
 	conf_empty_is_unset(&opt_tls_key);
@@ -97,7 +107,8 @@ static void
 reload(void)
 {
 	if (conf_reload(settings, NSETTINGS, conf_path, "REGISTRYD") < 0 ||
-	    log_set_level(opt_log_level) < 0) {
+	    log_set_level(opt_log_level) < 0 ||
+	    log_set_format(opt_log_format) < 0) {
 		log_warnx("SIGHUP: configuration not reloaded");
 		return;
 	}
@@ -114,6 +125,9 @@ cmd_serve(void)
 		.tls_key = opt_tls_key,
 		.idle_timeout = (unsigned)opt_idle_timeout,
 		.conn_memory = (size_t)opt_conn_memory,
+		.trusted_proxies = &trusted_proxies,
+		.route_names = route_names,
+		.n_routes = ROUTE_COUNT,
 	};
 	struct http_server *srv;
 	sigset_t set;
@@ -179,6 +193,7 @@ main(int argc, char **argv)
 	const char *path = NULL, *cmd = "serve";
 	int opt, ret;
 
+	log_set_daemon("registryd");
 	while ((opt = getopt(argc, argv, "c:h")) != -1) {
 		switch (opt) {
 		case 'c':
@@ -209,6 +224,7 @@ main(int argc, char **argv)
 	}
 	util_list_free(reg.foreign_allow, reg.n_foreign_allow);
 	util_list_free(reg.foreign_deny, reg.n_foreign_deny);
+	netaddr_set_release(&trusted_proxies);
 	conf_release(settings, NSETTINGS);
 	return ret;
 }

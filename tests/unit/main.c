@@ -21,6 +21,8 @@ static const struct {
 	{ "range", test_range },
 	{ "manifest", test_manifest },
 	{ "jwt", test_jwt },
+	{ "log", test_log },
+	{ "netaddr", test_netaddr },
 };
 
 char *
