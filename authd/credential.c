@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "authd.h"
+#include "authmetrics.h"
 #include "ldapauth.h"
 #include "log.h"
 
@@ -178,6 +179,8 @@ throttle_fail(struct db *db, const char *key, long long threshold)
 	PQclear(res);
 	if (failures < threshold)
 		return;
+	if (failures == threshold)	/* later failures extend the lock */
+		authmetrics_lockout(key);
 	log_warnx("locking \"%s\" out for %llds after %lld failed logins", key,
 		  authd.lockout_duration, failures);
 	snprintf(duration, sizeof(duration), "%lld", authd.lockout_duration);
@@ -448,6 +451,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		throttle_fail(db, ukey, authd.lockout_threshold);
 		throttle_fail(db, akey, authd.lockout_addr_threshold);
 		memset(out, 0, sizeof(*out));
+		authmetrics_login_failed(why);
 		log_info("login failed for \"%s\" from %s: %s", login, addr, why);
 	}
 	if (!ok || audit_success)

@@ -176,7 +176,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 			 (unsigned long long)r->bytes_in,
 			 (unsigned long long)r->bytes_out, (double)ns / 1e6,
 			 ok ? "" : " aborted=1");
-	metrics_observe(r->route, r->status, ns, r->bytes_in,
+	metrics_observe(r->route, r->method, r->status, ns, r->bytes_in,
 			ok ? r->bytes_out : 0);
 	arena_release(&r->arena);
 	free(r);
