@@ -26,6 +26,13 @@ SCHEMA    = $(sort $(wildcard schema/*.sql))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 
+# The version (VERSION) and commit reach lib/version.c alone, as -D defines.
+# The stamp changes only when they do, so a new commit recompiles one file
+# and relinks, even in an incremental build. Outside a git checkout (a
+# release tarball) the commit is "unknown".
+VERSION := $(or $(shell tr -cd '0-9A-Za-z.+~-' <VERSION 2>/dev/null),unknown)
+COMMIT  := $(or $(shell test -e .git && git rev-parse --short HEAD 2>/dev/null),unknown)
+
 all: $(B)/registryd $(B)/authd $(B)/berthctl $(B)/unit
 
 include tests/fuzz/fuzz.mk
@@ -43,6 +50,14 @@ $(B)/obj/gen/schema_embed.o: $(B)/gen/schema_embed.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -Wno-overlength-strings -c -o $@ $<
+
+$(B)/gen/version.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(COMMIT)' | cmp -s - $@ 2>/dev/null || \
+		echo '$(VERSION) $(COMMIT)' >$@
+$(B)/obj/lib/version.o: $(B)/gen/version.stamp
+$(B)/obj/lib/version.o: ALL_CFLAGS += -DBERTH_VERSION='"$(VERSION)"' \
+	-DBERTH_COMMIT='"$(COMMIT)"'
 
 $(B)/libberth.a: $(call obj,$(LIB_SRC)) $(B)/obj/gen/schema_embed.o
 	ar rcs $@ $^
@@ -83,5 +98,6 @@ fmt:
 clean:
 	rm -rf $(B) build-asan
 
-.PHONY: all deps test run bench fmt clean
+.PHONY: all deps test run bench fmt clean FORCE
+FORCE:
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

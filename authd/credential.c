@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "authd.h"
+#include "authmetrics.h"
 #include "ldapauth.h"
 #include "log.h"
 
@@ -178,6 +179,8 @@ throttle_fail(struct db *db, const char *key, long long threshold)
 	PQclear(res);
 	if (failures < threshold)
 		return;
+	if (failures == threshold)	/* later failures extend the lock */
+		authmetrics_lockout(key);
 	log_escape(q, sizeof(q), key, LOG_ESC_QUOTE);
 	log_warnx("locking \"%s\" out for %llds after %lld failed logins", q,
 		  authd.lockout_duration, failures);
@@ -451,6 +454,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		throttle_fail(db, ukey, authd.lockout_threshold);
 		throttle_fail(db, akey, authd.lockout_addr_threshold);
 		memset(out, 0, sizeof(*out));
+		authmetrics_login_failed(why);
 		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
 		log_info("login failed for \"%s\" from %s: %s", q, addr, why);
 	}

@@ -71,7 +71,7 @@ route_of(const char *path)
 	if (!strcmp(path, "/readyz"))
 		return AR_READYZ;
 	if (!strcmp(path, "/metrics"))
-		return AR_METRICS;
+		return metrics_on_main_port() ? AR_METRICS : AR_UNKNOWN;
 	return AR_UNKNOWN;
 }
 
@@ -90,7 +90,6 @@ dispatch(struct http_req *r, struct authd_req *q)
 	bool get = !strcmp(r->method, "GET") || r->is_head;
 	struct db *db;
 	PGresult *res;
-	char *m;
 
 	if (q->too_large)
 		return authd_error(r, 413, "SIZE_INVALID", "body too large");
@@ -118,8 +117,7 @@ dispatch(struct http_req *r, struct authd_req *q)
 		PQclear(res);
 		return text(r, 200, "ready\n");
 	case AR_METRICS:
-		m = metrics_render();
-		return http_respond(r, 200, http_resp_take(m, strlen(m)));
+		return metrics_respond(r);
 	case AR_UNKNOWN:
 	case AR_COUNT:
 		return authd_error(r, 404, "NOT_FOUND", "no such endpoint");

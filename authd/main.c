@@ -12,6 +12,7 @@
  * listed), SIGTERM/SIGINT stop.
  * Usage: authd [-c file] [serve | migrate | bootstrap-admin NAME]
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -20,18 +21,20 @@
 #include <unistd.h>
 
 #include "authd.h"
+#include "authmetrics.h"
 #include "ldapauth.h"
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "netaddr.h"
+#include "version.h"
 
 struct authd_config authd;
 
 static char *opt_listen, *opt_database, *opt_log_level, *opt_service;
 static char *opt_issuer, *opt_signing_keys, *opt_signing_chain;
-static char *opt_tls_cert, *opt_tls_key;
+static char *opt_tls_cert, *opt_tls_key, *opt_metrics_listen;
 static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
 static long long opt_lock_addr_threshold;
@@ -133,6 +136,8 @@ static const struct conf_key settings[] = {
 	  "DN of the group whose members are system administrators" },
 	{ "ldap_sync_interval", CONF_INT, &opt_ldap_sync, "900", 0, 86400,
 	  false, "seconds between full directory syncs; 0: off" },
+	{ "metrics_listen", CONF_STR, &opt_metrics_listen, "", 0, 0, false,
+	  "host:port serving /metrics (plain HTTP) instead of listen" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -317,7 +322,7 @@ cmd_serve(void)
 		.route_names = authd_route_names,
 		.n_routes = AR_COUNT,
 	};
-	struct http_server *srv;
+	struct http_server *srv, *msrv = NULL;
 	sigset_t set;
 	int sig;
 
@@ -326,15 +331,22 @@ cmd_serve(void)
 	if (migrate_verify(opt_database) < 0)
 		return 1;
 	setup_db();
-	metrics_init("berth_authd", authd_route_names, AR_COUNT);
+	metrics_init("berth_authd", "authd", authd_route_names, AR_COUNT);
+	authmetrics_register();
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv = http_start(&hc, &authd_handlers, &authd)) == NULL)
+	if (*opt_metrics_listen &&
+	    (msrv = metrics_listen_start(opt_metrics_listen, AR_METRICS,
+					 AR_UNKNOWN)) == NULL)
 		return 1;
+	if ((srv = http_start(&hc, &authd_handlers, &authd)) == NULL) {
+		http_stop(msrv);
+		return 1;
+	}
 	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
 		 opt_tls_cert ? " (https)" : "", authd.service);
 	for (;;) {
@@ -360,6 +372,7 @@ cmd_serve(void)
 	}
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
+	http_stop(msrv);
 	db_teardown();
 	ldapauth_thread_close();
 	return 0;
@@ -424,9 +437,16 @@ static void
 usage(void)
 {
 	printf("usage: authd [-c file] [serve | migrate | bootstrap-admin "
-	       "NAME]\nsettings (file keys; environment AUTHD_<KEY>):\n");
+	       "NAME]\n       authd --version\n"
+	       "settings (file keys; environment AUTHD_<KEY>):\n");
 	conf_usage(settings, NSETTINGS);
 }
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
 
 int
 main(int argc, char **argv)
@@ -435,13 +455,16 @@ main(int argc, char **argv)
 	int opt, ret;
 
 	log_set_daemon("authd");
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			conf_path = optarg;
 			break;
 		case 'h':
 			usage();
+			return 0;
+		case 'V':
+			version_print("authd");
 			return 0;
 		default:
 			usage();

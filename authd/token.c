@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "authd.h"
+#include "authmetrics.h"
 #include "log.h"
 
 #define MAX_SCOPES 32
@@ -190,6 +191,7 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 		audit_write2(db, who->name, r->client, "token", authd.service,
 			     detail, NULL, NULL, NULL);
 	free(detail);
+	authmetrics_token_issued((int)who->kind);
 	ret = authd_json(r, 200, json_dumps(doc, JSON_COMPACT));
 	json_decref(doc);
 	free(token);

@@ -19,6 +19,7 @@
 #include "arena.h"
 #include "buf.h"
 #include "util.h"
+#include "version.h"
 
 #define DEFAULT_URL "http://127.0.0.1:5001"
 #define RESPONSE_MAX (64u << 20)
@@ -1118,6 +1119,7 @@ usage(FILE *f)
 	fprintf(f,
 		"usage: %s [--url URL] [--user NAME] [--password-stdin] "
 		"COMMAND ...\n"
+		"       %s --version\n"
 		"  URL from --url or BERTH_URL (default %s), the login from "
 		"--user or BERTH_USER,\n"
 		"  its password from stdin's first line, BERTH_PASSWORD or "
@@ -1132,7 +1134,7 @@ usage(FILE *f)
 		"(docs/ldap.md).\n"
 		"  ldap sync: a full directory sync now (system "
 		"administrators).\ncommands:\n",
-		progname, DEFAULT_URL);
+		progname, progname, DEFAULT_URL);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s %s%s%s\n", commands[i].words, commands[i].args,
 			*commands[i].opts ? " " : "", commands[i].opts);
@@ -1147,6 +1149,10 @@ parse_globals(struct ctl *c, int argc, char **argv)
 	for (i = 1; i < argc && !strncmp(argv[i], "-", 1); i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			usage(stdout);
+			exit(0);
+		} else if (!strcmp(argv[i], "-V") ||
+			   !strcmp(argv[i], "--version")) {
+			version_print(progname);
 			exit(0);
 		} else if (!strcmp(argv[i], "--password-stdin")) {
 			c->password_stdin = true;

@@ -8,11 +8,13 @@
 
 #include "db.h"
 #include "log.h"
+#include "metrics.h"
 
 struct db {
 	PGconn *conn;
 	char sqlstate[6];
 	bool broken;
+	bool connected_once;	/* a later open is a reconnect (metrics) */
 };
 
 static char *conninfo;
@@ -50,6 +52,7 @@ db_setup(const char *ci, const struct db_stmt *s, int n)
 	conninfo = xstrdup(ci ? ci : "");
 	stmts = s;
 	nstmts = n;
+	metrics_db_setup(s, n);
 	pthread_once(&db_once, make_key);
 }
 
@@ -70,6 +73,7 @@ db_teardown(void)
 	db_thread_close();
 	free(conninfo);
 	conninfo = NULL;
+	metrics_db_release();
 }
 
 PGconn *
@@ -112,9 +116,14 @@ db_open(struct db *db)
 		db->conn = NULL;
 		__atomic_sub_fetch(&open_count, 1, __ATOMIC_RELAXED);
 	}
-	if ((db->conn = db_connect_raw(conninfo)) == NULL)
+	if ((db->conn = db_connect_raw(conninfo)) == NULL) {
+		metrics_db_event(MDB_CONNECT_ERROR);
 		return -1;
+	}
 	__atomic_add_fetch(&open_count, 1, __ATOMIC_RELAXED);
+	if (db->connected_once)
+		metrics_db_event(MDB_RECONNECT);
+	db->connected_once = true;
 	if (prepare_all(db) < 0)
 		return -1;
 	db->broken = false;
@@ -185,10 +194,16 @@ db_exec_bin(struct db *db, int stmt, int n, const char *const *params,
 	if (stmt < 0 || stmt >= nstmts)
 		BUG("statement %d out of range", stmt);
 	for (int attempt = 0;; attempt++) {
+		uint64_t t0 = util_now_ns();
+
 		res = PQexecPrepared(db->conn, stmts[stmt].name, n, params,
 				     lengths, formats, result_format);
-		if ((res = check_result(db, res, stmts[stmt].name)) != NULL ||
-		    attempt > 0 || !retry_after_reconnect(db, before))
+		res = check_result(db, res, stmts[stmt].name);
+		metrics_db_query(stmt, util_now_ns() - t0,
+				 res == NULL && !db_conflict(db),
+				 res == NULL && db_conflict(db));
+		if (res != NULL || attempt > 0 ||
+		    !retry_after_reconnect(db, before))
 			return res;
 	}
 }
@@ -199,15 +214,28 @@ db_exec(struct db *db, int stmt, int n, const char *const *params)
 	return db_exec_bin(db, stmt, n, params, NULL, NULL, 0);
 }
 
+/* PQexec of sql, checked and timed for the metrics. */
+static PGresult *
+command_once(struct db *db, const char *sql)
+{
+	uint64_t t0 = util_now_ns();
+	PGresult *res = check_result(db, PQexec(db->conn, sql), sql);
+
+	metrics_db_command(sql, util_now_ns() - t0,
+			   res == NULL && !db_conflict(db),
+			   res == NULL && db_conflict(db));
+	return res;
+}
+
 int
 db_command(struct db *db, const char *sql)
 {
 	PGTransactionStatusType before = PQtransactionStatus(db->conn);
-	PGresult *res = check_result(db, PQexec(db->conn, sql), sql);
+	PGresult *res = command_once(db, sql);
 
 	/* A BEGIN on a lost connection may start over on a new one. */
 	if (res == NULL && retry_after_reconnect(db, before))
-		res = check_result(db, PQexec(db->conn, sql), sql);
+		res = command_once(db, sql);
 	if (res == NULL)
 		return -1;
 	PQclear(res);

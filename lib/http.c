@@ -179,7 +179,7 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 				? s->route_names[r->route]
 				: NULL,
 			ok, ns);
-	metrics_observe(r->route, r->status, ns, r->bytes_in,
+	metrics_observe(r->route, r->method, r->status, ns, r->bytes_in,
 			ok ? r->bytes_out : 0);
 	arena_release(&r->arena);
 	free(r);

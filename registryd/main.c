@@ -9,6 +9,7 @@
  * The main thread only waits for signals: SIGTERM/SIGINT stop the server
  * gracefully. Usage: registryd [-c file] [serve | migrate | check-config]
  */
+#include <getopt.h>
 #include <signal.h>
 #include <time.h>
 #include <stdio.h>
@@ -21,7 +22,9 @@
 #include "migrate.h"
 #include "netaddr.h"
 #include "registryd.h"
+#include "regmetrics.h"
 #include "storage.h"
+#include "version.h"
 
 
 
@@ -31,6 +34,7 @@ static long long opt_threads, opt_idle_timeout, opt_conn_memory;
 static long long opt_upload_ttl, opt_auth_leeway;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
 static char *opt_auth_keys, *opt_auth_jwks_url;
+static char *opt_metrics_listen;
 static const char *conf_path;
 static char *opt_log_format, *opt_trusted_proxies;
 static struct netaddr_set trusted_proxies;
@@ -76,6 +80,8 @@ static const struct conf_key settings[] = {
 	  false, "comma-separated URL prefixes foreign layers may use" },
 	{ "foreign_deny", CONF_STR, &opt_foreign_deny, "", 0, 0, false,
 	  "comma-separated URL prefixes foreign layers may not use" },
+	{ "metrics_listen", CONF_STR, &opt_metrics_listen, "", 0, 0, false,
+	  "host:port serving /metrics (plain HTTP) instead of listen" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -129,7 +135,7 @@ cmd_serve(void)
 		.route_names = route_names,
 		.n_routes = ROUTE_COUNT,
 	};
-	struct http_server *srv;
+	struct http_server *srv, *msrv = NULL;
 	sigset_t set;
 	int sig;
 
@@ -138,7 +144,8 @@ cmd_serve(void)
 	if (migrate_verify(opt_database) < 0)
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
-	metrics_init("berth", route_names, ROUTE_COUNT);
+	metrics_init("berth", "registryd", route_names, ROUTE_COUNT);
+	regmetrics_register();
 	/* Workers inherit the mask, so signals reach only sigwait() here. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
@@ -146,8 +153,14 @@ cmd_serve(void)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL)
+	if (*opt_metrics_listen &&
+	    (msrv = metrics_listen_start(opt_metrics_listen, ROUTE_METRICS,
+					 ROUTE_UNKNOWN)) == NULL)
 		return 1;
+	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL) {
+		http_stop(msrv);
+		return 1;
+	}
 	log_info("registryd serving on %s%s, storage \"%s\", %s", opt_listen,
 		 opt_tls_cert ? " (https)" : "", opt_storage,
 		 reg.auth_realm ? "token auth on" : "no auth");
@@ -173,6 +186,7 @@ cmd_serve(void)
 	}
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
+	http_stop(msrv);
 	db_teardown();
 	storage_release();
 	authz_release();
@@ -183,9 +197,16 @@ static void
 usage(void)
 {
 	printf("usage: registryd [-c file] [serve | migrate | check-config]\n"
+	       "       registryd --version\n"
 	       "settings (file keys; environment REGISTRYD_<KEY>):\n");
 	conf_usage(settings, NSETTINGS);
 }
+
+static const struct option long_opts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
 
 int
 main(int argc, char **argv)
@@ -194,13 +215,16 @@ main(int argc, char **argv)
 	int opt, ret;
 
 	log_set_daemon("registryd");
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c':
 			path = optarg;
 			break;
 		case 'h':
 			usage();
+			return 0;
+		case 'V':
+			version_print("registryd");
 			return 0;
 		default:
 			usage();

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "names.h"
 #include "registryd.h"
+#include "regmetrics.h"
 
 const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_BASE] = "base",		[ROUTE_CATALOG] = "catalog",
@@ -164,7 +165,7 @@ route_parse(struct http_req *r, struct reg_req *q)
 	if (!strcmp(p, "/readyz"))
 		return ROUTE_READYZ;
 	if (!strcmp(p, "/metrics"))
-		return ROUTE_METRICS;
+		return metrics_on_main_port() ? ROUTE_METRICS : ROUTE_UNKNOWN;
 	if (strncmp(p, "/v2/", 4) != 0)
 		return ROUTE_UNKNOWN;
 	p += 4;
@@ -233,17 +234,6 @@ readyz(struct http_req *r)
 	return respond_text(r, 200, "text/plain", "ready\n");
 }
 
-static int
-metrics(struct http_req *r)
-{
-	char *text = metrics_render();
-	struct MHD_Response *resp = http_resp_take(text, strlen(text));
-
-	http_resp_header(resp, "Content-Type",
-			 "text/plain; version=0.0.4; charset=utf-8");
-	return http_respond(r, 200, resp);
-}
-
 static bool
 method_is(struct http_req *r, const char *m)
 {
@@ -272,7 +262,7 @@ dispatch(struct http_req *r, struct reg_req *q)
 		break;
 	case ROUTE_METRICS:
 		if (get)
-			return metrics(r);
+			return metrics_respond(r);
 		break;
 	case ROUTE_CATALOG:
 		if (get)
@@ -337,6 +327,7 @@ static int
 route_begin(struct http_req *r)
 {
 	struct reg_req *q = arena_alloc(&r->arena, sizeof(*q));
+	int ret;
 
 	r->app = q;
 	buf_init(&q->body, 0);
@@ -351,7 +342,10 @@ route_begin(struct http_req *r)
 		return 0;
 	if (q->route == ROUTE_MANIFEST)
 		return manifest_put_begin(r);
-	return upload_begin(r);
+	ret = upload_begin(r);
+	if (q->up != NULL)	/* route_done() takes it off */
+		metric_add(&regm_uploads_in_progress, 0, 1);
+	return ret;
 }
 
 static int
@@ -389,8 +383,13 @@ route_done(struct http_req *r, bool ok)
 
 	if (q == NULL)
 		return;
-	if (q->up != NULL)
+	if (q->up != NULL) {
 		upload_done(r, ok);
+		metric_add(&regm_uploads_in_progress, 0, -1);
+	}
+	/* blob_get() set bytes_out only for an answer with a body. */
+	if (ok && q->route == ROUTE_BLOB)
+		metric_add(&regm_storage_read, 0, (int64_t)r->bytes_out);
 	buf_release(&q->body);
 }
 

@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "registryd.h"
+#include "regmetrics.h"
 #include "storage.h"
 
 #define WRITEBACK_STEP (8u << 20)
@@ -451,6 +452,7 @@ upload_body(struct http_req *r, const char *data, size_t len)
 		}
 		done += (size_t)n;
 	}
+	metric_add(&regm_storage_written, 0, (int64_t)len);
 	digest_update(&u->ctx, data, len);
 	u->written += len;
 	/* Start writeback as we go, so the fsync before 201 finds little
@@ -531,6 +533,7 @@ end_final(struct http_req *r, struct db *db)
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
 		return end_error(r, E_INTERNAL, "storage commit");
 	u->committed = true;
+	metric_add(&regm_uploads_completed, 0, 1);
 	if (link_blob(db, q->name, got, total, u->temp ? NULL : u->id) < 0)
 		return end_error(r, E_UNAVAILABLE, "database");
 	release(u);

@@ -23,6 +23,7 @@ static const struct {
 	{ "jwt", test_jwt },
 	{ "log", test_log },
 	{ "netaddr", test_netaddr },
+	{ "metrics", test_metrics },
 };
 
 char *

@@ -34,5 +34,6 @@ void test_manifest(void);
 void test_jwt(void);
 void test_log(void);
 void test_netaddr(void);
+void test_metrics(void);
 
 #endif
