@@ -9,10 +9,12 @@
  * audit log, tokens) lives in PostgreSQL. The main thread waits for
  * signals: SIGHUP reloads the signing keys (rotation: append the new key,
  * reload; tokens signed with older keys stay valid while the keys remain
- * listed), SIGTERM/SIGINT stop.
- * Usage: authd [-c file] [serve | migrate | bootstrap-admin NAME]
+ * listed) and the TLS certificate, SIGTERM/SIGINT stop.
+ * Usage: authd [-c file] [serve | migrate | check-config |
+ * bootstrap-admin NAME]
  */
 #include <getopt.h>
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -29,6 +31,7 @@
 #include "migrate.h"
 #include "netaddr.h"
 #include "version.h"
+#include "tls.h"
 
 struct authd_config authd;
 
@@ -291,8 +294,94 @@ load_settings(const char *path)
 	return setup_ldap();
 }
 
+/* Whether every signing key (and the chain) loads; nothing is published. */
+static int
+check_signing(void)
+{
+	char **files;
+	int n = util_list_split(opt_signing_keys, &files), ret = 0;
+	struct jwt_key *last = NULL;
+
+	if (n == 0)
+		ret = conf_error("signing_keys names no key");
+	for (int i = 0; i < n; i++) {
+		struct jwt_key *k = jwt_key_load_private(files[i]);
+
+		if (k == NULL)
+			ret = conf_error("signing_keys: \"%s\" is not a usable "
+					 "private key", files[i]);
+		jwt_key_free(last);
+		last = k;
+	}
+	if (last != NULL && *opt_signing_chain &&
+	    jwt_key_set_chain(last, opt_signing_chain) < 0)
+		ret = conf_error("signing_chain \"%s\" does not fit the last "
+				 "signing key", opt_signing_chain);
+	jwt_key_free(last);
+	util_list_free(files, n);
+	return ret;
+}
+
+/* A file setting that must be readable when set. */
+static int
+check_readable(const char *key, const char *path)
+{
+	FILE *f;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((f = fopen(path, "r")) == NULL)
+		return conf_error("%s \"%s\": %s", key, path, strerror(errno));
+	fclose(f);
+	return 0;
+}
+
+/*
+ * The checks across settings and files that serve and check-config both
+ * run (the database and the directory are not contacted). Every problem
+ * is printed as "error: ..."; -1 when there was any.
+ */
+static int
+check_settings(void)
+{
+	PQconninfoOption *ci;
+	char *err = NULL;
+	int ret = 0;
+
+	if (http_listen_check(opt_listen) < 0)
+		ret = conf_error("listen: cannot serve on \"%s\"", opt_listen);
+	if ((ci = PQconninfoParse(opt_database, &err)) == NULL) {
+		size_t n = err ? strlen(err) : 0;
+
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0';
+		ret = conf_error("database: %s", err ? err : "out of memory");
+	}
+	PQconninfoFree(ci);
+	PQfreemem(err);
+	if ((opt_tls_cert != NULL) != (opt_tls_key != NULL)) {
+		ret = conf_error("tls_cert and tls_key go together: set both "
+				 "or neither");
+	} else if (opt_tls_cert != NULL) {
+		struct tls_creds *c = tls_creds_load(opt_tls_cert, opt_tls_key);
+
+		if (c == NULL)
+			ret = conf_error("tls_cert \"%s\" with tls_key \"%s\" "
+					 "cannot serve https", opt_tls_cert,
+					 opt_tls_key);
+		tls_creds_free(c);
+	}
+	if (check_signing() < 0)
+		ret = -1;
+	if (check_readable("ldap_ca_file", opt_ldap_ca) < 0 ||
+	    check_readable("ldap_client_cert", opt_ldap_cert) < 0 ||
+	    check_readable("ldap_client_key", opt_ldap_key) < 0)
+		ret = -1;
+	return ret;
+}
+
 static void
-reload(void)
+reload(struct http_server *srv)
 {
 	if (conf_reload(settings, NSETTINGS, conf_path, "AUTHD") < 0) {
 		log_warnx("SIGHUP: configuration not reloaded");
@@ -306,6 +395,7 @@ reload(void)
 		log_warnx("SIGHUP: keys not reloaded; still signing with %s",
 			  jwt_key_kid(ks->keys[ks->n - 1]));
 	}
+	(void)http_tls_reload(srv);
 }
 
 static int
@@ -326,7 +416,7 @@ cmd_serve(void)
 	sigset_t set;
 	int sig;
 
-	if (load_keys() < 0)
+	if (check_settings() < 0 || load_keys() < 0)
 		return 1;
 	if (migrate_verify(opt_database) < 0)
 		return 1;
@@ -365,7 +455,7 @@ cmd_serve(void)
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload();
+			reload(srv);
 			continue;
 		}
 		break;
@@ -436,8 +526,8 @@ out:
 static void
 usage(void)
 {
-	printf("usage: authd [-c file] [serve | migrate | bootstrap-admin "
-	       "NAME]\n       authd --version\n"
+	printf("usage: authd [-c file] [serve | migrate | check-config | "
+	       "bootstrap-admin NAME]\n       authd --version\n"
 	       "settings (file keys; environment AUTHD_<KEY>):\n");
 	conf_usage(settings, NSETTINGS);
 }
@@ -479,6 +569,8 @@ main(int argc, char **argv)
 		ret = cmd_serve();
 	else if (!strcmp(cmd, "migrate"))
 		ret = migrate_command(opt_database);
+	else if (!strcmp(cmd, "check-config"))
+		ret = check_settings() < 0 ? 1 : 0;
 	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
 		ret = cmd_bootstrap_admin(argv[optind + 1]);
 	else {

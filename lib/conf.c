@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -205,6 +206,13 @@ conf_load(const struct conf_key *keys, int n, const char *path,
 	return 0;
 }
 
+/* Whether two string settings differ; unset and empty are the same. */
+static bool
+str_changed(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") != 0;
+}
+
 int
 conf_reload(const struct conf_key *keys, int n, const char *path,
 	    const char *env_prefix)
@@ -225,9 +233,11 @@ conf_reload(const struct conf_key *keys, int n, const char *path,
 	ret = conf_load(scratch, n, path, env_prefix);
 	for (int i = 0; i < n; i++) {
 		bool apply = ret == 0 && keys[i].reloadable;
+		bool changed = false;
 
 		switch (keys[i].type) {
 		case CONF_STR:
+			changed = str_changed(*(char **)keys[i].var, vals[i].s);
 			if (apply) {
 				free(*(char **)keys[i].var);
 				*(char **)keys[i].var = vals[i].s;
@@ -236,14 +246,20 @@ conf_reload(const struct conf_key *keys, int n, const char *path,
 			}
 			break;
 		case CONF_INT:
+			changed = *(long long *)keys[i].var != vals[i].i;
 			if (apply)
 				*(long long *)keys[i].var = vals[i].i;
 			break;
 		case CONF_BOOL:
+			changed = *(bool *)keys[i].var != vals[i].b;
 			if (apply)
 				*(bool *)keys[i].var = vals[i].b;
 			break;
 		}
+		/* Names only: a value may be a secret. */
+		if (ret == 0 && changed && !keys[i].reloadable)
+			log_warnx("SIGHUP: %s changed; restart to apply",
+				  keys[i].name);
 	}
 	free(vals);
 	free(scratch);
@@ -277,4 +293,17 @@ conf_usage(const struct conf_key *keys, int n)
 		printf("  %-20s %s (default: %s)\n", keys[i].name,
 		       keys[i].help ? keys[i].help : "",
 		       keys[i].def ? keys[i].def : "unset");
+}
+
+int
+conf_error(const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "error: %s\n", msg);
+	return -1;
 }

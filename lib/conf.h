@@ -41,7 +41,9 @@ int conf_set(const struct conf_key *keys, int n, const char *name,
 
 /*
  * Rereads the file and the environment for a SIGHUP: when both parse,
- * applies only the keys marked reloadable; otherwise changes nothing.
+ * applies only the keys marked reloadable, and warns "SIGHUP: KEY changed;
+ * restart to apply" for each other key whose value changed; otherwise
+ * changes nothing.
  */
 int conf_reload(const struct conf_key *keys, int n, const char *path,
 		const char *env_prefix) MUST_CHECK;
@@ -52,6 +54,12 @@ void conf_empty_is_unset(char **v);
 
 /* Frees the strings the table's CONF_STR variables hold. */
 void conf_release(const struct conf_key *keys, int n);
+
+/*
+ * Reports a setting that stops startup (a failed cross-field check):
+ * prints "error: <msg>" on stderr, whatever the log level, and returns -1.
+ */
+int conf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Prints the keys with their defaults and help lines to stdout. */
 void conf_usage(const struct conf_key *keys, int n);

@@ -18,6 +18,7 @@
 #include "httplog.h"
 #include "log.h"
 #include "metrics.h"
+#include "tls.h"
 
 struct http_server {
 	struct MHD_Daemon *mhd;
@@ -26,7 +27,7 @@ struct http_server {
 	const struct netaddr_set *trusted;
 	const char *const *route_names;
 	int n_routes;
-	char *tls_key, *tls_cert;
+	char *tls_cert, *tls_key;	/* the files, reread by http_tls_reload */
 	int fd;
 };
 
@@ -296,13 +297,14 @@ rlog_warnx(struct http_req *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Resolves "host:port" or "[v6]:port" for bind(); -1 (logged). */
 static int
-listen_socket(const char *listen_addr)
+listen_resolve(const char *listen_addr, struct addrinfo **ai)
 {
 	char host[256], *colon;
 	const char *port;
-	struct addrinfo hints = { 0 }, *ai = NULL;
-	int fd = -1, one = 1, err;
+	struct addrinfo hints = { 0 };
+	int err;
 
 	util_strlcpy(host, listen_addr, sizeof(host));
 	if ((colon = strrchr(host, ':')) == NULL) {
@@ -318,11 +320,33 @@ listen_socket(const char *listen_addr)
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((err = getaddrinfo(host[0] ? host : NULL, port, &hints, &ai))) {
+	if ((err = getaddrinfo(host[0] ? host : NULL, port, &hints, ai))) {
 		log_warnx("could not resolve listen address \"%s\": %s",
 			  listen_addr, gai_strerror(err));
 		return -1;
 	}
+	return 0;
+}
+
+int
+http_listen_check(const char *listen_addr)
+{
+	struct addrinfo *ai = NULL;
+
+	if (listen_resolve(listen_addr, &ai) < 0)
+		return -1;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+static int
+listen_socket(const char *listen_addr)
+{
+	struct addrinfo *ai = NULL;
+	int fd = -1, one = 1;
+
+	if (listen_resolve(listen_addr, &ai) < 0)
+		return -1;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
@@ -336,35 +360,20 @@ listen_socket(const char *listen_addr)
 	return fd;
 }
 
-static char *
-read_pem(const char *path)
+/* A new connection: on a TLS port, watch its first bytes (tls.h). */
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+	  enum MHD_ConnectionNotificationCode code)
 {
-	FILE *f = fopen(path, "r");
-	char *data = NULL;
-	size_t len = 0, cap = 0, n;
+	const union MHD_ConnectionInfo *ci;
 
-	if (f == NULL) {
-		log_warn("could not open \"%s\"", path);
-		return NULL;
-	}
-	do {
-		if (cap - len < 4096) {
-			cap = cap ? cap * 2 : 8192;
-			if (cap > (1u << 20))
-				break;
-			data = xrealloc(data, cap);
-		}
-		n = fread(data + len, 1, cap - len - 1, f);
-		len += n;
-	} while (n > 0);
-	fclose(f);
-	if (data == NULL || cap > (1u << 20)) {
-		log_warnx("\"%s\" is empty or too large", path);
-		free(data);
-		return NULL;
-	}
-	data[len] = '\0';
-	return data;
+	(void)cls;
+	(void)socket_ctx;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && ci->tls_session != NULL)
+		tls_sniff_start(ci->tls_session);
 }
 
 struct http_server *
@@ -387,23 +396,33 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 		goto fail;
 	}
 	if (cfg->tls_cert != NULL) {
-		if ((s->tls_cert = read_pem(cfg->tls_cert)) == NULL ||
-		    (s->tls_key = read_pem(cfg->tls_key)) == NULL)
+		struct tls_creds *creds;
+
+		if ((creds = tls_creds_load(cfg->tls_cert, cfg->tls_key)) ==
+		    NULL)
 			goto fail;
+		tls_publish(creds);
+		log_info("tls: serving certificate %s",
+			 tls_creds_describe(creds));
+		s->tls_cert = xstrdup(cfg->tls_cert);
+		s->tls_key = xstrdup(cfg->tls_key);
 		flags |= MHD_USE_TLS;
 	}
 	mhd_starting = true;
+	/* The logger goes first, or MHD logs the options before it itself;
+	 * with TLS, certificates come from tls_cert_retrieve (reloadable). */
 	s->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, access_cb, s, MHD_OPTION_LISTEN_SOCKET,
-		s->fd, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
+		flags, 0, NULL, NULL, access_cb, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+		MHD_OPTION_LISTEN_SOCKET, s->fd,
+		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-		s->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END,
-		s->tls_cert, MHD_OPTION_HTTPS_MEM_KEY, s->tls_key,
+		s->tls_cert ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
+		tls_cert_retrieve, MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
 		MHD_OPTION_END);
 	mhd_starting = false;
 	if (s->mhd == NULL) {
@@ -415,10 +434,37 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
+	tls_release();
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s);
 	return NULL;
+}
+
+int
+http_tls_reload(struct http_server *s)
+{
+	const struct tls_creds *old = tls_current();
+	struct tls_creds *c;
+
+	if (s->tls_cert == NULL)
+		return 0;
+	if ((c = tls_creds_load(s->tls_cert, s->tls_key)) == NULL) {
+		log_warnx("SIGHUP: TLS certificate not reloaded; still serving "
+			  "%s", tls_creds_describe(old));
+		return -1;
+	}
+	if (strcmp(tls_creds_describe(c), tls_creds_describe(old)) == 0) {
+		/* Same subject, serial and expiry: the same certificate. */
+		tls_creds_free(c);
+		log_info("SIGHUP: TLS certificate unchanged (%s)",
+			 tls_creds_describe(old));
+		return 0;
+	}
+	tls_publish(c);
+	log_info("SIGHUP: TLS certificate reloaded; new connections get %s",
+		 tls_creds_describe(c));
+	return 0;
 }
 
 void
@@ -430,6 +476,7 @@ http_stop(struct http_server *s)
 	if (MHD_quiesce_daemon(s->mhd) >= 0)
 		close(s->fd);
 	MHD_stop_daemon(s->mhd);
+	tls_release();
 	free(s->tls_cert);
 	free(s->tls_key);
 	free(s);

@@ -73,6 +73,17 @@ struct http_server *http_start(const struct http_config *cfg,
 /* Stops accepting, finishes the worker threads and frees the server. */
 void http_stop(struct http_server *s);
 
+/*
+ * SIGHUP: rereads the server's tls_cert and tls_key files. New connections
+ * get the new certificate, open ones keep theirs. A set that does not load
+ * is refused (logged) and the old one kept: -1. 0 also without TLS.
+ */
+int http_tls_reload(struct http_server *s);
+
+/* Whether a listen address parses and resolves (for check-config): 0, or
+ * -1 (logged). */
+int http_listen_check(const char *listen_addr) MUST_CHECK;
+
 /* A request header, a query argument (first of that name), or NULL. */
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);

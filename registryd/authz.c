@@ -8,7 +8,9 @@
  * unknown kid refreshes the JWKS, at most every few seconds, so a key
  * rotated in at authd is picked up without a restart. Key sets are
  * immutable once published; a replaced one is kept until exit because a
- * worker may still be reading it.
+ * worker may still be reading it. Without any key (authd down at start, a
+ * wrong auth_ca_file) the node is not ready: /readyz says why, tokens get
+ * 503, and the fetch is retried every tick and on token use.
  */
 #include <curl/curl.h>
 #include <openssl/sha.h>
@@ -38,6 +40,16 @@ static uint64_t last_refresh;		/* util_now_ns() of the last fetch */
 static bool fetching;			/* a worker is waiting to fetch */
 static struct jwt_key **static_keys;	/* from auth_keys */
 static int n_static;
+static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512];		/* why the last fetch failed */
+
+static void
+set_error(const char *msg)
+{
+	pthread_mutex_lock(&error_lock);
+	util_strlcpy(last_error, msg, sizeof(last_error));
+	pthread_mutex_unlock(&error_lock);
+}
 
 static void
 publish(struct jwt_key **jwks, int n)
@@ -87,6 +99,7 @@ fetch_jwks(void)
 	struct buf b;
 	long status = 0;
 	int n = 0, ret = -1;
+	char cerr[CURL_ERROR_SIZE], msg[sizeof(last_error)];
 	CURLcode rc;
 
 	buf_init(&b, JWKS_MAX);
@@ -96,18 +109,24 @@ fetch_jwks(void)
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 5L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (reg.auth_ca_file != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, reg.auth_ca_file);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	cerr[0] = '\0';
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	last_refresh = util_now_ns();
 	if (rc != CURLE_OK || status != 200) {
-		log_warnx("could not fetch the JWKS from \"%s\": %s (HTTP %ld)",
-			  reg.auth_jwks_url, curl_easy_strerror(rc), status);
+		snprintf(msg, sizeof(msg),
+			 "could not fetch the JWKS from \"%s\": %s (HTTP %ld)",
+			 reg.auth_jwks_url,
+			 cerr[0] ? cerr : curl_easy_strerror(rc), status);
 		goto out;
 	}
 	if (jwt_jwks_parse(b.data ? b.data : "", b.len, &keys, &n) < 0) {
-		log_warnx("the JWKS from \"%s\" does not parse",
-			  reg.auth_jwks_url);
+		snprintf(msg, sizeof(msg), "the JWKS from \"%s\" does not parse",
+			 reg.auth_jwks_url);
 		goto out;
 	}
 	if (same_kids(keys, n)) {
@@ -122,6 +141,12 @@ fetch_jwks(void)
 	free(keys);
 	ret = 0;
 out:
+	if (ret < 0) {
+		log_warnx("%s", msg);
+		set_error(msg);
+	} else {
+		set_error("");
+	}
 	buf_release(&b);
 	return ret;
 }
@@ -154,12 +179,42 @@ maybe_refresh(void)
 	__atomic_store_n(&fetching, false, __ATOMIC_RELEASE);
 }
 
+/* Whether the published set holds any key (the node can verify). */
+static bool
+have_keys(void)
+{
+	struct keyset *ks = __atomic_load_n(&current, __ATOMIC_ACQUIRE);
+
+	return ks != NULL && ks->n > 0;
+}
+
+bool
+authz_waiting(void)
+{
+	return reg.auth_realm != NULL && !have_keys();
+}
+
+bool
+authz_unready(char *why, size_t len)
+{
+	if (!authz_waiting())
+		return false;
+	pthread_mutex_lock(&error_lock);
+	snprintf(why, len, "no keys to verify tokens with: %s\n",
+		 last_error[0] ? last_error : "the JWKS was not fetched yet");
+	pthread_mutex_unlock(&error_lock);
+	return true;
+}
+
 void
 authz_tick(void)
 {
-	/* A key dropped from authd stops being trusted within a minute. */
+	uint64_t age = util_now_ns() - last_refresh;
+
+	/* A key dropped from authd stops being trusted within a minute;
+	 * without any key, every tick tries again. */
 	if (reg.auth_jwks_url == NULL ||
-	    util_now_ns() - last_refresh < JWKS_MAX_AGE_NS)
+	    age < (have_keys() ? JWKS_MAX_AGE_NS : JWKS_MIN_INTERVAL_NS))
 		return;
 	pthread_mutex_lock(&refresh_lock);
 	(void)fetch_jwks();
@@ -198,6 +253,11 @@ authz_init(const char *key_files)
 		(void)fetch_jwks();
 		pthread_mutex_unlock(&refresh_lock);
 	}
+	if (!have_keys())
+		log_warnx("no key to verify tokens with: every token is refused "
+			  "(503) and /readyz answers 503 until the JWKS at "
+			  "\"%s\" can be fetched; retrying every second",
+			  reg.auth_jwks_url);
 	return 0;
 }
 
@@ -424,7 +484,14 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 		set_challenge(r, scope, NULL);
 		return E_UNAUTHORIZED;
 	}
-	if ((c = claims_of(h + 7, &v)) == NULL) {
+	if ((c = claims_of(h + 7, &v)) == NULL && !have_keys()) {
+		/* Not the client's fault: say so, rather than "invalid
+		 * username or password". */
+		rlog_warnx(r, "token not checked: no keys to verify tokens "
+			   "with (see /readyz)");
+		return E_UNAVAILABLE;
+	}
+	if (c == NULL) {
 		rlog_warnx(r, "token refused: %s", jwt_verdict_str(v));
 		set_challenge(r, scope, "invalid_token");
 		return E_UNAUTHORIZED;

@@ -7,9 +7,11 @@
  * DESIGN: libmicrohttpd's thread pool; each worker thread owns one
  * PostgreSQL connection (lib/db.c), so request handling takes no locks.
  * The main thread only waits for signals: SIGTERM/SIGINT stop the server
- * gracefully. Usage: registryd [-c file] [serve | migrate | check-config]
+ * gracefully, SIGHUP rereads the reloadable settings and the TLS files.
+ * Usage: registryd [-c file] [serve | migrate | check-config]
  */
 #include <getopt.h>
+#include <errno.h>
 #include <signal.h>
 #include <time.h>
 #include <stdio.h>
@@ -17,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "jwt.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
@@ -25,6 +28,7 @@
 #include "regmetrics.h"
 #include "storage.h"
 #include "version.h"
+#include "tls.h"
 
 
 
@@ -33,7 +37,8 @@ static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
 static long long opt_upload_ttl, opt_auth_leeway;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
-static char *opt_auth_keys, *opt_auth_jwks_url;
+static char *opt_auth_keys, *opt_auth_jwks_url, *opt_auth_ca_file;
+static bool opt_auth_realm_insecure;
 static char *opt_metrics_listen;
 static const char *conf_path;
 static char *opt_log_format, *opt_trusted_proxies;
@@ -64,6 +69,11 @@ static const struct conf_key settings[] = {
 	  "authd's JWKS URL, fetched at start and on an unknown key id" },
 	{ "auth_leeway", CONF_INT, &opt_auth_leeway, "30", 0, 600, false,
 	  "seconds of clock skew allowed on token times" },
+	{ "auth_ca_file", CONF_STR, &opt_auth_ca_file, "", 0, 0, false,
+	  "PEM CA bundle to check an https auth_jwks_url with" },
+	{ "auth_realm_insecure", CONF_BOOL, &opt_auth_realm_insecure,
+	  "false", 0, 0, false,
+	  "allow a plain http auth_realm on an https registry" },
 	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "86400", 1, 31536000,
 	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
@@ -102,23 +112,119 @@ load_settings(const char *path)
 	reg.auth_service = opt_auth_service;
 	reg.auth_issuer = opt_auth_issuer;
 	reg.auth_jwks_url = *opt_auth_jwks_url ? opt_auth_jwks_url : NULL;
+	reg.auth_ca_file = *opt_auth_ca_file ? opt_auth_ca_file : NULL;
 	reg.auth_leeway = (int)opt_auth_leeway;
 	reg.n_foreign_allow = util_list_split(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = util_list_split(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
 }
 
-/* SIGHUP: the settings marked reloadable (log_level) take effect. */
+static bool
+has_prefix(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The token auth settings, when auth_realm is set. */
+static int
+check_auth(void)
+{
+	char **files;
+	int n = util_list_split(opt_auth_keys, &files), ret = 0;
+	FILE *f;
+
+	if (!has_prefix(reg.auth_realm, "https://") &&
+	    !has_prefix(reg.auth_realm, "http://"))
+		ret = conf_error("auth_realm \"%s\" is not an http(s) URL",
+				 reg.auth_realm);
+	else if (opt_tls_cert != NULL && has_prefix(reg.auth_realm, "http://") &&
+		 !opt_auth_realm_insecure)
+		ret = conf_error("auth_realm \"%s\" is plain http but this "
+				 "registry serves https: clients would send "
+				 "passwords to it in clear; serve authd over "
+				 "https, or set auth_realm_insecure = true",
+				 reg.auth_realm);
+	for (int i = 0; i < n; i++) {
+		struct jwt_key *k = jwt_key_load_public(files[i]);
+
+		if (k == NULL)
+			ret = conf_error("auth_keys: \"%s\" is not a usable "
+					 "public key or certificate", files[i]);
+		jwt_key_free(k);
+	}
+	if (n == 0 && reg.auth_jwks_url == NULL)
+		ret = conf_error("auth_realm is set but neither auth_keys nor "
+				 "auth_jwks_url gives a key to verify tokens "
+				 "with");
+	if (reg.auth_jwks_url != NULL &&
+	    !has_prefix(reg.auth_jwks_url, "https://") &&
+	    !has_prefix(reg.auth_jwks_url, "http://"))
+		ret = conf_error("auth_jwks_url \"%s\" is not an http(s) URL",
+				 reg.auth_jwks_url);
+	if (reg.auth_ca_file != NULL) {
+		if ((f = fopen(reg.auth_ca_file, "r")) == NULL)
+			ret = conf_error("auth_ca_file \"%s\": %s",
+					 reg.auth_ca_file, strerror(errno));
+		else
+			fclose(f);
+	}
+	util_list_free(files, n);
+	return ret;
+}
+
+/*
+ * The checks across settings and files that serve and check-config both
+ * run (neither database nor storage is touched). Every problem is printed
+ * as "error: ..."; -1 when there was any.
+ */
+static int
+check_settings(void)
+{
+	PQconninfoOption *ci;
+	char *err = NULL;
+	int ret = 0;
+
+	if (http_listen_check(opt_listen) < 0)
+		ret = conf_error("listen: cannot serve on \"%s\"", opt_listen);
+	if ((ci = PQconninfoParse(opt_database, &err)) == NULL) {
+		size_t n = err ? strlen(err) : 0;
+
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0';
+		ret = conf_error("database: %s", err ? err : "out of memory");
+	}
+	PQconninfoFree(ci);
+	PQfreemem(err);
+	if ((opt_tls_cert != NULL) != (opt_tls_key != NULL)) {
+		ret = conf_error("tls_cert and tls_key go together: set both "
+				 "or neither");
+	} else if (opt_tls_cert != NULL) {
+		struct tls_creds *c = tls_creds_load(opt_tls_cert, opt_tls_key);
+
+		if (c == NULL)
+			ret = conf_error("tls_cert \"%s\" with tls_key \"%s\" "
+					 "cannot serve https", opt_tls_cert,
+					 opt_tls_key);
+		tls_creds_free(c);
+	}
+	if (reg.auth_realm != NULL && check_auth() < 0)
+		ret = -1;
+	return ret;
+}
+
+/* SIGHUP: the settings marked reloadable (log_level) take effect, and the
+ * TLS certificate and key are reread. */
 static void
-reload(void)
+reload(struct http_server *srv)
 {
 	if (conf_reload(settings, NSETTINGS, conf_path, "REGISTRYD") < 0 ||
 	    log_set_level(opt_log_level) < 0 ||
 	    log_set_format(opt_log_format) < 0) {
 		log_warnx("SIGHUP: configuration not reloaded");
-		return;
+	} else {
+		log_info("SIGHUP: configuration reloaded");
 	}
-	log_info("SIGHUP: configuration reloaded");
+	(void)http_tls_reload(srv);
 }
 
 static int
@@ -136,9 +242,12 @@ cmd_serve(void)
 		.n_routes = ROUTE_COUNT,
 	};
 	struct http_server *srv, *msrv = NULL;
+	uint64_t next_purge = 0;
 	sigset_t set;
 	int sig;
 
+	if (check_settings() < 0)
+		return 1;
 	if (storage_init(opt_storage) < 0 || authz_init(opt_auth_keys) < 0)
 		return 1;
 	if (migrate_verify(opt_database) < 0)
@@ -165,21 +274,26 @@ cmd_serve(void)
 		 opt_tls_cert ? " (https)" : "", opt_storage,
 		 reg.auth_realm ? "token auth on" : "no auth");
 	for (;;) {
-		/* Housekeeping runs between signals, at least every minute. */
-		struct timespec tick = {
-			.tv_sec = opt_upload_ttl < 60 ? opt_upload_ttl : 60
-		};
+		/* Housekeeping runs between signals, at least every minute;
+		 * every second while there is no key to verify tokens. */
+		long purge_s = opt_upload_ttl < 60 ? (long)opt_upload_ttl : 60;
+		struct timespec tick = { .tv_sec = authz_waiting() ? 1 : purge_s };
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {
-			struct db *db = db_thread();
-			if (db != NULL)
+			struct db *db;
+
+			if (util_now_ns() >= next_purge &&
+			    (db = db_thread()) != NULL) {
 				upload_purge(db, opt_upload_ttl);
+				next_purge = util_now_ns() +
+					     (uint64_t)purge_s * 1000000000u;
+			}
 			authz_tick();
 			continue;
 		}
 		if (sig == SIGHUP) {
-			reload();
+			reload(srv);
 			continue;
 		}
 		break;
@@ -241,7 +355,7 @@ main(int argc, char **argv)
 	else if (strcmp(cmd, "migrate") == 0)
 		ret = migrate_command(opt_database);
 	else if (strcmp(cmd, "check-config") == 0)
-		ret = 0;
+		ret = check_settings() < 0 ? 1 : 0;
 	else {
 		usage();
 		ret = 2;

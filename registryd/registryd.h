@@ -27,6 +27,7 @@ struct registry {
 	const char *auth_service;	/* expected "aud" */
 	const char *auth_issuer;	/* expected "iss" */
 	const char *auth_jwks_url;	/* authd's JWKS, fetched and cached */
+	const char *auth_ca_file;	/* CAs for an https JWKS; NULL: system */
 	int auth_leeway;		/* seconds of clock skew allowed */
 };
 
@@ -151,8 +152,13 @@ void authz_challenge_add(struct http_req *r, const char *name,
 /* Loads keys (PEM files, comma-separated) and the JWKS; -1 (logged). */
 int authz_init(const char *key_files) MUST_CHECK;
 void authz_release(void);
-/* Housekeeping: refetches the JWKS when it is a minute old. */
+/* Housekeeping: refetches the JWKS when it is a minute old, or a second
+ * old while there is no key. */
 void authz_tick(void);
+/* Whether token auth is on but there is no key to verify with yet. */
+bool authz_waiting(void);
+/* Then writes why ("no keys to verify tokens with: ...\n") and is true. */
+bool authz_unready(char *why, size_t len);
 
 /* Handlers: begin may answer; body and end as in http.h. */
 int blob_get(struct http_req *r);

@@ -222,7 +222,12 @@ readyz(struct http_req *r)
 	struct db *db = reg_db(r);
 	PGresult *res = db ? db_exec(db, Q_PING, 0, NULL) : NULL;
 	struct stat st;
+	char why[640];
 
+	if (res != NULL && authz_unready(why, sizeof(why))) {
+		PQclear(res);
+		return respond_text(r, 503, "text/plain", why);
+	}
 	if (res == NULL)
 		return respond_text(r, 503, "text/plain",
 				    "database unreachable\n");
@@ -244,11 +249,12 @@ static int
 dispatch(struct http_req *r, struct reg_req *q)
 {
 	bool get = method_is(r, "GET") || r->is_head;
+	enum reg_error e;
 
 	switch (q->route) {
 	case ROUTE_BASE:
-		if (get && authz_check(r, NULL, 0) != E_NONE)
-			return reg_error_respond(r, E_UNAUTHORIZED, NULL);
+		if (get && (e = authz_check(r, NULL, 0)) != E_NONE)
+			return reg_error_respond(r, e, NULL);
 		if (get)
 			return respond_text(r, 200, "application/json", "{}");
 		break;
