@@ -67,6 +67,10 @@ struct principal {
 	int64_t id;		/* users.id or service_accounts.id */
 	char name[160];		/* "alice", "acme+ci" or "anonymous" */
 	bool is_admin;
+	/* How it logged in, for the audit trail: "password" (local or
+	 * directory), "pat", "service" or "refresh"; NULL for anonymous. */
+	const char *via;
+	char token_id[37];	/* the token's uuid when via a token, else "" */
 };
 
 /* Prepared statements (authsql.c). */

@@ -16,7 +16,8 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 	[A_TOKEN_BY_ID] = { "token_by_id",
 		"SELECT t.kind, t.secret_hash, t.user_id, t.sa_id, "
 		"(t.revoked_at IS NOT NULL OR "
-		" (t.expires_at IS NOT NULL AND t.expires_at <= now())) "
+		" (t.expires_at IS NOT NULL AND t.expires_at <= now())), "
+		"t.revoked_at IS NOT NULL "
 		"FROM tokens t WHERE t.id = $1::uuid" },
 	[A_TOKEN_TOUCH] = { "token_touch",
 		"SELECT berth_token_touch($1::uuid)" },
