@@ -27,7 +27,8 @@
 static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
 static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
-static long long opt_upload_ttl, opt_auth_leeway;
+static long long opt_upload_ttl, opt_auth_leeway, opt_audit_queue;
+static bool opt_audit_pulls;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
 static char *opt_auth_keys, *opt_auth_jwks_url;
 static const char *conf_path;
@@ -69,6 +70,10 @@ static const struct conf_key settings[] = {
 	  false, "comma-separated URL prefixes foreign layers may use" },
 	{ "foreign_deny", CONF_STR, &opt_foreign_deny, "", 0, 0, false,
 	  "comma-separated URL prefixes foreign layers may not use" },
+	{ "audit_pulls", CONF_BOOL, &opt_audit_pulls, "false", 0, 0, false,
+	  "record manifest pulls in the audit log, not only changes" },
+	{ "audit_queue", CONF_INT, &opt_audit_queue, "10000", 0, 10000000,
+	  false, "audit records queued for the writer; 0: no registry audit" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -87,6 +92,7 @@ load_settings(const char *path)
 	reg.auth_issuer = opt_auth_issuer;
 	reg.auth_jwks_url = *opt_auth_jwks_url ? opt_auth_jwks_url : NULL;
 	reg.auth_leeway = (int)opt_auth_leeway;
+	reg.audit_pulls = opt_audit_pulls;
 	reg.n_foreign_allow = util_list_split(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = util_list_split(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
@@ -124,6 +130,8 @@ cmd_serve(void)
 	if (migrate_verify(opt_database) < 0)
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
+	if (auditlog_start(opt_audit_queue) < 0)
+		return 1;
 	metrics_init("berth", route_names, ROUTE_COUNT);
 	/* Workers inherit the mask, so signals reach only sigwait() here. */
 	sigemptyset(&set);
@@ -132,8 +140,10 @@ cmd_serve(void)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL)
+	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL) {
+		auditlog_stop();
 		return 1;
+	}
 	log_info("registryd serving on %s%s, storage \"%s\", %s", opt_listen,
 		 opt_tls_cert ? " (https)" : "", opt_storage,
 		 reg.auth_realm ? "token auth on" : "no auth");
@@ -159,6 +169,7 @@ cmd_serve(void)
 	}
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
+	auditlog_stop();	/* the workers are gone: flush what they queued */
 	db_teardown();
 	storage_release();
 	authz_release();
