@@ -106,4 +106,10 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"UPDATE users SET disabled = true, updated_at = now() "
 		"WHERE id = $1 AND source = 'ldap'" },
 	[A_PING] = { "ping", "SELECT 1" },
+	/* One bounded batch, oldest first, so a purge never holds many
+	 * row locks or a long transaction. */
+	[A_AUDIT_PURGE] = { "audit_purge",
+		"DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+		"WHERE at < now() - make_interval(days => $1::int) "
+		"ORDER BY at LIMIT $2)" },
 };

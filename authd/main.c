@@ -9,8 +9,10 @@
  * audit log, tokens) lives in PostgreSQL. The main thread waits for
  * signals: SIGHUP reloads the signing keys (rotation: append the new key,
  * reload; tokens signed with older keys stay valid while the keys remain
- * listed), SIGTERM/SIGINT stop.
- * Usage: authd [-c file] [serve | migrate | bootstrap-admin NAME]
+ * listed), SIGTERM/SIGINT stop. Between signals it syncs the directory
+ * and purges audit records past audit_retention_days.
+ * Usage: authd [-c file] [serve | migrate | bootstrap-admin NAME |
+ * purge-audit]
  */
 #include <pthread.h>
 #include <signal.h>
@@ -34,7 +36,7 @@ static char *opt_tls_cert, *opt_tls_key;
 static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
 static long long opt_lock_addr_threshold;
-static long long opt_cache_ttl;
+static long long opt_cache_ttl, opt_audit_retention;
 static char *opt_ldap_urls, *opt_ldap_ca, *opt_ldap_cert, *opt_ldap_key;
 static char *opt_ldap_bind_dn, *opt_ldap_bind_pw, *opt_ldap_type;
 static char *opt_ldap_user_base, *opt_ldap_user_filter, *opt_ldap_group_base;
@@ -126,6 +128,8 @@ static const struct conf_key settings[] = {
 	  "DN of the group whose members are system administrators" },
 	{ "ldap_sync_interval", CONF_INT, &opt_ldap_sync, "900", 0, 86400,
 	  false, "seconds between full directory syncs; 0: off" },
+	{ "audit_retention_days", CONF_INT, &opt_audit_retention, "365", 0,
+	  36500, false, "days audit records are kept; 0: forever" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -273,6 +277,7 @@ load_settings(const char *path)
 	authd.lockout_window = opt_lock_window;
 	authd.lockout_duration = opt_lock_duration;
 	authd.cred_cache_ttl = opt_cache_ttl;
+	authd.audit_retention_days = opt_audit_retention;
 	return setup_ldap();
 }
 
@@ -292,6 +297,31 @@ reload(void)
 	}
 }
 
+/*
+ * Between signals, once a minute (or every ldap_sync_interval when that
+ * is shorter): the directory sync when its interval has passed, and a bounded slice of the audit log's purge (100,000 rows
+ * a minute at most, so a first purge of years of records spreads out).
+ */
+#define HOUSEKEEPING_TICK 60
+
+static void
+housekeeping(time_t *last_sync)
+{
+	struct db *db = db_thread();
+	time_t now = time(NULL);
+	int n;
+
+	if (db == NULL)
+		return;
+	if (opt_ldap_sync && ldapauth_enabled() &&
+	    now - *last_sync >= opt_ldap_sync) {
+		*last_sync = now;
+		if ((n = ldapsync_all(db)) >= 0)
+			log_info("ldap sync: %d users disabled", n);
+	}
+	(void)audit_purge(db, 10);
+}
+
 static int
 cmd_serve(void)
 {
@@ -304,6 +334,7 @@ cmd_serve(void)
 		.conn_memory = 65536,
 	};
 	struct http_server *srv;
+	time_t last_sync = time(NULL);
 	sigset_t set;
 	int sig;
 
@@ -324,18 +355,16 @@ cmd_serve(void)
 	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
 		 opt_tls_cert ? " (https)" : "", authd.service);
 	for (;;) {
-		/* The directory sync runs between signals. */
-		struct timespec tick = { .tv_sec = opt_ldap_sync ? opt_ldap_sync
-								: 3600 };
+		/* Housekeeping runs between signals. */
+		struct timespec tick = {
+			.tv_sec = opt_ldap_sync && opt_ldap_sync < HOUSEKEEPING_TICK
+					  ? opt_ldap_sync
+					  : HOUSEKEEPING_TICK
+		};
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {
-			struct db *db;
-			int n;
-			if (opt_ldap_sync && ldapauth_enabled() &&
-			    (db = db_thread()) != NULL &&
-			    (n = ldapsync_all(db)) >= 0)
-				log_info("ldap sync: %d users disabled", n);
+			housekeeping(&last_sync);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -349,6 +378,22 @@ cmd_serve(void)
 	db_teardown();
 	ldapauth_thread_close();
 	return 0;
+}
+
+/* purge-audit: deletes every record past audit_retention_days, now. */
+static int
+cmd_purge_audit(void)
+{
+	struct db *db;
+	long long n = -1;
+
+	setup_db();
+	if (migrate_verify(opt_database) == 0 && (db = db_thread()) != NULL)
+		n = audit_purge(db, 0);
+	if (n >= 0)
+		printf("purged %lld audit records\n", n);
+	db_teardown();
+	return n >= 0 ? 0 : 1;
 }
 
 /*
@@ -410,7 +455,8 @@ static void
 usage(void)
 {
 	printf("usage: authd [-c file] [serve | migrate | bootstrap-admin "
-	       "NAME]\nsettings (file keys; environment AUTHD_<KEY>):\n");
+	       "NAME | purge-audit]\n"
+	       "settings (file keys; environment AUTHD_<KEY>):\n");
 	conf_usage(settings, NSETTINGS);
 }
 
@@ -443,6 +489,8 @@ main(int argc, char **argv)
 		ret = migrate_command(opt_database);
 	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
 		ret = cmd_bootstrap_admin(argv[optind + 1]);
+	else if (!strcmp(cmd, "purge-audit"))
+		ret = cmd_purge_audit();
 	else {
 		usage();
 		ret = 2;
