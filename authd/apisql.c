@@ -251,7 +251,9 @@ const struct db_stmt api_stmts[] = {
 		"berth_repo_level($1, $2, r.name) AS level FROM repositories r "
 		"WHERE r.name > $3) x WHERE x.level >= 1 "
 		"ORDER BY x.name LIMIT $4" },
-	/* Newest first; $1 is the "before" cursor, the filters may be NULL. */
+	/* Newest first; $1 is the "before" cursor, the filters may be NULL:
+	 * $3 an exact action, $5 an action prefix, $6 since (inclusive),
+	 * $7 until (exclusive). */
 	[API_AUDIT_LIST - A_COUNT] = { "api_audit_list",
 		"SELECT a.id::text, json_build_object('id', a.id, "
 		"'at', " TS("a.at") ", 'actor', a.actor, 'action', a.action, "
@@ -261,7 +263,11 @@ const struct db_stmt api_stmts[] = {
 		"AND ($2::text IS NULL OR a.actor = $2) "
 		"AND ($3::text IS NULL OR a.action = $3) "
 		"AND ($4::text IS NULL OR a.target = $4) "
-		"ORDER BY a.id DESC LIMIT $5" },
+		"AND ($5::text IS NULL OR "
+		"     left(a.action, length($5)) = $5) "
+		"AND ($6::timestamptz IS NULL OR a.at >= $6) "
+		"AND ($7::timestamptz IS NULL OR a.at < $7) "
+		"ORDER BY a.id DESC LIMIT $8" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 

@@ -326,21 +326,95 @@ query_filter(struct api *c, const char *key)
 	return v && *v ? v : NULL;
 }
 
+/* Two digits at s, within [lo, hi]; -1 otherwise. */
+static int
+two_digits(const char *s, int lo, int hi)
+{
+	int v;
+
+	if (s[0] < '0' || s[0] > '9' || s[1] < '0' || s[1] > '9')
+		return -1;
+	v = (s[0] - '0') * 10 + (s[1] - '0');
+	return v >= lo && v <= hi ? v : -1;
+}
+
+/*
+ * Whether s is an RFC 3339 date-time ("2026-12-03T12:00:00Z", fractions
+ * and a "+01:00" offset allowed) naming a real day, so that PostgreSQL
+ * never sees a malformed time.
+ */
+static bool
+rfc3339_valid(const char *s)
+{
+	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31,
+				     30, 31 };
+	int year, month, day;
+
+	if (strlen(s) < 20 || two_digits(s, 0, 99) < 0 ||
+	    two_digits(s + 2, 0, 99) < 0 || s[4] != '-' ||
+	    (month = two_digits(s + 5, 1, 12)) < 0 || s[7] != '-' ||
+	    (day = two_digits(s + 8, 1, 31)) < 0 ||
+	    (s[10] != 'T' && s[10] != 't') || two_digits(s + 11, 0, 23) < 0 ||
+	    s[13] != ':' || two_digits(s + 14, 0, 59) < 0 || s[16] != ':' ||
+	    two_digits(s + 17, 0, 59) < 0)
+		return false;
+	year = two_digits(s, 0, 99) * 100 + two_digits(s + 2, 0, 99);
+	if (day > mdays[month - 1] ||
+	    (month == 2 && day == 29 &&
+	     (year % 4 != 0 || (year % 100 == 0 && year % 400 != 0))))
+		return false;
+	s += 19;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return false;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	if ((*s == 'Z' || *s == 'z') && s[1] == '\0')
+		return true;
+	return (*s == '+' || *s == '-') && two_digits(s + 1, 0, 23) >= 0 &&
+	       s[3] == ':' && two_digits(s + 4, 0, 59) >= 0 && s[6] == '\0';
+}
+
+/*
+ * ?actor= ?target= exact; ?action= exact, or a prefix when it ends in
+ * "." or "*" ("registry." or "registry.*"); ?since= and ?until= RFC 3339
+ * times, since inclusive and until exclusive; ?before= the cursor.
+ */
 static int
 audit_list(struct api *c)
 {
-	const char *p[5] = { query_filter(c, "before"),
+	const char *p[8] = { query_filter(c, "before"),
 			     query_filter(c, "actor"),
 			     query_filter(c, "action"),
-			     query_filter(c, "target") };
+			     query_filter(c, "target"),
+			     NULL,
+			     query_filter(c, "since"),
+			     query_filter(c, "until") };
 	uint64_t before;
+	size_t len;
 
 	if (api_need_admin(c) < 0)
 		return -1;
 	if (p[0] && (util_parse_u64(p[0], &before) < 0 || before > INT64_MAX))
 		return api_fail(c, 400, "BAD_REQUEST",
 				"before must be an audit record id");
-	return api_list(c, API_AUDIT_LIST, 5, p);
+	for (int i = 5; i <= 6; i++)
+		if (p[i] != NULL && !rfc3339_valid(p[i]))
+			return api_fail(c, 400, "BAD_REQUEST",
+					"%s must be an RFC 3339 time such as "
+					"2026-01-31T00:00:00Z",
+					i == 5 ? "since" : "until");
+	len = p[2] ? strlen(p[2]) : 0;
+	if (len > 0 && (p[2][len - 1] == '.' || p[2][len - 1] == '*')) {
+		/* "registry.*" and "registry." both mean "registry." */
+		p[4] = p[2][len - 1] == '*'
+			       ? arena_printf(&c->r->arena, "%.*s",
+					      (int)(len - 1), p[2])
+			       : p[2];
+		p[2] = NULL;
+	}
+	return api_list(c, API_AUDIT_LIST, 8, p);
 }
 
 const struct api_route apiuser_routes[] = {

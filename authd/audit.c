@@ -1,8 +1,12 @@
 /*
  * The audit log: logins, tokens issued with the scopes granted, and every
  * management change, with who, what, when and from where. A failed write
- * is logged and does not fail the request it records.
+ * is logged and does not fail the request it records. registryd adds its
+ * own records (registryd/auditlog.c); authd purges old ones of both.
  */
+#include <stdio.h>
+#include <stdlib.h>
+
 #include "authd.h"
 #include "log.h"
 
@@ -41,4 +45,33 @@ audit_write2(struct db *db, const char *actor, const char *client,
 		return;
 	}
 	PQclear(res);
+}
+
+long long
+audit_purge(struct db *db, int max_batches)
+{
+	char days[24], limit[24];
+	const char *p[2] = { days, limit };
+	long long total = 0, n;
+	PGresult *res;
+
+	if (authd.audit_retention_days <= 0)
+		return 0;
+	snprintf(days, sizeof(days), "%lld", authd.audit_retention_days);
+	snprintf(limit, sizeof(limit), "%d", AUDIT_PURGE_BATCH);
+	for (int i = 0; max_batches == 0 || i < max_batches; i++) {
+		if ((res = db_exec(db, A_AUDIT_PURGE, 2, p)) == NULL) {
+			log_warnx("could not purge old audit records");
+			return -1;
+		}
+		n = strtoll(PQcmdTuples(res), NULL, 10);
+		PQclear(res);
+		total += n;
+		if (n < AUDIT_PURGE_BATCH)
+			break;
+	}
+	if (total > 0)
+		log_info("audit log: %lld records older than %lld days purged",
+			 total, authd.audit_retention_days);
+	return total;
 }

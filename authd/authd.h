@@ -34,6 +34,7 @@ struct authd_config {
 	long long lockout_window;	/* seconds */
 	long long lockout_duration;	/* seconds */
 	long long cred_cache_ttl;	/* seconds a verified password is cached */
+	long long audit_retention_days;	/* 0: audit records are kept forever */
 };
 
 extern struct authd_config authd;
@@ -67,6 +68,10 @@ struct principal {
 	int64_t id;		/* users.id or service_accounts.id */
 	char name[160];		/* "alice", "acme+ci" or "anonymous" */
 	bool is_admin;
+	/* How it logged in, for the audit trail: "password" (local or
+	 * directory), "pat", "service" or "refresh"; NULL for anonymous. */
+	const char *via;
+	char token_id[37];	/* the token's uuid when via a token, else "" */
 };
 
 /* Prepared statements (authsql.c). */
@@ -97,6 +102,7 @@ enum authd_stmt {
 	A_LDAP_USERS,
 	A_LDAP_DISABLE,
 	A_PING,
+	A_AUDIT_PURGE,
 	A_COUNT
 };
 
@@ -185,6 +191,14 @@ void audit_write2(struct db *db, const char *actor, const char *client,
 		  const char *action1, const char *target1,
 		  const char *detail1, const char *action2,
 		  const char *target2, const char *detail2);
+
+/*
+ * Deletes audit records older than authd.audit_retention_days, at most
+ * max_batches batches of AUDIT_PURGE_BATCH rows (0: until none is left).
+ * Returns the number deleted, or -1 (logged) on a database error.
+ */
+long long audit_purge(struct db *db, int max_batches);
+#define AUDIT_PURGE_BATCH 10000
 
 /* Directory users (ldapsync.c). */
 struct ldap_user;

@@ -16,7 +16,8 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 	[A_TOKEN_BY_ID] = { "token_by_id",
 		"SELECT t.kind, t.secret_hash, t.user_id, t.sa_id, "
 		"(t.revoked_at IS NOT NULL OR "
-		" (t.expires_at IS NOT NULL AND t.expires_at <= now())) "
+		" (t.expires_at IS NOT NULL AND t.expires_at <= now())), "
+		"t.revoked_at IS NOT NULL "
 		"FROM tokens t WHERE t.id = $1::uuid" },
 	[A_TOKEN_TOUCH] = { "token_touch",
 		"SELECT berth_token_touch($1::uuid)" },
@@ -105,4 +106,10 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"UPDATE users SET disabled = true, updated_at = now() "
 		"WHERE id = $1 AND source = 'ldap'" },
 	[A_PING] = { "ping", "SELECT 1" },
+	/* One bounded batch, oldest first, so a purge never holds many
+	 * row locks or a long transaction. */
+	[A_AUDIT_PURGE] = { "audit_purge",
+		"DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log "
+		"WHERE at < now() - make_interval(days => $1::int) "
+		"ORDER BY at LIMIT $2)" },
 };

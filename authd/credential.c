@@ -275,13 +275,23 @@ load_sa(struct db *db, int64_t id, struct principal *out)
 	return ok;
 }
 
+/* What a login through a token of kind (tokens.kind) is audited as. */
+static const char *
+token_via(const char *kind)
+{
+	if (!strcmp(kind, "personal"))
+		return "pat";
+	return !strcmp(kind, "service") ? "service" : "refresh";
+}
+
 /*
  * A token of one of the allowed kinds ("personal,service" or "refresh"):
- * live, and owned by an enabled principal. Fills *out.
+ * live, and owned by an enabled principal. Fills *out, or sets *why to
+ * the reason category of a refusal.
  */
 static bool
 token_check(struct db *db, const char *token, const char *kinds,
-	    struct principal *out)
+	    struct principal *out, const char **why)
 {
 	char uuid[37];
 	unsigned char want[SHA256_DIGEST_LENGTH], *stored = NULL;
@@ -290,17 +300,22 @@ token_check(struct db *db, const char *token, const char *kinds,
 	PGresult *res;
 	bool ok = false;
 
+	*why = "bad_token";
 	if (!token_split(token, uuid, want) ||
 	    (res = db_exec(db, A_TOKEN_BY_ID, 1, p)) == NULL)
 		return false;
-	if (PQntuples(res) != 1 || strstr(kinds, PQgetvalue(res, 0, 0)) == NULL ||
-	    PQgetvalue(res, 0, 4)[0] == 't')
+	if (PQntuples(res) != 1 || strstr(kinds, PQgetvalue(res, 0, 0)) == NULL)
 		goto out;
 	stored = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1),
 				 &stored_len);
 	if (stored == NULL || stored_len != sizeof(want) ||
 	    !util_consttime_eq(stored, want, sizeof(want)))
 		goto out;
+	/* Told apart only once the secret matched: no oracle for guesses. */
+	if (PQgetvalue(res, 0, 4)[0] == 't') {
+		*why = PQgetvalue(res, 0, 5)[0] == 't' ? "revoked" : "expired";
+		goto out;
+	}
 	if (!PQgetisnull(res, 0, 2))
 		ok = load_user(db, strtoll(PQgetvalue(res, 0, 2), NULL, 10),
 			       out);
@@ -309,6 +324,10 @@ token_check(struct db *db, const char *token, const char *kinds,
 	if (ok) {
 		PGresult *t = db_exec(db, A_TOKEN_TOUCH, 1, p);
 		PQclear(t);
+		out->via = token_via(PQgetvalue(res, 0, 0));
+		util_strlcpy(out->token_id, uuid, sizeof(out->token_id));
+	} else {
+		*why = "disabled";
 	}
 out:
 	PQfreemem(stored);
@@ -351,11 +370,11 @@ directory_check(struct db *db, const char *login, const char *secret,
 	if (r == LDAP_AUTH_OK) {
 		ok = ldapsync_provision(db, &u, out) == 0;
 		if (!ok)
-			*why = "directory user cannot be provisioned";
+			*why = "not_provisioned";
 		ldap_user_release(&u);
 	} else {
-		*why = r == LDAP_AUTH_ERROR ? "directory unreachable"
-					    : "refused by the directory";
+		*why = r == LDAP_AUTH_ERROR ? "directory_unavailable"
+					    : "directory_refused";
 	}
 	if (ok)
 		cache_put(mac);
@@ -381,7 +400,7 @@ password_check(struct db *db, const char *login, const char *secret,
 		return directory_check(db, login, secret, out, why);
 	}
 	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
-		*why = "unknown user or no local password";
+		*why = "unknown_user";	/* or one without a local password */
 		password_verify_dummy(secret);
 		PQclear(res);
 		return false;
@@ -395,10 +414,10 @@ password_check(struct db *db, const char *login, const char *secret,
 		cache_put(mac);
 		ok = true;
 	} else {
-		*why = "wrong password";
+		*why = "bad_password";
 	}
 	if (ok && PQgetvalue(res, 0, 4)[0] == 't') {
-		*why = "account disabled";
+		*why = "disabled";
 		ok = false;
 	}
 	if (ok) {
@@ -416,23 +435,27 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
       struct principal *out, bool audit_success)
 {
 	char *ukey = xasprintf("user:%s", login), *akey = xasprintf("addr:%s", addr);
-	const char *why = NULL;
+	const char *why = NULL;	/* the reason category of a failure */
 	struct throttle_state st;
+	char detail[64];
 	bool ok = false;
 
 	memset(out, 0, sizeof(*out));
 	throttle_get(db, ukey, akey, &st);
 	if (*login == '\0' || *secret == '\0' || strlen(login) > 128) {
-		why = "empty or oversized credentials";
+		why = "malformed";	/* empty or oversized credentials */
 		password_verify_dummy(secret);
 	} else if (strncmp(secret, TOKEN_PREFIX, 6) == 0) {
-		ok = token_check(db, secret, "personal,service", out) &&
-		     strcmp(out->name, login) == 0;
-		if (!ok)
-			why = "bad, expired or revoked token";
+		ok = token_check(db, secret, "personal,service", out, &why);
+		if (ok && strcmp(out->name, login) != 0) {
+			ok = false;
+			why = "bad_token";	/* another principal's */
+		}
 		password_verify_dummy(secret);	/* same time as a password */
 	} else {
 		ok = password_check(db, login, secret, out, &why);
+		if (ok)
+			out->via = "password";
 	}
 	/* An unreachable database is an outage, not a failed login. */
 	if (!ok && db_unavailable(db)) {
@@ -443,7 +466,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	}
 	if (ok && st.locked) {
 		ok = false;
-		why = "locked out";
+		why = "locked";
 	}
 	if (ok) {
 		if (st.user_row)
@@ -458,9 +481,13 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
 		log_info("login failed for \"%s\" from %s: %s", q, addr, why);
 	}
+	/* The reason goes only to the audit log and the server log: the
+	 * client's answer is the same for all of them. */
+	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}",
+		 why ? why : "");
 	if (!ok || audit_success)
 		audit_write(db, ok ? out->name : login, "login", "", addr, ok,
-			    NULL);
+			    ok ? NULL : detail);
 	free(ukey);
 	free(akey);
 	return ok ? CRED_OK : CRED_BAD;
@@ -483,8 +510,10 @@ credential_check_unaudited(struct db *db, const char *addr, const char *login,
 enum cred_result
 credential_refresh(struct db *db, const char *token, struct principal *out)
 {
+	const char *why;
+
 	memset(out, 0, sizeof(*out));
-	if (!token_check(db, token, "refresh", out)) {
+	if (!token_check(db, token, "refresh", out, &why)) {
 		memset(out, 0, sizeof(*out));
 		return CRED_BAD;
 	}

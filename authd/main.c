@@ -9,9 +9,11 @@
  * audit log, tokens) lives in PostgreSQL. The main thread waits for
  * signals: SIGHUP reloads the signing keys (rotation: append the new key,
  * reload; tokens signed with older keys stay valid while the keys remain
- * listed) and the TLS certificate, SIGTERM/SIGINT stop.
+ * listed) and the TLS certificate, SIGTERM/SIGINT stop. Between signals
+ * it syncs the directory and purges audit records past
+ * audit_retention_days.
  * Usage: authd [-c file] [serve | migrate | check-config |
- * bootstrap-admin NAME]
+ * bootstrap-admin NAME | purge-audit]
  */
 #include <getopt.h>
 #include <errno.h>
@@ -41,7 +43,7 @@ static char *opt_tls_cert, *opt_tls_key, *opt_metrics_listen;
 static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
 static long long opt_lock_addr_threshold;
-static long long opt_cache_ttl;
+static long long opt_cache_ttl, opt_audit_retention;
 static char *opt_ldap_urls, *opt_ldap_ca, *opt_ldap_cert, *opt_ldap_key;
 static char *opt_ldap_bind_dn, *opt_ldap_bind_pw, *opt_ldap_type;
 static char *opt_ldap_user_base, *opt_ldap_user_filter, *opt_ldap_group_base;
@@ -141,6 +143,8 @@ static const struct conf_key settings[] = {
 	  false, "seconds between full directory syncs; 0: off" },
 	{ "metrics_listen", CONF_STR, &opt_metrics_listen, "", 0, 0, false,
 	  "host:port serving /metrics (plain HTTP) instead of listen" },
+	{ "audit_retention_days", CONF_INT, &opt_audit_retention, "365", 0,
+	  36500, false, "days audit records are kept; 0: forever" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -291,6 +295,7 @@ load_settings(const char *path)
 	authd.lockout_window = opt_lock_window;
 	authd.lockout_duration = opt_lock_duration;
 	authd.cred_cache_ttl = opt_cache_ttl;
+	authd.audit_retention_days = opt_audit_retention;
 	return setup_ldap();
 }
 
@@ -398,6 +403,31 @@ reload(struct http_server *srv)
 	(void)http_tls_reload(srv);
 }
 
+/*
+ * Between signals, once a minute (or every ldap_sync_interval when that
+ * is shorter): the directory sync when its interval has passed, and a bounded slice of the audit log's purge (100,000 rows
+ * a minute at most, so a first purge of years of records spreads out).
+ */
+#define HOUSEKEEPING_TICK 60
+
+static void
+housekeeping(time_t *last_sync)
+{
+	struct db *db = db_thread();
+	time_t now = time(NULL);
+	int n;
+
+	if (db == NULL)
+		return;
+	if (opt_ldap_sync && ldapauth_enabled() &&
+	    now - *last_sync >= opt_ldap_sync) {
+		*last_sync = now;
+		if ((n = ldapsync_all(db)) >= 0)
+			log_info("ldap sync: %d users disabled", n);
+	}
+	(void)audit_purge(db, 10);
+}
+
 static int
 cmd_serve(void)
 {
@@ -413,6 +443,7 @@ cmd_serve(void)
 		.n_routes = AR_COUNT,
 	};
 	struct http_server *srv, *msrv = NULL;
+	time_t last_sync = time(NULL);
 	sigset_t set;
 	int sig;
 
@@ -440,18 +471,16 @@ cmd_serve(void)
 	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
 		 opt_tls_cert ? " (https)" : "", authd.service);
 	for (;;) {
-		/* The directory sync runs between signals. */
-		struct timespec tick = { .tv_sec = opt_ldap_sync ? opt_ldap_sync
-								: 3600 };
+		/* Housekeeping runs between signals. */
+		struct timespec tick = {
+			.tv_sec = opt_ldap_sync && opt_ldap_sync < HOUSEKEEPING_TICK
+					  ? opt_ldap_sync
+					  : HOUSEKEEPING_TICK
+		};
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {
-			struct db *db;
-			int n;
-			if (opt_ldap_sync && ldapauth_enabled() &&
-			    (db = db_thread()) != NULL &&
-			    (n = ldapsync_all(db)) >= 0)
-				log_info("ldap sync: %d users disabled", n);
+			housekeeping(&last_sync);
 			continue;
 		}
 		if (sig == SIGHUP) {
@@ -466,6 +495,22 @@ cmd_serve(void)
 	db_teardown();
 	ldapauth_thread_close();
 	return 0;
+}
+
+/* purge-audit: deletes every record past audit_retention_days, now. */
+static int
+cmd_purge_audit(void)
+{
+	struct db *db;
+	long long n = -1;
+
+	setup_db();
+	if (migrate_verify(opt_database) == 0 && (db = db_thread()) != NULL)
+		n = audit_purge(db, 0);
+	if (n >= 0)
+		printf("purged %lld audit records\n", n);
+	db_teardown();
+	return n >= 0 ? 0 : 1;
 }
 
 /*
@@ -527,7 +572,7 @@ static void
 usage(void)
 {
 	printf("usage: authd [-c file] [serve | migrate | check-config | "
-	       "bootstrap-admin NAME]\n       authd --version\n"
+	       "bootstrap-admin NAME | purge-audit]\n       authd --version\n"
 	       "settings (file keys; environment AUTHD_<KEY>):\n");
 	conf_usage(settings, NSETTINGS);
 }
@@ -573,6 +618,8 @@ main(int argc, char **argv)
 		ret = check_settings() < 0 ? 1 : 0;
 	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
 		ret = cmd_bootstrap_admin(argv[optind + 1]);
+	else if (!strcmp(cmd, "purge-audit"))
+		ret = cmd_purge_audit();
 	else {
 		usage();
 		ret = 2;

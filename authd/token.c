@@ -125,6 +125,10 @@ sign(const struct principal *who, const struct grant *g, time_t now)
 		.iat = now,
 		.nbf = now - 1,
 		.exp = now + authd.token_ttl,
+		/* Who logged in how, for registryd's audit records. */
+		.kind = (char *)who->via,
+		.tid = (char *)(who->token_id[0] ? who->token_id : NULL),
+		.id = who->via != NULL ? who->id : 0,
 	};
 
 	for (int i = 0; i < g->n; i++)
@@ -147,6 +151,22 @@ iso8601(time_t t, char *out, size_t len)
 	strftime(out, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* {"kind", "tid"}: how who logged in, for the audit log; caller frees. */
+static char *
+login_detail(const struct principal *who)
+{
+	json_t *o = json_object();
+	char *text;
+
+	if (who->via != NULL)
+		json_object_set_new(o, "kind", json_string(who->via));
+	if (who->token_id[0] != '\0')
+		json_object_set_new(o, "tid", json_string(who->token_id));
+	text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
 /* Issues the token for who and answers; audit records the grant. */
 static int
 issue(struct http_req *r, struct db *db, const struct principal *who,
@@ -154,7 +174,7 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
       bool logged_in)
 {
 	time_t now = time(NULL);
-	char issued[32], *token, *refresh = NULL, *scopes, *detail;
+	char issued[32], *token, *refresh = NULL, *scopes, *detail, *how;
 	json_t *doc, *detail_doc, *granted = granted_json(g);
 	int ret;
 
@@ -183,15 +203,17 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 	detail_doc = json_pack("{s:o}", "access", granted);
 	detail = json_dumps(detail_doc, JSON_COMPACT);
 	json_decref(detail_doc);
+	how = login_detail(who);
 	/* The login that led here is recorded in the same write. */
 	if (logged_in)
-		audit_write2(db, who->name, r->client, "login", "", NULL,
+		audit_write2(db, who->name, r->client, "login", "", how,
 			     "token", authd.service, detail);
 	else
 		audit_write2(db, who->name, r->client, "token", authd.service,
 			     detail, NULL, NULL, NULL);
 	free(detail);
 	authmetrics_token_issued((int)who->kind);
+	free(how);
 	ret = authd_json(r, 200, json_dumps(doc, JSON_COMPACT));
 	json_decref(doc);
 	free(token);

@@ -32,7 +32,9 @@ struct opts {
 	const char *email, *display_name, *description, *user, *limit;
 	const char *expires_in, *actor, *action, *target, *before;
 	const char *ldap_group;
+	const char *since, *until;
 	bool admin, no_admin, org, force, new_password_stdin;
+	bool jsonl;
 };
 
 struct ctl {
@@ -234,6 +236,60 @@ ctl_list(struct ctl *c, const char *path, const char *cursor, long long max)
 		print_json(all);
 	free(next);
 	json_decref(all);
+	return ret;
+}
+
+/*
+ * As ctl_list, but prints each item as one line of compact JSON as its
+ * page arrives (JSON lines), so an export of any size needs one page of
+ * memory; at most max items when max > 0.
+ */
+static int
+ctl_list_lines(struct ctl *c, const char *path, const char *cursor,
+	       long long max)
+{
+	json_t *page = NULL, *item;
+	char *next = NULL;
+	long long done = 0;
+	size_t i;
+	int ret = 0;
+
+	for (;;) {
+		long long want = max > 0 ? max - done : PAGE_MAX;
+		char sep = strchr(path, '?') ? '&' : '?', *esc = NULL, *p;
+
+		if (want > PAGE_MAX)
+			want = PAGE_MAX;
+		esc = next ? curl_easy_escape(c->curl, next, 0) : NULL;
+		p = next ? xasprintf("%s%climit=%lld&%s=%s", path, sep, want,
+				     cursor, esc)
+			 : xasprintf("%s%climit=%lld", path, sep, want);
+		curl_free(esc);
+		free(next);
+		next = NULL;
+		ret = ctl_request(c, "GET", p, NULL, &page);
+		free(p);
+		if (ret != 0)
+			break;
+		json_array_foreach(json_object_get(page, "items"), i, item) {
+			char *line = json_dumps(item, JSON_COMPACT);
+
+			printf("%s\n", line ? line : "null");
+			free(line);
+			done++;
+		}
+		if (json_is_string(json_object_get(page, "next")))
+			next = xstrdup(json_string_value(
+				json_object_get(page, "next")));
+		json_decref(page);
+		if (next == NULL || (max > 0 && done >= max))
+			break;
+	}
+	free(next);
+	if (fflush(stdout) != 0 && ret == 0) {
+		fprintf(stderr, "%s: could not write the output\n", progname);
+		ret = 1;
+	}
 	return ret;
 }
 
@@ -886,25 +942,51 @@ cmd_ldap_sync(struct ctl *c, char **a)
 	return ctl_call(c, "POST", "/ldap/sync", NULL, "synced");
 }
 
-/* The newest records first: --limit of them (default 100). */
-static int
-cmd_audit(struct ctl *c, char **a)
+/* /audit with the filters given as options. */
+static const char *
+audit_path(struct ctl *c)
 {
-	const char *keys[] = { "actor", "action", "target", "before" };
+	const char *keys[] = { "actor", "action", "target", "before",
+			       "since", "until" };
 	const char *vals[] = { c->o.actor, c->o.action, c->o.target,
-			       c->o.before };
-	long long max = opt_count(c);
+			       c->o.before, c->o.since, c->o.until };
 	const char *p = "/audit";
 
-	(void)a;
-	if (max < 0)
-		return usage_error("--limit takes a positive count");
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (vals[i] != NULL)
 			p = arena_printf(&c->arena, "%s%c%s=%s", p,
 					 strchr(p, '?') ? '&' : '?', keys[i],
 					 seg(c, vals[i]));
-	return ctl_list(c, p, "before", max ? max : AUDIT_DEFAULT);
+	return p;
+}
+
+/* The newest records first: --limit of them (default 100); with --jsonl
+ * one record per line instead of one array. */
+static int
+cmd_audit(struct ctl *c, char **a)
+{
+	long long max = opt_count(c);
+
+	(void)a;
+	if (max < 0)
+		return usage_error("--limit takes a positive count");
+	if (c->o.jsonl)
+		return ctl_list_lines(c, audit_path(c), "before",
+				      max ? max : AUDIT_DEFAULT);
+	return ctl_list(c, audit_path(c), "before", max ? max : AUDIT_DEFAULT);
+}
+
+/* Every matching record (or --limit of them), newest first, as JSON
+ * lines: for archiving and for jq. */
+static int
+cmd_audit_export(struct ctl *c, char **a)
+{
+	long long max = opt_count(c);
+
+	(void)a;
+	if (max < 0)
+		return usage_error("--limit takes a positive count");
+	return ctl_list_lines(c, audit_path(c), "before", max);
 }
 
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
@@ -988,8 +1070,12 @@ static const struct command commands[] = {
 	{ "sa tokens", "ORG NAME", 2, "--limit", cmd_sa_tokens },
 	{ "sa token-revoke", "ORG NAME ID", 3, "", cmd_sa_token_revoke },
 	{ "ldap sync", "", 0, "", cmd_ldap_sync },
-	{ "audit", "", 0, "--limit --actor --action --target --before",
+	{ "audit", "", 0,
+	  "--limit --actor --action --target --before --since --until --jsonl",
 	  cmd_audit },
+	{ "audit export", "", 0,
+	  "--limit --actor --action --target --before --since --until",
+	  cmd_audit_export },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1021,6 +1107,9 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--target", target),
 		V("--before", before),
 		V("--ldap-group", ldap_group),
+		V("--since", since),
+		V("--until", until),
+		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
 		F("--org", org),
@@ -1133,7 +1222,12 @@ usage(FILE *f)
 		"  it at each login and sync, and team unlink removes them "
 		"(docs/ldap.md).\n"
 		"  ldap sync: a full directory sync now (system "
-		"administrators).\ncommands:\n",
+		"administrators).\n"
+		"  audit: --action X. or X* matches a prefix; --since and "
+		"--until take RFC 3339\n"
+		"  times (2026-01-31T00:00:00Z); audit export prints every "
+		"record as JSON lines.\n"
+		"commands:\n",
 		progname, progname, DEFAULT_URL);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
 		fprintf(f, "  %s %s%s%s\n", commands[i].words, commands[i].args,

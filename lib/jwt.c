@@ -955,11 +955,30 @@ fail:
 	return NULL;
 }
 
+/* The private "berth" claim, or NULL when c has no kind. */
+static json_t *
+berth_json(const struct jwt_claims *c)
+{
+	json_t *o;
+
+	if (c->kind == NULL || (o = json_object()) == NULL)
+		return NULL;
+	if (set_string(o, "kind", c->kind) ||
+	    (c->tid != NULL && set_string(o, "tid", c->tid)) ||
+	    (c->id != 0 &&
+	     json_object_set_new(o, "id", json_integer(c->id)))) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 /* The claim set; iss, aud and jti are left out when NULL, sub is "". */
 static json_t *
 claims_json(const struct jwt_claims *c)
 {
 	json_t *o = json_object(), *access = json_array();
+	json_t *berth = berth_json(c);
 
 	if (o == NULL || access == NULL ||
 	    (c->iss != NULL && set_string(o, "iss", c->iss)) ||
@@ -969,15 +988,19 @@ claims_json(const struct jwt_claims *c)
 	    json_object_set_new(o, "nbf", json_integer(c->nbf)) ||
 	    json_object_set_new(o, "iat", json_integer(c->iat)) ||
 	    (c->jti != NULL && set_string(o, "jti", c->jti)) ||
-	    json_object_set(o, "access", access))
+	    json_object_set(o, "access", access) ||
+	    (c->kind != NULL &&
+	     (berth == NULL || json_object_set(o, "berth", berth))))
 		goto fail;
 	for (int i = 0; i < c->n_access; i++)
 		if (json_array_append_new(access, access_json(&c->access[i])))
 			goto fail;
 	json_decref(access);
+	json_decref(berth);
 	return o;
 fail:
 	json_decref(access);
+	json_decref(berth);
 	json_decref(o);
 	return NULL;
 }
@@ -1309,6 +1332,27 @@ access_parse(const json_t *o, struct jwt_access *a)
 	return 0;
 }
 
+/* The optional "berth" claim: an object with a string kind. */
+static int
+berth_parse(const json_t *o, struct jwt_claims *c)
+{
+	const json_t *b = json_object_get(o, "berth"), *id;
+	const char *kind, *tid;
+
+	if (b == NULL || json_is_null(b))
+		return 0;
+	if (!json_is_object(b) || member_string(b, "kind", &kind) < 0 ||
+	    kind == NULL || member_string(b, "tid", &tid) < 0)
+		return -1;
+	id = json_object_get(b, "id");
+	if (id != NULL && !json_is_integer(id))
+		return -1;
+	c->kind = xstrdup(kind);
+	c->tid = tid != NULL ? xstrdup(tid) : NULL;
+	c->id = id != NULL ? json_integer_value(id) : 0;
+	return 0;
+}
+
 /* Reads the claim set into c, checking only the members' types. */
 static enum jwt_verdict
 claims_parse(const struct token *t, const char *audience,
@@ -1326,7 +1370,8 @@ claims_parse(const struct token *t, const char *audience,
 	    claim_string(o, "jti", &c->jti) < 0 ||
 	    claim_date(o, "exp", &c->exp, &has_exp) < 0 || !has_exp ||
 	    claim_date(o, "nbf", &c->nbf, &has_nbf) < 0 ||
-	    claim_date(o, "iat", &c->iat, &has_iat) < 0)
+	    claim_date(o, "iat", &c->iat, &has_iat) < 0 ||
+	    berth_parse(o, c) < 0)
 		goto out;
 	access = json_object_get(o, "access");
 	if (access != NULL && !json_is_null(access)) {
@@ -1430,5 +1475,7 @@ jwt_claims_release(struct jwt_claims *c)
 	free(c->sub);
 	free(c->aud);
 	free(c->jti);
+	free(c->kind);
+	free(c->tid);
 	memset(c, 0, sizeof(*c));
 }

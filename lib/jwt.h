@@ -53,6 +53,15 @@ struct jwt_claims {
 	int64_t iat, nbf, exp;
 	struct jwt_access *access;
 	int n_access;
+	/*
+	 * Berth's private claim "berth": {"kind", "tid", "id"}, how sub
+	 * logged in, for the audit log. kind is NULL when the claim is
+	 * absent (then tid is NULL and id 0); tid is the access token's id
+	 * (a uuid) or NULL; id is users.id or service_accounts.id, or 0.
+	 */
+	char *kind;		/* "password", "pat", "service", "refresh" */
+	char *tid;
+	int64_t id;
 };
 
 /* Signs claims with k; the header has alg, typ, kid and x5c when k has a

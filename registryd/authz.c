@@ -499,6 +499,9 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 	ok = granted(c, name, actions);
 	q->subject = arena_strdup(&r->arena, c->sub ? c->sub : "");
 	r->user = *q->subject ? q->subject : NULL;
+	q->kind = c->kind ? arena_strdup(&r->arena, c->kind) : NULL;
+	q->tid = c->tid ? arena_strdup(&r->arena, c->tid) : NULL;
+	q->pid = c->id;
 	if (!ok) {
 		set_challenge(r, scope, "insufficient_scope");
 		return E_UNAUTHORIZED;

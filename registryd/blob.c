@@ -121,6 +121,7 @@ blob_delete(struct http_req *r)
 	PQclear(res);
 	if (db_command(db, "COMMIT") < 0)
 		goto fail;
+	auditlog_add(r, "registry.blob.delete", q->ref, q->ref, NULL);
 	return reg_respond(r, 202, http_resp_copy("", 0));
 fail:
 	db_rollback(db);

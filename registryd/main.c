@@ -35,7 +35,8 @@
 static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
 static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
-static long long opt_upload_ttl, opt_auth_leeway;
+static long long opt_upload_ttl, opt_auth_leeway, opt_audit_queue;
+static bool opt_audit_pulls;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
 static char *opt_auth_keys, *opt_auth_jwks_url, *opt_auth_ca_file;
 static bool opt_auth_realm_insecure;
@@ -92,6 +93,10 @@ static const struct conf_key settings[] = {
 	  "comma-separated URL prefixes foreign layers may not use" },
 	{ "metrics_listen", CONF_STR, &opt_metrics_listen, "", 0, 0, false,
 	  "host:port serving /metrics (plain HTTP) instead of listen" },
+	{ "audit_pulls", CONF_BOOL, &opt_audit_pulls, "false", 0, 0, false,
+	  "record manifest pulls in the audit log, not only changes" },
+	{ "audit_queue", CONF_INT, &opt_audit_queue, "10000", 0, 10000000,
+	  false, "audit records queued for the writer; 0: no registry audit" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -114,6 +119,7 @@ load_settings(const char *path)
 	reg.auth_jwks_url = *opt_auth_jwks_url ? opt_auth_jwks_url : NULL;
 	reg.auth_ca_file = *opt_auth_ca_file ? opt_auth_ca_file : NULL;
 	reg.auth_leeway = (int)opt_auth_leeway;
+	reg.audit_pulls = opt_audit_pulls;
 	reg.n_foreign_allow = util_list_split(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = util_list_split(opt_foreign_deny, &reg.foreign_deny);
 	return 0;
@@ -253,6 +259,8 @@ cmd_serve(void)
 	if (migrate_verify(opt_database) < 0)
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
+	if (auditlog_start(opt_audit_queue) < 0)
+		return 1;
 	metrics_init("berth", "registryd", route_names, ROUTE_COUNT);
 	regmetrics_register();
 	/* Workers inherit the mask, so signals reach only sigwait() here. */
@@ -264,10 +272,13 @@ cmd_serve(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (*opt_metrics_listen &&
 	    (msrv = metrics_listen_start(opt_metrics_listen, ROUTE_METRICS,
-					 ROUTE_UNKNOWN)) == NULL)
+					 ROUTE_UNKNOWN)) == NULL) {
+		auditlog_stop();
 		return 1;
+	}
 	if ((srv = http_start(&hc, &registry_handlers, &reg)) == NULL) {
 		http_stop(msrv);
+		auditlog_stop();
 		return 1;
 	}
 	log_info("registryd serving on %s%s, storage \"%s\", %s", opt_listen,
@@ -301,6 +312,7 @@ cmd_serve(void)
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
 	http_stop(msrv);
+	auditlog_stop();	/* the workers are gone: flush what they queued */
 	db_teardown();
 	storage_release();
 	authz_release();

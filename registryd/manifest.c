@@ -97,6 +97,9 @@ manifest_get(struct http_req *r)
 		r->bytes_out = (uint64_t)PQgetlength(res, 0, 2);
 	}
 	manifest_headers(resp, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	if (reg.audit_pulls && !r->is_head)
+		auditlog_add(r, "registry.pull", q->ref, PQgetvalue(res, 0, 0),
+			     NULL);
 	PQclear(res);
 	return reg_respond(r, 200, resp);
 }
@@ -239,11 +242,14 @@ insert_refs(struct http_req *r, struct db *db, const char *repo,
 	return 0;
 }
 
-/* The transaction of a manifest PUT; E_NONE once committed. */
+/*
+ * The transaction of a manifest PUT; E_NONE once committed, with *old the
+ * digest the tag pointed to before (NULL when new or a digest PUT).
+ */
 static enum reg_error
 store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi,
 	       const char *digest, const struct refs *refs,
-	       const char **detail)
+	       const char **detail, const char **old)
 {
 	struct reg_req *q = r->app;
 	char repo[24], size[24];
@@ -288,6 +294,8 @@ store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi
 		p[2] = digest;
 		if ((res = db_exec(db, Q_TAG_PUT, 3, p)) == NULL)
 			goto fail;
+		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+			*old = arena_strdup(&r->arena, PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
 	if (db_command(db, "COMMIT") < 0)
@@ -305,7 +313,7 @@ manifest_put_end(struct http_req *r)
 	struct manifest_info mi = { 0 };
 	struct refs refs = { 0 };
 	char detail[256], digest[DIGEST_MAX];
-	const char *why = NULL;
+	const char *why = NULL, *old = NULL;
 	enum digest_alg alg = DIGEST_SHA256;
 	struct MHD_Response *resp;
 	enum reg_error e;
@@ -331,8 +339,12 @@ manifest_put_end(struct http_req *r)
 		e = E_UNAVAILABLE;
 		goto out;
 	}
-	if ((e = store_manifest(r, db, &mi, digest, &refs, &why)) != E_NONE)
+	if ((e = store_manifest(r, db, &mi, digest, &refs, &why, &old)) !=
+	    E_NONE)
 		goto out;
+	auditlog_add(r, "registry.push", q->ref, digest, NULL);
+	if (old != NULL && strcmp(old, digest) != 0)
+		auditlog_add(r, "registry.tag.move", q->ref, digest, old);
 	resp = http_resp_copy("", 0);
 	http_resp_header(resp, "Location",
 			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
@@ -354,6 +366,7 @@ manifest_delete(struct http_req *r)
 	struct reg_req *q = r->app;
 	const char *p[2] = { q->name, q->ref };
 	bool by_digest = is_digest_ref(q->ref), found;
+	const char *digest = NULL;
 	enum reg_error e;
 	struct db *db;
 	PGresult *res;
@@ -374,6 +387,9 @@ manifest_delete(struct http_req *r)
 	if (res == NULL)
 		goto fail;
 	found = PQntuples(res) > 0;
+	if (found)
+		digest = arena_strdup(&r->arena,
+				      PQgetvalue(res, 0, by_digest ? 0 : 1));
 	PQclear(res);
 	if (!found) {
 		db_rollback(db);
@@ -381,6 +397,9 @@ manifest_delete(struct http_req *r)
 	}
 	if (db_command(db, "COMMIT") < 0)
 		goto fail;
+	auditlog_add(r, by_digest ? "registry.manifest.delete"
+				  : "registry.tag.delete",
+		     q->ref, digest, NULL);
 	return reg_respond(r, 202, http_resp_copy("", 0));
 fail:
 	db_rollback(db);

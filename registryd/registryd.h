@@ -29,6 +29,7 @@ struct registry {
 	const char *auth_jwks_url;	/* authd's JWKS, fetched and cached */
 	const char *auth_ca_file;	/* CAs for an https JWKS; NULL: system */
 	int auth_leeway;		/* seconds of clock skew allowed */
+	bool audit_pulls;		/* audit manifest GETs too */
 };
 
 /* Foreign layer URLs allowed by the configured prefixes (manifest.c). */
@@ -67,6 +68,11 @@ struct reg_req {
 	struct upload_state *up;	/* streaming upload, see upload.c */
 	char *challenge;	/* WWW-Authenticate for a 401, see authz.c */
 	const char *subject;	/* the token's "sub"; "" when anonymous */
+	/* How the subject logged in (the token's "berth" claim), for the
+	 * audit log: "password", "pat", "service", "refresh", or NULL. */
+	const char *kind;
+	const char *tid;	/* the access token's id, or NULL */
+	int64_t pid;		/* users.id or service_accounts.id, or 0 */
 };
 
 /* Prepared statements (registryd/sql.c). */
@@ -104,6 +110,7 @@ enum stmt {
 	Q_CATALOG_FOR,
 	Q_BLOB_READABLE,
 	Q_PING,
+	Q_AUDIT_BATCH,
 	Q_COUNT
 };
 
@@ -181,6 +188,22 @@ int manifest_delete(struct http_req *r);
 int referrers_get(struct http_req *r);
 int tags_list(struct http_req *r);
 int catalog_list(struct http_req *r);
+
+/* Audit log (auditlog.c). */
+/*
+ * Starts the writer thread with a queue of capacity records (0: registry
+ * auditing off). -1 (logged) when the thread cannot start.
+ */
+int auditlog_start(long long capacity) MUST_CHECK;
+/* Writes what is queued and stops the writer; after http_stop(). */
+void auditlog_stop(void);
+/*
+ * Queues a record of action on the request's repository by the request's
+ * subject, with the reference, digest and previous digest (each may be
+ * NULL). Never blocks on I/O; drops the record when the queue is full.
+ */
+void auditlog_add(struct http_req *r, const char *action, const char *ref,
+		  const char *digest, const char *old_digest);
 
 /* Parses a Content-Range "start-end" (inclusive); -1 when malformed. */
 int range_parse_upload(const char *s, uint64_t *start, uint64_t *end)

@@ -86,13 +86,19 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_MANIFEST_DELETE] = { "manifest_delete",
 		"DELETE FROM manifests WHERE repository_id = " REPO
 		" AND digest = $2 RETURNING digest" },
+	/* Returns the digest the tag pointed to before (NULL if new), for
+	 * the audit log's tag moves; FOR UPDATE waits for a concurrent
+	 * move and reads its result. */
 	[Q_TAG_PUT] = { "tag_put",
+		"WITH old AS (SELECT digest FROM tags WHERE repository_id = $1 "
+		"AND name = $2 FOR UPDATE) "
 		"INSERT INTO tags (repository_id, name, digest) "
 		"VALUES ($1, $2, $3) ON CONFLICT (repository_id, name) "
-		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()" },
+		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now() "
+		"RETURNING (SELECT digest FROM old)" },
 	[Q_TAG_DELETE] = { "tag_delete",
 		"DELETE FROM tags WHERE repository_id = " REPO
-		" AND name = $2 RETURNING name" },
+		" AND name = $2 RETURNING name, digest" },
 	[Q_TAGS_LIST] = { "tags_list",
 		"SELECT name FROM tags WHERE repository_id = $1 "
 		"AND name > $2 ORDER BY name LIMIT $3" },
@@ -130,4 +136,7 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"ON r.id = rb.repository_id WHERE rb.digest = $1 "
 		"AND berth_subject_level($2, r.name) >= 1)" },
 	[Q_PING] = { "ping", "SELECT 1" },
+	/* A batch of audit records, see registryd/auditlog.c. */
+	[Q_AUDIT_BATCH] = { "audit_batch",
+		"SELECT berth_audit_batch($1::jsonb)" },
 };

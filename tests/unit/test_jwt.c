@@ -339,6 +339,61 @@ test_round_trip(void)
 	jwt_claims_release(&c);
 }
 
+/* The private "berth" claim survives signing and verifying. */
+static void
+test_berth_claim(void)
+{
+	struct jwt_key *sk = load_private("ec.pem");
+	struct jwt_claims c, out;
+	char *tok;
+
+	claims_init(&c);
+	c.kind = xstrdup("pat");
+	c.tid = xstrdup("0b7c2f4e-5d0a-4c1e-9a37-2f6d1e8b9c00");
+	c.id = 42;
+	tok = sk ? jwt_sign(sk, &c) : NULL;
+	CHECK(tok != NULL);
+	if (tok != NULL) {
+		CHECK(jwt_verify(tok, &sk, 1, ISS, AUD, NOW, 0, &out) ==
+		      JWT_OK);
+		CHECK(claims_match(&out));
+		CHECK(out.kind && strcmp(out.kind, "pat") == 0);
+		CHECK(out.tid && strcmp(out.tid, c.tid) == 0);
+		CHECK(out.id == 42);
+		jwt_claims_release(&out);
+	}
+	free(tok);
+	/* without a token id or principal id, only the kind is sent */
+	free(c.tid);
+	c.tid = NULL;
+	c.id = 0;
+	free(c.kind);
+	c.kind = xstrdup("password");
+	tok = sk ? jwt_sign(sk, &c) : NULL;
+	CHECK(tok != NULL);
+	if (tok != NULL) {
+		CHECK(jwt_verify(tok, &sk, 1, ISS, AUD, NOW, 0, &out) ==
+		      JWT_OK);
+		CHECK(out.kind && strcmp(out.kind, "password") == 0);
+		CHECK(out.tid == NULL && out.id == 0);
+		jwt_claims_release(&out);
+	}
+	free(tok);
+	/* a token without the claim: kind NULL */
+	free(c.kind);
+	c.kind = NULL;
+	tok = sk ? jwt_sign(sk, &c) : NULL;
+	if (tok != NULL) {
+		CHECK(jwt_verify(tok, &sk, 1, ISS, AUD, NOW, 0, &out) ==
+		      JWT_OK);
+		CHECK(out.kind == NULL && out.tid == NULL);
+		jwt_claims_release(&out);
+	}
+	free(tok);
+	jwt_claims_release(&c);
+	jwt_key_free(sk);
+}
+
 /* Exact bytes: the header as the spec writes it, RS256 as Python signs. */
 static void
 test_encoding(void)
@@ -501,6 +556,16 @@ test_claims(void)
 		  "\"access\":[\"repository:a:pull\"]}", JWT_MALFORMED },
 		{ "[1,2,3]", JWT_MALFORMED },
 		{ "{\"iss\":\"" ISS "\"} {}", JWT_MALFORMED },
+		/* the private claim, when present, has its members' types */
+		{ IA "\"exp\":1700000300,\"berth\":\"pat\"}", JWT_MALFORMED },
+		{ IA "\"exp\":1700000300,\"berth\":{}}", JWT_MALFORMED },
+		{ IA "\"exp\":1700000300,\"berth\":{\"kind\":1}}",
+		  JWT_MALFORMED },
+		{ IA "\"exp\":1700000300,\"berth\":{\"kind\":\"pat\","
+		  "\"tid\":7}}", JWT_MALFORMED },
+		{ IA "\"exp\":1700000300,\"berth\":{\"kind\":\"pat\","
+		  "\"id\":\"7\"}}", JWT_MALFORMED },
+		{ IA "\"exp\":1700000300,\"berth\":null}", JWT_OK },
 		{ "", JWT_MALFORMED },
 	};
 	const char *hdr = "{\"typ\":\"JWT\",\"alg\":\"ES256\",\"kid\":\"" KID_EC
@@ -984,6 +1049,7 @@ test_jwt(void)
 	CHECK(strcmp(jwt_verdict_str(JWT_BAD_ALG), "") != 0);
 	test_keys();
 	test_round_trip();
+	test_berth_claim();
 	test_encoding();
 	test_x5c();
 	test_claims();
