@@ -381,18 +381,20 @@ int
 api_ns_check_empty(struct api *c, const char *name)
 {
 	const char *force = http_query(c->r, "force");
+	const char *purge = http_query(c->r, "delete_repositories");
 	const char *p[1] = { name };
 	PGresult *res;
 
-	if (force && !strcmp(force, "true"))
+	if ((force && !strcmp(force, "true")) ||
+	    (purge && !strcmp(purge, "true")))
 		return 0;
 	if ((res = api_exec(c, API_NS_REPOS, 1, p)) == NULL)
 		return -1;
 	if (PQntuples(res) > 0) {
 		api_fail(c, 409, "CONFLICT",
 			 "namespace \"%s\" still holds repositories, such as "
-			 "\"%s\"; ?force=true deletes it anyway, and whoever "
-			 "takes the name next owns them",
+			 "\"%s\"; ?delete_repositories=true deletes them "
+			 "with it",
 			 name, PQgetvalue(res, 0, 0));
 		PQclear(res);
 		return -1;
@@ -553,6 +555,11 @@ authenticate(struct api *c)
 		return -1;
 	}
 	c->r->user = arena_strdup(&c->r->arena, c->who.name);
+	/* Else a token for some repositories could mint a token for all. */
+	if (PRINCIPAL_LIMITED(&c->who))
+		return api_fail(c, 403, "DENIED",
+				"an access token with limits serves only the "
+				"registry");
 	snprintf(c->idtext, sizeof(c->idtext), "%" PRId64, c->who.id);
 	c->uid = c->who.kind == P_USER ? c->idtext : NULL;
 	c->sid = c->who.kind == P_SERVICE ? c->idtext : NULL;

@@ -21,6 +21,7 @@ enum api_stmt {
 	API_USER_LIST,
 	API_USER_UPDATE,
 	API_USER_DELETE,
+	API_USER_UNLOCK,
 	API_ADMINS_LOCK,
 	API_OWNED_LOCK,
 	API_SOLE_OWNER,
@@ -63,6 +64,8 @@ enum api_stmt {
 	API_REPO_GRANTS,
 	API_REPO_VISIBILITY,
 	API_REPO_LIST,
+	API_REPO_DELETE,
+	API_NS_PURGE,
 	API_AUDIT_LIST,
 	API_STMT_END
 };
@@ -188,9 +191,18 @@ struct api_org {
 int api_org(struct api *c, const char *name, bool manage, struct api_org *o);
 /*
  * Refuses (409) to delete namespace name while repositories remain in it,
- * unless ?force=true: whoever took the name next would own them.
+ * unless ?delete_repositories=true (or its older spelling ?force=true)
+ * asks to delete them with it: whoever took the name next would own them.
  */
 int api_ns_check_empty(struct api *c, const char *name);
+/*
+ * In the caller's transaction, deletes every repository of namespace name
+ * (tags, manifests, blob links; the blobs queued for garbage collection)
+ * and the grants on them; *n is how many. Called by every namespace
+ * delete, after api_ns_check_empty, so that a repository pushed in
+ * between goes too rather than to the name's next owner.
+ */
+int apirepo_purge_ns(struct api *c, const char *name, long long *n);
 /*
  * What an organization owns besides members: teams and service accounts
  * (apiorg.c). Both are named within the organization and answer alike.

@@ -70,12 +70,15 @@ org_delete(struct api *c)
 {
 	struct api_org o;
 	const char *p[1] = { c->arg[0] };
+	long long repos;
 
 	if (api_org(c, c->arg[0], true, &o) < 0 ||
-	    api_ns_check_empty(c, o.name) < 0 ||
-	    api_exec_count(c, API_ORG_DELETE, 1, p) < 0)
+	    api_ns_check_empty(c, o.name) < 0 || api_begin(c) < 0 ||
+	    apirepo_purge_ns(c, o.name, &repos) < 0 ||
+	    api_exec_count(c, API_ORG_DELETE, 1, p) < 0 || api_commit(c) < 0)
 		return -1;
-	api_audit(c, "org.delete", o.name, NULL);
+	api_audit(c, "org.delete", o.name,
+		  json_pack("{s:I}", "repositories", (json_int_t)repos));
 	return api_no_content(c);
 }
 

@@ -1,6 +1,6 @@
 /*
- * Management API: repositories' visibility and their direct user grants,
- * and the list of repositories the caller may read. Access follows
+ * Management API: repositories' visibility, their direct user grants and
+ * their deletion, and the list of repositories the caller may read. Access follows
  * berth_repo_level(), the rule that token scopes use: readers may look,
  * admins (level 3: their own namespace, organization owners, system
  * administrators, admin grants) may change. A repository the caller may
@@ -154,11 +154,65 @@ repo_user_grant(struct api *c)
 	return apigrant_set(c, rp.ns, rp.name, level, &to);
 }
 
+/*
+ * DELETE /repositories/{name}: the repository's admins. Tags, manifests
+ * and blob links go in one statement, with the blobs queued for garbage
+ * collection; pulls then answer NAME_UNKNOWN and the catalog skips it.
+ */
+static int
+repo_delete(struct api *c)
+{
+	struct repo_ref rp;
+	const char *p[1];
+	PGresult *res;
+	json_t *detail;
+
+	if (repo_find(c, 3, &rp) < 0)
+		return -1;
+	p[0] = rp.name;
+	if (api_begin(c) < 0 ||
+	    (res = api_exec(c, API_REPO_DELETE, 1, p)) == NULL)
+		return -1;
+	if (atoi(PQgetvalue(res, 0, 0)) == 0) {
+		PQclear(res);
+		return api_fail(c, 404, "NOT_FOUND",
+				"repository \"%s\" not found", rp.name);
+	}
+	detail = json_pack("{s:I, s:I, s:I, s:I}", "tags",
+			   (json_int_t)atoll(PQgetvalue(res, 0, 1)),
+			   "manifests",
+			   (json_int_t)atoll(PQgetvalue(res, 0, 2)),
+			   "blobs_queued",
+			   (json_int_t)atoll(PQgetvalue(res, 0, 3)), "grants",
+			   (json_int_t)atoll(PQgetvalue(res, 0, 4)));
+	PQclear(res);
+	if (api_commit(c) < 0) {
+		json_decref(detail);
+		return -1;
+	}
+	api_audit(c, "repo.delete", rp.name, detail);
+	return api_no_content(c);
+}
+
+int
+apirepo_purge_ns(struct api *c, const char *name, long long *n)
+{
+	const char *p[1] = { name };
+	PGresult *res;
+
+	if ((res = api_exec(c, API_NS_PURGE, 1, p)) == NULL)
+		return -1;
+	*n = atoll(PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return 0;
+}
+
 const struct api_route apirepo_routes[] = {
 	{ "GET", "repositories", repo_list },
 	{ "PUT", "repositories/**/visibility", repo_visibility },
 	{ "PUT", "repositories/**/grants/users/*", repo_user_grant },
 	{ "DELETE", "repositories/**/grants/users/*", repo_user_grant },
 	{ "GET", "repositories/**", repo_get },
+	{ "DELETE", "repositories/**", repo_delete },
 	{ NULL, NULL, NULL },
 };

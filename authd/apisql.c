@@ -15,6 +15,7 @@
 #define USER_JSON "json_build_object('name', u.name, 'email', u.email, " \
 	"'display_name', u.display_name, 'admin', u.is_admin, " \
 	"'disabled', u.disabled, 'source', u.source, " \
+	"'tokens_valid_after', " TS("u.tokens_valid_after") ", " \
 	"'created', " TS("u.created_at") ", 'updated', " TS("u.updated_at") ")"
 
 #define TEAM_JSON "json_build_object('name', t.name, " \
@@ -30,7 +31,8 @@
 	"'kind', k.kind, 'created', " TS("k.created_at") ", " \
 	"'expires', " TS("k.expires_at") ", " \
 	"'last_used', " TS("k.last_used_at") ", " \
-	"'revoked', " TS("k.revoked_at") ")"
+	"'revoked', " TS("k.revoked_at") ", 'read_only', k.read_only, " \
+	"'repositories', to_json(k.repositories))"
 
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
@@ -58,11 +60,19 @@ const struct db_stmt api_stmts[] = {
 		"display_name = coalesce($4, display_name), "
 		"is_admin = coalesce($5::boolean, is_admin), "
 		"disabled = coalesce($6::boolean, disabled), "
+		"tokens_valid_after = CASE WHEN disabled AND "
+		"NOT coalesce($6::boolean, true) AND NOT $7::boolean "
+		"THEN greatest(tokens_valid_after, disabled_at) "
+		"ELSE tokens_valid_after END, "
 		"updated_at = now() WHERE name = $1" },
 	/* The namespace row owns the user's row (ON DELETE CASCADE). */
 	[API_USER_DELETE - A_COUNT] = { "api_user_delete",
 		"DELETE FROM namespaces WHERE name = $1 AND NOT is_org" },
 	/* Serializes changes that could leave no active administrator. */
+	/* An account's lockout (credential.c's "user:<name>" key). */
+	[API_USER_UNLOCK - A_COUNT] = { "api_user_unlock",
+		"DELETE FROM login_failures WHERE key = 'user:' || $1 "
+		"RETURNING failures, coalesce(locked_until > now(), false)" },
 	[API_ADMINS_LOCK - A_COUNT] = { "api_admins_lock",
 		"SELECT name FROM users WHERE is_admin AND NOT disabled "
 		"ORDER BY id FOR UPDATE" },
@@ -251,6 +261,39 @@ const struct db_stmt api_stmts[] = {
 		"berth_repo_level($1, $2, r.name) AS level FROM repositories r "
 		"WHERE r.name > $3) x WHERE x.level >= 1 "
 		"ORDER BY x.name LIMIT $4" },
+	/* Repository $1, with everything in it, in one statement: the row
+	 * lock waits out a registryd write to it; the blobs it linked go to
+	 * the GC queue (registryd's review keeps those still linked
+	 * elsewhere); grants on it go, so a repository of the same name made
+	 * later starts with none. Returns (repositories, tags, manifests,
+	 * blobs queued, grants) as counted before the delete. */
+	[API_REPO_DELETE - A_COUNT] = { "api_repo_delete",
+		"WITH r AS (SELECT id FROM repositories WHERE name = $1 "
+		"FOR UPDATE), "
+		"q AS (INSERT INTO gc_blob_reviews (digest) "
+		"SELECT DISTINCT b.digest FROM repository_blobs b "
+		"JOIN r ON b.repository_id = r.id ON CONFLICT (digest) "
+		"DO UPDATE SET review_after = now() RETURNING 1), "
+		"g AS (DELETE FROM grants WHERE repository = $1 RETURNING 1), "
+		"d AS (DELETE FROM repositories WHERE id IN "
+		"(SELECT id FROM r) RETURNING 1) "
+		"SELECT (SELECT count(*) FROM d), "
+		"(SELECT count(*) FROM tags t JOIN r ON t.repository_id = r.id), "
+		"(SELECT count(*) FROM manifests m "
+		"JOIN r ON m.repository_id = r.id), "
+		"(SELECT count(*) FROM q), (SELECT count(*) FROM g)" },
+	/* The same for every repository of namespace $1 (see API_NS_REPOS);
+	 * the namespace's grants go with its row. Returns the count. */
+	[API_NS_PURGE - A_COUNT] = { "api_ns_purge",
+		"WITH r AS (SELECT id FROM repositories WHERE name >= $1 || '/' "
+		"AND name < $1 || '0' FOR UPDATE), "
+		"q AS (INSERT INTO gc_blob_reviews (digest) "
+		"SELECT DISTINCT b.digest FROM repository_blobs b "
+		"JOIN r ON b.repository_id = r.id ON CONFLICT (digest) "
+		"DO UPDATE SET review_after = now() RETURNING 1), "
+		"d AS (DELETE FROM repositories WHERE id IN "
+		"(SELECT id FROM r) RETURNING 1) "
+		"SELECT (SELECT count(*) FROM d), (SELECT count(*) FROM q)" },
 	/* Newest first; $1 is the "before" cursor, the filters may be NULL:
 	 * $3 an exact action, $5 an action prefix, $6 since (inclusive),
 	 * $7 until (exclusive). */

@@ -2,16 +2,21 @@
  * Management API: access tokens of a user (personal) or of a service
  * account, typed as the password in Basic credentials. The secret is
  * shown once, in the answer that creates it; only its SHA-256 is kept
- * (credential.c), so lists show names and dates, never secrets.
+ * (credential.c), so lists show names and dates, never secrets. A token
+ * may be limited to pulls (read_only) and to a list of repositories; the
+ * token service enforces both (scope.c).
  */
 #include <stdio.h>
 
 #include <openssl/crypto.h>
 
 #include "api.h"
+#include "names.h"
 
 /* Ten years: long enough for anything, short enough for timestamps. */
 #define TOKEN_TTL_MAX (10LL * 365 * 86400)
+/* Entries of a token's repository list. */
+#define TOKEN_REPOS_MAX 32
 
 /* The uuid of a token secret "berth_<32 hex id><64 hex secret>". */
 static void
@@ -57,13 +62,65 @@ token_ttl(struct api *c, long long *ttl)
 	return 0;
 }
 
+/* One entry of "repositories": a name, or a prefix ("acme/" and a star). */
+static bool
+token_repo_valid(const char *s)
+{
+	size_t n = strlen(s);
+	char prefix[NAME_MAX_LEN + 1];
+
+	if (n > 2 && n - 2 <= NAME_MAX_LEN && !strcmp(s + n - 2, "/*")) {
+		memcpy(prefix, s, n - 2);
+		prefix[n - 2] = '\0';
+		return names_repo_valid(prefix);
+	}
+	return names_repo_valid(s);
+}
+
+/*
+ * read_only (absent: false) and repositories (absent or null: all), as
+ * "t"/"f" and a JSON array's text (caller frees) for
+ * credential_token_create_limited. Duplicates are kept: harmless.
+ */
+static int
+token_limits(struct api *c, const char **read_only, char **repos)
+{
+	json_t *v = json_object_get(c->body, "repositories"), *e;
+	size_t i;
+
+	*repos = NULL;
+	if (api_bool(c, "read_only", read_only) < 0)
+		return -1;
+	if (*read_only == NULL)
+		*read_only = "f";
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > TOKEN_REPOS_MAX)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"repositories must be a list of 1 to %d names",
+				TOKEN_REPOS_MAX);
+	json_array_foreach(v, i, e)
+	{
+		if (!json_is_string(e) || !token_repo_valid(json_string_value(e)))
+			return api_fail(c, 400, "NAME_INVALID",
+					"repositories[%zu] must be a repository "
+					"name or a prefix such as \"acme/*\"",
+					i);
+	}
+	*repos = json_dumps(v, JSON_COMPACT);
+	return 0;
+}
+
 static int
 token_create(struct api *c, const struct principal *owner)
 {
-	static const char *const fields[] = { "name", "expires_in", NULL };
+	static const char *const fields[] = { "name", "expires_in",
+					      "read_only", "repositories",
+					      NULL };
 	const char *kind = owner->kind == P_USER ? "personal" : "service";
-	const char *name, *p[1];
-	char uuid[37], *secret = NULL;
+	const char *name, *p[1], *read_only;
+	char uuid[37], *secret = NULL, *repos = NULL;
 	PGresult *res = NULL;
 	json_t *doc;
 	long long ttl;
@@ -74,9 +131,13 @@ token_create(struct api *c, const struct principal *owner)
 		return -1;
 	if (*name == '\0')
 		return api_fail(c, 400, "BAD_REQUEST", "\"name\" is empty");
-	if ((secret = credential_token_create(c->db, kind, owner, name, ttl)) ==
-	    NULL)
+	if (token_limits(c, &read_only, &repos) < 0)
+		return -1;
+	if ((secret = credential_token_create_limited(
+		     c->db, kind, owner, name, ttl, read_only, repos)) == NULL) {
+		free(repos);
 		return api_db_fail(c, "token");
+	}
 	token_uuid(secret, uuid, sizeof(uuid));
 	p[0] = uuid;
 	if ((res = api_exec(c, API_TOKEN_GET, 1, p)) == NULL)
@@ -89,10 +150,13 @@ token_create(struct api *c, const struct principal *owner)
 	json_object_set_new(doc, "login", json_string(owner->name));
 	json_object_set_new(doc, "token", json_string(secret));
 	api_audit(c, "token.create", owner->name,
-		  json_pack("{s:s, s:s, s:s}", "id", uuid, "name", name, "kind",
-			    kind));
+		  json_pack("{s:s, s:s, s:s, s:b, s:O?}", "id", uuid, "name",
+			    name, "kind", kind, "read_only", *read_only == 't',
+			    "repositories",
+			    json_object_get(c->body, "repositories")));
 	ret = api_reply(c, 201, doc);
 out:
+	free(repos);
 	PQclear(res);
 	OPENSSL_cleanse(secret, strlen(secret));
 	free(secret);

@@ -9,9 +9,6 @@
 
 #include "api.h"
 
-#define PASSWORD_MIN 8
-#define PASSWORD_MAX 1024
-
 /* Self or a system administrator; 404 for anyone else. */
 static int
 user_self_or_admin(struct api *c, const char *name, struct api_user *u)
@@ -23,23 +20,17 @@ user_self_or_admin(struct api *c, const char *name, struct api_user *u)
 	return api_user(c, name, u);
 }
 
-/* A new password from the body: length bounds, and never a token's form,
- * which credential_check would take for a token. */
+/* A new password from the body, by password_policy (password.c). */
 static int
 user_new_password(struct api *c, bool required, const char **out)
 {
+	const char *why;
+
 	if (api_str(c, "password", required, PASSWORD_MAX, out) < 0)
 		return -1;
-	if (*out == NULL)
+	if (*out == NULL || (why = password_policy(*out)) == NULL)
 		return 0;
-	if (strlen(*out) < PASSWORD_MIN)
-		return api_fail(c, 400, "BAD_REQUEST",
-				"password must be at least %d characters",
-				PASSWORD_MIN);
-	if (!strncmp(*out, "berth_", 6))
-		return api_fail(c, 400, "BAD_REQUEST",
-				"password must not start with \"berth_\"");
-	return 0;
+	return api_fail(c, 400, "BAD_REQUEST", "%s", why);
 }
 
 /* email and display_name, both optional. */
@@ -188,6 +179,7 @@ admins_besides(struct api *c, const struct api_user *u)
 /* The user PATCH changes, as SQL parameters for API_USER_UPDATE. */
 struct user_change {
 	const char *password, *email, *display, *admin, *disabled;
+	const char *revive; /* "t": a re-enable keeps the old tokens */
 };
 
 static int
@@ -196,15 +188,21 @@ user_change_parse(struct api *c, const struct api_user *u,
 {
 	static const char *const fields[] = {
 		"password", "current_password", "email", "display_name",
-		"admin", "disabled", NULL
+		"admin", "disabled", "revive_tokens", NULL
 	};
 
 	if (api_fields(c, fields) < 0 ||
 	    user_new_password(c, false, &ch->password) < 0 ||
 	    user_profile(c, &ch->email, &ch->display) < 0 ||
 	    api_bool(c, "admin", &ch->admin) < 0 ||
-	    api_bool(c, "disabled", &ch->disabled) < 0)
+	    api_bool(c, "disabled", &ch->disabled) < 0 ||
+	    api_bool(c, "revive_tokens", &ch->revive) < 0)
 		return -1;
+	if (ch->revive && (ch->disabled == NULL || *ch->disabled != 'f'))
+		return api_fail(c, 400, "BAD_REQUEST",
+				"revive_tokens goes with \"disabled\": false");
+	if (ch->revive == NULL)
+		ch->revive = "f";
 	if ((ch->admin || ch->disabled) && api_need_admin(c) < 0)
 		return -1;
 	if (ch->password && !u->local)
@@ -219,14 +217,15 @@ user_change_parse(struct api *c, const struct api_user *u,
 static json_t *
 user_change_json(const struct user_change *ch)
 {
-	return json_pack("{s:b, s:b, s:b, s:o, s:o}", "password",
+	return json_pack("{s:b, s:b, s:b, s:o, s:o, s:b}", "password",
 			 ch->password != NULL, "email", ch->email != NULL,
 			 "display_name", ch->display != NULL, "admin",
 			 ch->admin ? json_boolean(*ch->admin == 't')
 				   : json_null(),
 			 "disabled",
 			 ch->disabled ? json_boolean(*ch->disabled == 't')
-				      : json_null());
+				      : json_null(),
+			 "revive_tokens", *ch->revive == 't');
 }
 
 static int
@@ -234,7 +233,7 @@ user_patch(struct api *c)
 {
 	struct api_user u;
 	struct user_change ch;
-	const char *p[6];
+	const char *p[7];
 	char *hash = NULL;
 	bool demote;
 	int ret = -1;
@@ -251,8 +250,9 @@ user_patch(struct api *c)
 	p[3] = ch.display;
 	p[4] = ch.admin;
 	p[5] = ch.disabled;
+	p[6] = ch.revive;
 	if (api_begin(c) < 0 || (demote && admins_besides(c, &u) < 0) ||
-	    api_exec_count(c, API_USER_UPDATE, 6, p) < 0 || api_commit(c) < 0)
+	    api_exec_count(c, API_USER_UPDATE, 7, p) < 0 || api_commit(c) < 0)
 		goto out;
 	api_audit(c, "user.update", u.name, user_change_json(&ch));
 	ret = api_reply_row(c, 200, API_USER_GET, 1, p, "user");
@@ -289,6 +289,7 @@ user_delete(struct api *c)
 {
 	struct api_user u;
 	const char *p[1] = { c->arg[0] };
+	long long repos;
 
 	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0 ||
 	    api_ns_check_empty(c, u.name) < 0 || api_begin(c) < 0)
@@ -296,10 +297,42 @@ user_delete(struct api *c)
 	if ((u.admin && !u.disabled && admins_besides(c, &u) < 0) ||
 	    user_owns_alone(c, &u) < 0)
 		return -1;
-	if (api_exec_count(c, API_USER_DELETE, 1, p) < 0 || api_commit(c) < 0)
+	/* Nothing keyed by the name survives for its next owner: not the
+	 * repositories, nor the lockout. Grants, tokens and memberships
+	 * follow the rows (ON DELETE CASCADE). */
+	if (apirepo_purge_ns(c, u.name, &repos) < 0 ||
+	    api_exec_count(c, API_USER_DELETE, 1, p) < 0 ||
+	    api_exec_count(c, API_USER_UNLOCK, 1, p) < 0 || api_commit(c) < 0)
 		return -1;
-	api_audit(c, "user.delete", u.name, NULL);
+	api_audit(c, "user.delete", u.name,
+		  json_pack("{s:I}", "repositories", (json_int_t)repos));
 	return api_no_content(c);
+}
+
+/* POST /users/{name}/unlock: ends the account's lockout and forgets its
+ * failed logins (administrators). The client address's count stays. */
+static int
+user_unlock(struct api *c)
+{
+	struct api_user u;
+	const char *p[1] = { c->arg[0] };
+	PGresult *res;
+	json_t *doc;
+	bool locked;
+	long long failures;
+
+	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0)
+		return -1;
+	p[0] = u.name;
+	if ((res = api_exec(c, API_USER_UNLOCK, 1, p)) == NULL)
+		return -1;
+	locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't';
+	failures = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	PQclear(res);
+	doc = json_pack("{s:s, s:b, s:I}", "name", u.name, "was_locked",
+			locked, "failures", (json_int_t)failures);
+	api_audit(c, "user.unlock", u.name, json_deep_copy(doc));
+	return api_reply(c, 200, doc);
 }
 
 /* GET or POST /users/{name}/tokens, DELETE .../tokens/{id}: self or
@@ -424,6 +457,7 @@ const struct api_route apiuser_routes[] = {
 	{ "GET", "users/*", user_get },
 	{ "PATCH", "users/*", user_patch },
 	{ "DELETE", "users/*", user_delete },
+	{ "POST", "users/*/unlock", user_unlock },
 	{ "GET", "users/*/tokens", user_tokens },
 	{ "POST", "users/*/tokens", user_tokens },
 	{ "DELETE", "users/*/tokens/*", user_tokens },

@@ -72,6 +72,10 @@ struct principal {
 	 * directory), "pat", "service" or "refresh"; NULL for anonymous. */
 	const char *via;
 	char token_id[37];	/* the token's uuid when via a token, else "" */
+	/* Set when the credential was an access token with limits (see
+	 * schema/0004_identity.sql). */
+	bool token_read_only;	/* pull only */
+	bool token_repos;	/* only the repositories of its list */
 };
 
 /* Prepared statements (authsql.c). */
@@ -82,6 +86,7 @@ enum authd_stmt {
 	A_TOKEN_TOUCH,
 	A_TOKEN_INSERT,
 	A_REPO_LEVEL,
+	A_TOKEN_LEVEL,
 	A_THROTTLE_GET,
 	A_THROTTLE_FAIL,
 	A_THROTTLE_CLEAR,
@@ -127,8 +132,19 @@ char *password_hash(const char *password);	/* caller frees */
 bool password_verify(const char *encoded, const char *password);
 /* Spends the time of a verification, for unknown users. */
 void password_verify_dummy(const char *password);
-/* A fresh random password of 24 characters (caller frees). */
+/* A fresh random password of 24 characters (caller frees); it always
+ * passes password_policy. */
 char *password_generate(void);
+#define PASSWORD_MIN 8
+#define PASSWORD_MIN_TEXT "8"
+#define PASSWORD_MAX 1024
+#define PASSWORD_MAX_TEXT "1024"
+/*
+ * The password policy of every local account, the API's and the
+ * bootstrap administrator's alike: NULL when password is acceptable,
+ * else why not (a static message).
+ */
+const char *password_policy(const char *password);
 
 /* Credentials (credential.c). */
 enum cred_result { CRED_OK, CRED_BAD, CRED_ERROR };
@@ -160,6 +176,20 @@ int credential_basic(struct http_req *r, char **user, char **pass);
 char *credential_token_create(struct db *db, const char *kind,
 			      const struct principal *owner, const char *name,
 			      long long ttl);
+/*
+ * As credential_token_create, with limits: read_only "t" or "f" and
+ * repos_json a JSON array of names and "ns/..." prefixes, each NULL to keep
+ * those of the token owner->token_id names (none when it is empty).
+ * credential_token_create passes NULL for both: a refresh token issued to
+ * a limited token's login is just as limited.
+ */
+char *credential_token_create_limited(struct db *db, const char *kind,
+				      const struct principal *owner,
+				      const char *name, long long ttl,
+				      const char *read_only,
+				      const char *repos_json);
+/* Whether p logged in with an access token that has limits. */
+#define PRINCIPAL_LIMITED(p) ((p)->token_read_only || (p)->token_repos)
 /* Resolves a refresh token to its owner; CRED_BAD when unusable. */
 enum cred_result credential_refresh(struct db *db, const char *token,
 				    struct principal *out);

@@ -13,21 +13,35 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"SELECT s.id, o.name || '+' || s.name, s.disabled "
 		"FROM service_accounts s JOIN organizations o "
 		"ON o.id = s.org_id WHERE o.name = $1 AND s.name = $2" },
+	/* Dead: revoked, expired, or made before its user's last disable
+	 * (tokens_valid_after, schema/0004_identity.sql). */
 	[A_TOKEN_BY_ID] = { "token_by_id",
 		"SELECT t.kind, t.secret_hash, t.user_id, t.sa_id, "
 		"(t.revoked_at IS NOT NULL OR "
-		" (t.expires_at IS NOT NULL AND t.expires_at <= now())), "
-		"t.revoked_at IS NOT NULL "
-		"FROM tokens t WHERE t.id = $1::uuid" },
+		" (t.expires_at IS NOT NULL AND t.expires_at <= now()) OR "
+		" coalesce(t.created_at <= u.tokens_valid_after, false)), "
+		"t.revoked_at IS NOT NULL, "
+		"t.read_only, t.repositories IS NOT NULL "
+		"FROM tokens t LEFT JOIN users u ON u.id = t.user_id "
+		"WHERE t.id = $1::uuid" },
 	[A_TOKEN_TOUCH] = { "token_touch",
 		"SELECT berth_token_touch($1::uuid)" },
+	/* Limits: $9 read-only and $10 the repositories (a JSON array),
+	 * each NULL to take those of token $8 (NULL: none). */
 	[A_TOKEN_INSERT] = { "token_insert",
 		"INSERT INTO tokens (id, kind, user_id, sa_id, name, "
-		"secret_hash, expires_at) VALUES ($1::uuid, $2, $3, $4, $5, "
+		"secret_hash, expires_at, read_only, repositories) "
+		"SELECT $1::uuid, $2, $3, $4, $5, "
 		"$6, CASE WHEN $7::bigint > 0 THEN now() + "
-		"make_interval(secs => $7::double precision) END)" },
+		"make_interval(secs => $7::double precision) END, "
+		"coalesce($9::boolean, p.read_only, false), "
+		"CASE WHEN $10::json IS NULL THEN p.repositories "
+		"ELSE ARRAY(SELECT json_array_elements_text($10::json)) END "
+		"FROM (SELECT 1) x LEFT JOIN tokens p ON p.id = $8::uuid" },
 	[A_REPO_LEVEL] = { "repo_level",
 		"SELECT berth_repo_level($1, $2, $3)" },
+	[A_TOKEN_LEVEL] = { "token_level",
+		"SELECT berth_token_level($1::uuid, $2, $3, $4)" },
 	[A_THROTTLE_GET] = { "throttle_get",
 		"SELECT key, coalesce(locked_until > now(), false) "
 		"FROM login_failures WHERE key IN ($1, $2)" },

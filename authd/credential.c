@@ -326,6 +326,8 @@ token_check(struct db *db, const char *token, const char *kinds,
 		PQclear(t);
 		out->via = token_via(PQgetvalue(res, 0, 0));
 		util_strlcpy(out->token_id, uuid, sizeof(out->token_id));
+		out->token_read_only = PQgetvalue(res, 0, 6)[0] == 't';
+		out->token_repos = PQgetvalue(res, 0, 7)[0] == 't';
 	} else {
 		*why = "disabled";
 	}
@@ -525,10 +527,20 @@ credential_token_create(struct db *db, const char *kind,
 			const struct principal *owner, const char *name,
 			long long ttl)
 {
+	return credential_token_create_limited(db, kind, owner, name, ttl,
+					       NULL, NULL);
+}
+
+char *
+credential_token_create_limited(struct db *db, const char *kind,
+				const struct principal *owner,
+				const char *name, long long ttl,
+				const char *read_only, const char *repos_json)
+{
 	unsigned char id[16], secret[32], hash[SHA256_DIGEST_LENGTH];
 	char idhex[33], sechex[65], uuid[37], owner_id[24], ttlbuf[24];
-	const char *p[7];
-	int lengths[7] = { 0 }, formats[7] = { 0 };
+	const char *p[10];
+	int lengths[10] = { 0 }, formats[10] = { 0 };
 	PGresult *res;
 
 	util_random(id, sizeof(id));
@@ -551,7 +563,11 @@ credential_token_create(struct db *db, const char *kind,
 	lengths[5] = sizeof(hash);
 	formats[5] = 1;
 	p[6] = ttlbuf;
-	if ((res = db_exec_bin(db, A_TOKEN_INSERT, 7, p, lengths, formats,
+	/* Unless told, a token made from a token keeps its limits. */
+	p[7] = owner->token_id[0] ? owner->token_id : NULL;
+	p[8] = read_only;
+	p[9] = repos_json;
+	if ((res = db_exec_bin(db, A_TOKEN_INSERT, 10, p, lengths, formats,
 			       0)) == NULL)
 		return NULL;
 	PQclear(res);

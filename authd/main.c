@@ -523,12 +523,19 @@ cmd_bootstrap_admin(const char *name)
 {
 	const char *env = getenv("BERTH_ADMIN_PASSWORD");
 	char *password = env && *env ? xstrdup(env) : password_generate();
-	char *hash = password_hash(password);
+	const char *why = password_policy(password);
+	char *hash = why ? NULL : password_hash(password);
 	const char *p[5] = { name, hash, "t", NULL, "administrator" };
 	PGresult *res = NULL;
-	struct db *db;
+	struct db *db = NULL;
 	int ret = 1;
 
+	/* The API's rule, so the first account is no weaker than the rest. */
+	if (why != NULL) {
+		log_warnx("BERTH_ADMIN_PASSWORD refused: %s", why);
+		free(password);
+		return 1;
+	}
 	setup_db();
 	if ((db = db_thread()) == NULL)
 		goto out;

@@ -66,3 +66,20 @@ password_generate(void)
 	out[sizeof(rnd)] = '\0';
 	return out;
 }
+
+const char *
+password_policy(const char *password)
+{
+	size_t n = strlen(password);
+
+	if (n < PASSWORD_MIN)
+		return "password must be at least " PASSWORD_MIN_TEXT
+		       " characters";
+	if (n > PASSWORD_MAX)
+		return "password must be at most " PASSWORD_MAX_TEXT
+		       " characters";
+	/* credential_check would take it for an access token. */
+	if (!strncmp(password, "berth_", 6))
+		return "password must not start with \"berth_\"";
+	return NULL;
+}

@@ -2,7 +2,9 @@
  * Scopes (docker-token-auth-scope): parsing "type:name:actions" and
  * narrowing the requested actions to what the principal may do. An unknown
  * type, a bad name or a forbidden action is dropped, never an error, so a
- * token request never reveals whether a private repository exists.
+ * token request never reveals whether a private repository exists. An
+ * access token with limits gets the intersection of its owner's actions
+ * and its limits (berth_token_level in schema/0004_identity.sql).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,11 +43,12 @@ scope_parse(const char *s, struct jwt_access *out)
 	return *out->type && *out->name ? 0 : -1;
 }
 
+/* The principal's level on repo; a limited token's through its limits. */
 static int
 repo_level(struct db *db, const struct principal *p, const char *repo)
 {
 	char uid[24], sid[24];
-	const char *params[3] = { NULL, NULL, repo };
+	const char *params[4] = { NULL, NULL, repo, repo };
 	PGresult *res;
 	int level;
 
@@ -55,7 +58,15 @@ repo_level(struct db *db, const struct principal *p, const char *repo)
 		params[0] = uid;
 	else if (p->kind == P_SERVICE)
 		params[1] = sid;
-	if ((res = db_exec(db, A_REPO_LEVEL, 3, params)) == NULL)
+	if (PRINCIPAL_LIMITED(p)) {
+		params[0] = p->token_id;
+		params[1] = p->kind == P_USER ? uid : NULL;
+		params[2] = p->kind == P_SERVICE ? sid : NULL;
+		res = db_exec(db, A_TOKEN_LEVEL, 4, params);
+	} else {
+		res = db_exec(db, A_REPO_LEVEL, 3, params);
+	}
+	if (res == NULL)
 		return -1;
 	level = atoi(PQgetvalue(res, 0, 0));
 	PQclear(res);
@@ -89,10 +100,13 @@ scope_grant(struct db *db, const struct principal *p, struct jwt_access *a)
 		for (int j = 0; j < kept; j++)
 			dup |= !strcmp(a->actions[j], a->actions[i]);
 		/* Everyone may list the catalog ("*" is its only action);
-		 * registryd lists only what the subject may pull. */
+		 * registryd lists only what the subject may pull. Not a
+		 * token limited to some repositories: registryd knows the
+		 * subject, not the token's list. */
 		if (!strcmp(a->type, "registry"))
 			allowed = !strcmp(a->name, "catalog") &&
-				  !strcmp(a->actions[i], "*");
+				  !strcmp(a->actions[i], "*") &&
+				  !p->token_repos;
 		else
 			allowed = action_allowed(a->actions[i], level);
 		if (!dup && allowed)

@@ -26,6 +26,7 @@
 #define PAGE_MAX 1000
 #define AUDIT_DEFAULT 100
 #define LINE_MAX_LEN 4096
+#define TOKEN_REPOS_MAX 32 /* authd's limit on a token's repositories */
 
 /* The options a command may take; which ones is in its table row. */
 struct opts {
@@ -35,6 +36,9 @@ struct opts {
 	const char *since, *until;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
+	bool read_only, revive_tokens, delete_repositories;
+	const char *repos[TOKEN_REPOS_MAX]; /* --repo, repeatable */
+	int nrepos;
 };
 
 struct ctl {
@@ -408,18 +412,28 @@ expires_arg(const struct ctl *c, bool *bad)
 	return json_integer((json_int_t)v);
 }
 
-/* {name, expires_in} for a token, or NULL after a usage error. */
+/* {name, expires_in, read_only, repositories} for a token, or NULL after
+ * a usage error. */
 static json_t *
 token_body(const struct ctl *c, const char *name)
 {
 	bool bad;
-	json_t *ttl = expires_arg(c, &bad);
+	json_t *ttl = expires_arg(c, &bad), *body, *repos;
 
 	if (bad) {
 		usage_error("--expires-in takes seconds");
 		return NULL;
 	}
-	return json_pack("{s:s, s:o}", "name", name, "expires_in", ttl);
+	body = json_pack("{s:s, s:o, s:b}", "name", name, "expires_in", ttl,
+			 "read_only", c->o.read_only);
+	if (c->o.nrepos > 0) {
+		repos = json_array();
+		for (int i = 0; i < c->o.nrepos; i++)
+			json_array_append_new(repos,
+					      json_string(c->o.repos[i]));
+		json_object_set_new(body, "repositories", repos);
+	}
+	return body;
 }
 
 /* A list command: every page, or --limit items. */
@@ -433,11 +447,14 @@ list(struct ctl *c, const char *p)
 	return ctl_list(c, p, "after", max);
 }
 
-/* "?force=true" when --force. */
+/* "?delete_repositories=true" when --delete-repositories or its older
+ * name --force: the namespace's repositories go with it. */
 static const char *
 force(const struct ctl *c)
 {
-	return c->o.force ? "?force=true" : "";
+	return c->o.force || c->o.delete_repositories
+		       ? "?delete_repositories=true"
+		       : "";
 }
 
 /* ---- commands ------------------------------------------------------------ */
@@ -545,10 +562,24 @@ cmd_user_disable(struct ctl *c, char **a)
 	return user_patch(c, a[0], json_pack("{s:b}", "disabled", 1));
 }
 
+/* Tokens made before the disable stay dead unless --revive-tokens. */
 static int
 cmd_user_enable(struct ctl *c, char **a)
 {
-	return user_patch(c, a[0], json_pack("{s:b}", "disabled", 0));
+	json_t *body = json_pack("{s:b}", "disabled", 0);
+
+	if (c->o.revive_tokens)
+		json_object_set_new(body, "revive_tokens", json_true());
+	return user_patch(c, a[0], body);
+}
+
+static int
+cmd_user_unlock(struct ctl *c, char **a)
+{
+	return ctl_call(c, "POST",
+			arena_printf(&c->arena, "/users/%s/unlock",
+				     seg(c, a[0])),
+			NULL, NULL);
 }
 
 static int
@@ -773,6 +804,15 @@ cmd_repo_visibility(struct ctl *c, char **a)
 				     repo_seg(c, a[0])),
 			json_pack("{s:b}", "public", !strcmp(a[1], "public")),
 			NULL);
+}
+
+static int
+cmd_repo_delete(struct ctl *c, char **a)
+{
+	return ctl_call(
+		c, "DELETE",
+		arena_printf(&c->arena, "/repositories/%s", repo_seg(c, a[0])),
+		NULL, arena_printf(&c->arena, "deleted repository %s", a[0]));
 }
 
 static const char *
@@ -1021,12 +1061,15 @@ static const struct command commands[] = {
 	{ "user password", "NAME", 1, "--new-password-stdin",
 	  cmd_user_password },
 	{ "user disable", "NAME", 1, "", cmd_user_disable },
-	{ "user enable", "NAME", 1, "", cmd_user_enable },
-	{ "user delete", "NAME", 1, "--force", cmd_user_delete },
+	{ "user enable", "NAME", 1, "--revive-tokens", cmd_user_enable },
+	{ "user unlock", "NAME", 1, "", cmd_user_unlock },
+	{ "user delete", "NAME", 1, "--delete-repositories --force",
+	  cmd_user_delete },
 	{ "org create", "ORG", 1, "", cmd_org_create },
 	{ "org list", "", 0, "--limit", cmd_org_list },
 	{ "org get", "ORG", 1, "", cmd_org_get },
-	{ "org delete", "ORG", 1, "--force", cmd_org_delete },
+	{ "org delete", "ORG", 1, "--delete-repositories --force",
+	  cmd_org_delete },
 	{ "org members", "ORG", 1, "--limit", cmd_org_members },
 	{ "org member set", "ORG USER owner|member", 3, "",
 	  cmd_org_member_set },
@@ -1052,8 +1095,9 @@ static const struct command commands[] = {
 	  cmd_repo_visibility },
 	{ "repo grant", "REPO USER read|write|admin", 3, "", cmd_repo_grant },
 	{ "repo revoke", "REPO USER", 2, "", cmd_repo_revoke },
-	{ "token create", "TOKENNAME", 1, "--user --expires-in",
-	  cmd_token_create },
+	{ "repo delete", "REPO", 1, "", cmd_repo_delete },
+	{ "token create", "TOKENNAME", 1,
+	  "--user --expires-in --read-only --repo", cmd_token_create },
 	{ "token list", "", 0, "--user --limit", cmd_token_list },
 	{ "token revoke", "ID", 1, "--user", cmd_token_revoke },
 	{ "sa create", "ORG NAME", 2, "--description", cmd_sa_create },
@@ -1066,7 +1110,8 @@ static const struct command commands[] = {
 	  cmd_sa_grant },
 	{ "sa revoke", "ORG NAME REPO|--org", 3, "--org", cmd_sa_revoke },
 	{ "sa grants", "ORG NAME", 2, "--limit", cmd_sa_grants },
-	{ "sa token", "ORG NAME TOKENNAME", 3, "--expires-in", cmd_sa_token },
+	{ "sa token", "ORG NAME TOKENNAME", 3,
+	  "--expires-in --read-only --repo", cmd_sa_token },
 	{ "sa tokens", "ORG NAME", 2, "--limit", cmd_sa_tokens },
 	{ "sa token-revoke", "ORG NAME ID", 3, "", cmd_sa_token_revoke },
 	{ "ldap sync", "", 0, "", cmd_ldap_sync },
@@ -1115,6 +1160,9 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		F("--org", org),
 		F("--force", force),
 		F("--new-password-stdin", new_password_stdin),
+		F("--read-only", read_only),
+		F("--revive-tokens", revive_tokens),
+		F("--delete-repositories", delete_repositories),
 #undef V
 #undef F
 	};
@@ -1160,6 +1208,16 @@ parse_args(struct ctl *c, const struct command *cmd, int argc, char **argv,
 
 		if (strncmp(argv[i], "--", 2) != 0 || cmd->nargs < 0) {
 			pos[(*npos)++] = argv[i];
+			continue;
+		}
+		/* The one option that may repeat. */
+		if (!strcmp(argv[i], "--repo") && opt_allowed(cmd, "--repo")) {
+			if (i + 1 == argc)
+				return usage_error("--repo needs a value");
+			if (c->o.nrepos == TOKEN_REPOS_MAX)
+				return usage_error("at most %d --repo",
+						   TOKEN_REPOS_MAX);
+			c->o.repos[c->o.nrepos++] = argv[++i];
 			continue;
 		}
 		val = opt_value(&c->o, argv[i], &flag);
@@ -1223,6 +1281,20 @@ usage(FILE *f)
 		"(docs/ldap.md).\n"
 		"  ldap sync: a full directory sync now (system "
 		"administrators).\n"
+		"  token create, sa token: --read-only limits the token to "
+		"pulls, --repo REPO\n"
+		"  (repeatable; a name or a prefix such as acme/*) to those "
+		"repositories.\n"
+		"  user enable --revive-tokens: the tokens made before the "
+		"disable work again.\n"
+		"  user delete, org delete --delete-repositories (or "
+		"--force): the namespace's\n"
+		"  repositories are deleted with it; without, it must have "
+		"none.\n"
+		"  user unlock: ends the account's login lockout (system "
+		"administrators).\n"
+		"  repo delete: the repository, its tags and manifests "
+		"(its admins).\n"
 		"  audit: --action X. or X* matches a prefix; --since and "
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "

@@ -4,7 +4,8 @@
 # ./var/pg (created on the first run, reused afterwards; port BERTH_PG_PORT,
 # default 5433).  Blobs go to ./var/storage.  Applies the migrations,
 # creates the administrator "admin" on the first run (password from
-# BERTH_ADMIN_PASSWORD, or generated and printed once), starts authd on
+# BERTH_ADMIN_PASSWORD, which must pass the API's password policy, or
+# generated and printed once), starts authd on
 # 127.0.0.1:5001 with a signing key kept in ./var/authd-key.pem, then runs
 # registryd with token auth in the foreground on 127.0.0.1:5000
 # (REGISTRYD_LISTEN overrides).  BERTH_NO_AUTH=1 runs registryd without auth.
@@ -117,7 +118,13 @@ if [ -z "${BERTH_NO_AUTH:-}" ]; then
 		[ -z "$ca" ] || export REGISTRYD_AUTH_CA_FILE
 	fi
 	export AUTHD_LISTEN AUTHD_DATABASE AUTHD_SIGNING_KEYS
-	"$BUILD/authd" bootstrap-admin admin
+	# authd refuses a BERTH_ADMIN_PASSWORD that the API would refuse.
+	if ! "$BUILD/authd" bootstrap-admin admin; then
+		echo "run.sh: no administrator: BERTH_ADMIN_PASSWORD must" \
+			"have 8 to 1024 characters and not start with" \
+			"berth_ (docs/auth.md)" >&2
+		exit 1
+	fi
 	"$BUILD/authd" serve &
 	auth_pid=$!
 	: "${REGISTRYD_AUTH_REALM:=$auth_scheme://$AUTHD_LISTEN/token}"

@@ -417,10 +417,14 @@ want "deleted user: 404" 404 "$ADMIN" GET /users/tapi-carol
 want "deleted user left the org" 200 "$ALICE" GET /orgs/tapi-acme/members
 expect_eq "members after the deletion" '["tapi-alice","tapi-bob"]' "$(jqb '[.items[].user]')"
 want "a namespace with repositories is kept: 409" 409 "$ADMIN" DELETE /users/tapi-alice
-want "force deletes it anyway" 204 "$ADMIN" DELETE "/users/tapi-alice?force=true"
+want "force (delete_repositories' older name) deletes it with its repositories" 204 \
+	"$ADMIN" DELETE "/users/tapi-alice?force=true"
+expect_eq "tapi-alice's repositories went with her" 0 \
+	"$(psql -XAtqc "SELECT count(*) FROM repositories WHERE name LIKE 'tapi-alice/%'")"
 want "org repository row" 200 "$BOB" PUT /repositories/tapi-acme/app/visibility '{"public":false}'
 want "an org with repositories is kept: 409" 409 "$BOB" DELETE /orgs/tapi-acme
-want "force deletes the org" 204 "$BOB" DELETE "/orgs/tapi-acme?force=true"
+want "force deletes the org with its repositories" 204 "$BOB" DELETE "/orgs/tapi-acme?force=true"
 want "former owner: the org is gone" 404 "$BOB" GET /orgs/tapi-acme
 want "former owner: its repository is out of reach" 404 "$BOB" GET /repositories/tapi-acme/app
-want "administrators still reach it" 200 "$ADMIN" GET /repositories/tapi-acme/app
+want "administrators see the name" 200 "$ADMIN" GET /repositories/tapi-acme/app
+expect_eq "... with no repository behind it" '[null,false]' "$(jqb '[.created, .public]')"

@@ -298,6 +298,8 @@ admin user delete tctl-ann
 rc "user delete of a namespace with repositories: exit 1" 1
 admin user delete tctl-ann --force
 rc "user delete --force" 0
+expect_eq "user delete --force took the repositories" 0 \
+	"$(psql -XAtqc "SELECT count(*) FROM repositories WHERE name LIKE 'tctl-ann/%'")"
 admin user get tctl-nobody
 expect_eq "the password does not show in an error" 0 \
 	"$(cat "$OUT" "$ERR" | grep -cF -- "$AUTHD_ADMIN_PASSWORD")"
