@@ -66,6 +66,7 @@ struct reg_req {
 	struct upload_state *up;	/* streaming upload, see upload.c */
 	char *challenge;	/* WWW-Authenticate for a 401, see authz.c */
 	const char *subject;	/* the token's "sub"; "" when anonymous */
+	const char *denied;	/* why a valid token falls short, see authz.c */
 };
 
 /* Prepared statements (registryd/sql.c). */

@@ -5,7 +5,8 @@
 # Uses sudo when not root.
 #
 # Debian starts a package's service when it installs it, which would put
-# slapd and Samba on the LDAP ports, a registry on :5000 and nginx on :80.
+# slapd and Samba on the LDAP ports, a registry on :5000, nginx on :80 and
+# dockerd with its containerd.
 # Berth's tests and benchmarks start their own instances from temporary
 # directories, so while we install a policy-rc.d refuses every start
 # (unless one is already in place), and on systemd hosts the services of
@@ -16,8 +17,10 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	libjansson-dev libssl-dev libcurl4-openssl-dev libjwt-dev libargon2-dev
 	postgresql postgresql-contrib skopeo curl jq openssl ca-certificates
 	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2
+	docker.io
 	$*"
-SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx"
+SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx
+	docker docker.socket containerd"
 POLICY=/usr/sbin/policy-rc.d
 
 die() {
