@@ -468,6 +468,37 @@ claims_of(const char *token, enum jwt_verdict *v)
 	return &slot->claims;
 }
 
+/*
+ * The message of an insufficient_scope refusal: the first action the token
+ * lacks and the level (docs/auth.md) that grants it, so that a client and
+ * its user learn why, e.g. that delete needs admin and not only write.
+ */
+static const char *
+denied_message(struct http_req *r, const struct jwt_claims *c,
+	       const char *name, unsigned actions)
+{
+	static const struct {
+		unsigned action;
+		const char *verb, *level;
+	} needs[] = {
+		{ AUTHZ_PULL, "pull", "read" },
+		{ AUTHZ_PUSH, "push", "write" },
+		{ AUTHZ_DELETE, "delete", "admin" },
+	};
+
+	if (name == NULL)
+		return NULL;
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if ((actions & needs[i].action) &&
+		    !granted(c, name, needs[i].action))
+			return arena_printf(&r->arena,
+					    "%s requires %s access to "
+					    "repository \"%s\"",
+					    needs[i].verb, needs[i].level,
+					    name);
+	return NULL;
+}
+
 enum reg_error
 authz_check(struct http_req *r, const char *name, unsigned actions)
 {
@@ -478,6 +509,7 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 	enum jwt_verdict v;
 	bool ok;
 
+	q->denied = NULL;
 	if (reg.auth_realm == NULL)
 		return E_NONE;
 	if (h == NULL || strncasecmp(h, "Bearer ", 7) != 0) {
@@ -504,6 +536,7 @@ authz_check(struct http_req *r, const char *name, unsigned actions)
 	q->pid = c->id;
 	if (!ok) {
 		set_challenge(r, scope, "insufficient_scope");
+		q->denied = denied_message(r, c, name, actions);
 		return E_UNAUTHORIZED;
 	}
 	return E_NONE;

@@ -35,11 +35,17 @@ is_digest_ref(const char *ref)
 	return strchr(ref, ':') != NULL;
 }
 
+static bool
+ref_valid(const char *ref)
+{
+	return is_digest_ref(ref) ? reg_digest_valid(ref) : reg_tag_valid(ref);
+}
+
 /* Validates a tag-or-digest reference; answers and returns false if bad. */
 static bool
 check_ref(struct http_req *r, const char *ref)
 {
-	if (is_digest_ref(ref) ? reg_digest_valid(ref) : reg_tag_valid(ref))
+	if (ref_valid(ref))
 		return true;
 	reg_error_respond(r, is_digest_ref(ref) ? E_DIGEST_INVALID
 						: E_TAG_INVALID,
@@ -71,10 +77,16 @@ manifest_get(struct http_req *r)
 	PGresult *res;
 	int stmt;
 
-	if (!check_ref(r, q->ref))
-		return 0;
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
+	/*
+	 * A reference that is neither a tag nor a digest names no manifest:
+	 * 404, like an absent tag (end-3 lists only 404, and the OCI
+	 * conformance suite asks for it). PUT and DELETE answer 400.
+	 */
+	if (!ref_valid(q->ref))
+		return reg_error_respond(r, E_MANIFEST_UNKNOWN,
+					 "neither a valid tag nor a digest");
 	if (r->is_head)
 		stmt = by_digest ? Q_MANIFEST_HEAD_BY_DIGEST
 				 : Q_MANIFEST_HEAD_BY_TAG;

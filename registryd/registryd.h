@@ -73,6 +73,7 @@ struct reg_req {
 	const char *kind;
 	const char *tid;	/* the access token's id, or NULL */
 	int64_t pid;		/* users.id or service_accounts.id, or 0 */
+	const char *denied;	/* why a valid token falls short, see authz.c */
 };
 
 /* Prepared statements (registryd/sql.c). */

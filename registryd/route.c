@@ -82,7 +82,10 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
 	err = json_pack("{s:s, s:s}", "code", error_code(e), "message",
-			error_message(e));
+			e == E_UNAUTHORIZED && r->app != NULL &&
+					((struct reg_req *)r->app)->denied
+				? ((struct reg_req *)r->app)->denied
+				: error_message(e));
 	if (detail != NULL && e != E_INTERNAL)
 		json_object_set_new(err, "detail", json_string(detail));
 	doc = json_pack("{s:[o]}", "errors", err);

@@ -7,6 +7,7 @@
 # Debian starts a package's service when it installs it, which would put
 # slapd and Samba on the LDAP ports, a registry on :5000, nginx on :80 and
 # Prometheus (installed for promtool, which checks /metrics) on :9090.
+# dockerd with its containerd.
 # Berth's tests and benchmarks start their own instances from temporary
 # directories, so while we install a policy-rc.d refuses every start
 # (unless one is already in place), and on systemd hosts the services of
@@ -19,9 +20,10 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	postgresql postgresql-contrib skopeo curl jq openssl ca-certificates
 	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2
 	prometheus
+	docker.io
 	$*"
 SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx
-	prometheus prometheus-node-exporter"
+	prometheus prometheus-node-exporter docker docker.socket containerd"
 POLICY=/usr/sbin/policy-rc.d
 
 die() {

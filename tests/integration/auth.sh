@@ -261,6 +261,8 @@ authd_extra_start() {
 	for ((i = 0; i < 200; i++)); do
 		kill -0 "$AUTHD_EXTRA_PID" 2>/dev/null || return 1
 		[ "$(curl -s -o /dev/null -w '%{http_code}' "$AUTHD_EXTRA/readyz")" = 200 ] && return 0
+		# With AUTHD_TLS_CERT: HTTPS (the caller names the scheme).
+		[ "$(curl -sk -o /dev/null -w '%{http_code}' "https://${AUTHD_EXTRA#http://}/readyz")" = 200 ] && return 0
 		sleep 0.05
 	done
 	return 1

@@ -186,6 +186,11 @@ while read -r who want_status want_access pull push del catalog; do
 		not_ok "$who: push" "got $STATUS $(challenge) $(body_head)"
 	else
 		denied "$who: push refused" "$had"
+		if [ "$had" = y ] && [ "$pull" = y ]; then
+			expect_eq "$who: refused push names the level it needs" \
+				'push requires write access to repository "tamorg/app"' \
+				"$(jq -r '.errors[0].message' "$BODY" 2>/dev/null)"
+		fi
 		req GET "$REG/v2/tamorg/app/manifests/push-$who"
 		expect_eq "$who: refused push left no tag" 404 "$STATUS"
 	fi
@@ -200,6 +205,14 @@ while read -r who want_status want_access pull push del catalog; do
 		expect_eq "$who: delete" 202 "$STATUS"
 	else
 		denied "$who: delete refused" "$had"
+		if [ "$had" = y ]; then
+			# The refusal says which level would do.
+			expect_eq "$who: refused delete names the level it needs" \
+				'UNAUTHORIZED delete requires admin access to repository "tamorg/app"' \
+				"$(jq -r '.errors[0] | "\(.code) \(.message)"' "$BODY" 2>/dev/null)"
+			expect_match "$who: refused delete's challenge names the delete scope" \
+				'scope="repository:tamorg/app:delete",error="insufficient_scope"' "$(challenge)"
+		fi
 		req GET "$REG/v2/tamorg/app/manifests/$d"
 		expect_eq "$who: refused delete left the manifest" 200 "$STATUS"
 	fi

@@ -127,12 +127,20 @@ for ((i = 0; i < ${#BAD_DIGESTS[@]}; i += 2)); do
 	expect_eq "digest $short: referrers is 400" 400 "$STATUS"
 	unchanged "digest $short: nothing was stored"
 done
+# GET and HEAD of a reference that is no tag nor digest: 404, as for an
+# absent tag (end-3; the OCI conformance suite); PUT and DELETE: 400.
 req GET "$REG/v2/$R/manifests/sha256:abc"
-expect_status_code "manifest reference sha256:abc is 400" 400 "DIGEST_INVALID TAG_INVALID"
+expect_status_code "GET manifest by malformed digest sha256:abc is 404 MANIFEST_UNKNOWN" 404 MANIFEST_UNKNOWN
+req HEAD "$REG/v2/$R/manifests/sha256:abc"
+expect_eq "HEAD manifest by malformed digest sha256:abc is 404" 404 "$STATUS"
 req GET "$REG/v2/$R/manifests/$UPPER"
-expect_status_code "manifest reference with upper-case hex is 400" 400 "DIGEST_INVALID TAG_INVALID"
+expect_status_code "GET manifest by upper-case hex digest is 404 MANIFEST_UNKNOWN" 404 MANIFEST_UNKNOWN
 req PUT "$REG/v2/$R/manifests/sha256:abc" -H "Content-Type: $MT_OCI_MANIFEST" --data-binary @"$M"
 expect_status_code "PUT manifest by malformed digest is 400" 400 "DIGEST_INVALID TAG_INVALID"
+req DELETE "$REG/v2/$R/manifests/sha256:abc"
+expect_status_code "DELETE manifest by malformed digest is 400 DIGEST_INVALID" 400 DIGEST_INVALID
+req DELETE "$REG/v2/$R/manifests/$UPPER"
+expect_status_code "DELETE manifest by upper-case hex digest is 400 DIGEST_INVALID" 400 DIGEST_INVALID
 unchanged "malformed manifest references stored nothing"
 
 # Wrong digest for the bytes.
@@ -172,12 +180,16 @@ rebase
 
 # --- tags ---------------------------------------------------------------------------
 T129=$(printf 't%.0s' $(seq 1 129))
-for tag in "$T129" .dot -dash "a+b" "a%20b" "%C3%A9t%C3%A9"; do
+for tag in "$T129" .dot .INVALID_MANIFEST_NAME -dash "a+b" "a%20b" "%C3%A9t%C3%A9"; do
 	short=${tag:0:16}
 	req PUT "$REG/v2/$R/manifests/$tag" -H "Content-Type: $MT_OCI_MANIFEST" --data-binary @"$M"
 	expect_status_code "tag \"$short\": PUT manifest is 400 TAG_INVALID" 400 TAG_INVALID
 	req GET "$REG/v2/$R/manifests/$tag"
-	expect_status_code "tag \"$short\": GET manifest is 400 TAG_INVALID" 400 TAG_INVALID
+	expect_status_code "tag \"$short\": GET manifest is 404 MANIFEST_UNKNOWN" 404 MANIFEST_UNKNOWN
+	req HEAD "$REG/v2/$R/manifests/$tag"
+	expect_eq "tag \"$short\": HEAD manifest is 404" 404 "$STATUS"
+	req DELETE "$REG/v2/$R/manifests/$tag"
+	expect_status_code "tag \"$short\": DELETE manifest is 400 TAG_INVALID" 400 TAG_INVALID
 	unchanged "tag \"$short\": nothing was stored"
 done
 req GET "$REG/v2/$R/tags/list?n=abc"
