@@ -12,18 +12,18 @@ static const char *const reasons[] = { "bad_credentials", "bad_token",
 				       "directory_error", "other" };
 
 static const struct {
-	const char *why;	/* as credential.c words it */
+	const char *why;	/* credential.c's reason category (audit) */
 	int reason;		/* index into reasons */
 } causes[] = {
-	{ "wrong password", 0 },
-	{ "unknown user or no local password", 0 },
-	{ "empty or oversized credentials", 0 },
-	{ "refused by the directory", 0 },
-	{ "bad, expired or revoked token", 1 },
-	{ "locked out", 2 },
-	{ "account disabled", 3 },
-	{ "directory unreachable", 4 },
-	{ "directory user cannot be provisioned", 4 },
+	{ "bad_password", 0 },
+	{ "unknown_user", 0 },
+	{ "malformed", 0 },
+	{ "directory_refused", 0 },
+	{ "bad_token", 1 },
+	{ "locked", 2 },
+	{ "disabled", 3 },
+	{ "directory_unavailable", 4 },
+	{ "not_provisioned", 4 },
 };
 
 static struct metric login_failures = {

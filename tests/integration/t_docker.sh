@@ -211,9 +211,9 @@ dkcheck "docker: push over https" push "$TLS_HOST/tdkuser/secure:1"
 DS=$(pushed_digest)
 expect_eq "docker: the same image as over http" "$D1" "$DS"
 check "docker: the https registryd logged the manifest PUT" \
-	grep -q 'method=PUT path="/v2/tdkuser/secure/manifests/1" status=201' "$C/registryd.log"
+	grep -q 'method=PUT path="/v2/tdkuser/secure/manifests/1" .*status=201' "$C/registryd.log"
 check "docker: the https authd issued the tokens" \
-	grep -q 'path="/token" status=200' "$C/authd/log"
+	grep -q 'path="/token" .*status=200' "$C/authd/log"
 if grep -q 'tdkuser/secure' "$BERTH_RUN"/node*/log; then
 	not_ok "docker: no plain-http node saw the https push" "found in a node log"
 else
