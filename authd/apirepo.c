@@ -1,11 +1,12 @@
 /*
  * Management API: repositories' visibility, their direct user grants and
- * their deletion, and the list of repositories the caller may read. Access follows
- * berth_repo_level(), the rule that token scopes use: readers may look,
- * admins (level 3: their own namespace, organization owners, system
- * administrators, admin grants) may change. A repository the caller may
- * not read answers 404, whether it exists or not. Repository names hold
- * slashes, so the routes match them as "**" from both ends of the path.
+ * their deletion, and the list of repositories the caller may read.
+ * Access follows berth_repo_level(), the rule that token scopes use:
+ * readers may look, admins (level 3: their own namespace, organization
+ * owners, system administrators, admin grants) may change and delete. A
+ * repository the caller may not read answers 404, whether it exists or
+ * not. Repository names hold slashes, so the routes match them as "**"
+ * from both ends of the path.
  */
 #include <stdlib.h>
 

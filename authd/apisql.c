@@ -278,15 +278,16 @@ const struct db_stmt api_stmts[] = {
 		"d AS (DELETE FROM repositories WHERE id IN "
 		"(SELECT id FROM r) RETURNING 1) "
 		"SELECT (SELECT count(*) FROM d), "
-		"(SELECT count(*) FROM tags t JOIN r ON t.repository_id = r.id), "
+		"(SELECT count(*) FROM tags t "
+		"JOIN r ON t.repository_id = r.id), "
 		"(SELECT count(*) FROM manifests m "
 		"JOIN r ON m.repository_id = r.id), "
 		"(SELECT count(*) FROM q), (SELECT count(*) FROM g)" },
 	/* The same for every repository of namespace $1 (see API_NS_REPOS);
 	 * the namespace's grants go with its row. Returns the count. */
 	[API_NS_PURGE - A_COUNT] = { "api_ns_purge",
-		"WITH r AS (SELECT id FROM repositories WHERE name >= $1 || '/' "
-		"AND name < $1 || '0' FOR UPDATE), "
+		"WITH r AS (SELECT id FROM repositories "
+		"WHERE name >= $1 || '/' AND name < $1 || '0' FOR UPDATE), "
 		"q AS (INSERT INTO gc_blob_reviews (digest) "
 		"SELECT DISTINCT b.digest FROM repository_blobs b "
 		"JOIN r ON b.repository_id = r.id ON CONFLICT (digest) "

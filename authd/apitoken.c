@@ -102,10 +102,12 @@ token_limits(struct api *c, const char **read_only, char **repos)
 				TOKEN_REPOS_MAX);
 	json_array_foreach(v, i, e)
 	{
-		if (!json_is_string(e) || !token_repo_valid(json_string_value(e)))
+		if (!json_is_string(e) ||
+		    !token_repo_valid(json_string_value(e)))
 			return api_fail(c, 400, "NAME_INVALID",
-					"repositories[%zu] must be a repository "
-					"name or a prefix such as \"acme/*\"",
+					"repositories[%zu] must be a "
+					"repository name or a prefix such as "
+					"\"acme/*\"",
 					i);
 	}
 	*repos = json_dumps(v, JSON_COMPACT);
@@ -133,8 +135,9 @@ token_create(struct api *c, const struct principal *owner)
 		return api_fail(c, 400, "BAD_REQUEST", "\"name\" is empty");
 	if (token_limits(c, &read_only, &repos) < 0)
 		return -1;
-	if ((secret = credential_token_create_limited(
-		     c->db, kind, owner, name, ttl, read_only, repos)) == NULL) {
+	secret = credential_token_create_limited(c->db, kind, owner, name, ttl,
+						 read_only, repos);
+	if (secret == NULL) {
 		free(repos);
 		return api_db_fail(c, "token");
 	}
