@@ -134,7 +134,11 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"SELECT b.size FROM blobs b WHERE b.digest = $1 AND EXISTS "
 		"(SELECT 1 FROM repository_blobs rb JOIN repositories r "
 		"ON r.id = rb.repository_id WHERE rb.digest = $1 "
-		"AND berth_subject_level($2, r.name) >= 1)" },
+		"AND berth_subject_level($2, r.name) >= 1 "
+		/* A token with a repository list reads only within it. */
+		"AND ($3::uuid IS NULL OR EXISTS (SELECT 1 FROM tokens t "
+		"WHERE t.id = $3::uuid AND "
+		"berth_token_covers(t.repositories, r.name))))" },
 	[Q_PING] = { "ping", "SELECT 1" },
 	/* A batch of audit records, see registryd/auditlog.c. */
 	[Q_AUDIT_BATCH] = { "audit_batch",

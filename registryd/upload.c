@@ -171,8 +171,9 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 		res = db_exec(db, Q_BLOB_IN_REPO, 2, p);
 	} else if (reg.auth_realm != NULL) {
 		/* Automatic mount: known in a repository the caller reads. */
-		const char *pr[2] = { digest, q->subject ? q->subject : "" };
-		res = db_exec(db, Q_BLOB_READABLE, 2, pr);
+		const char *pr[3] = { digest, q->subject ? q->subject : "",
+				      q->tid };
+		res = db_exec(db, Q_BLOB_READABLE, 3, pr);
 	} else {
 		res = db_exec(db, Q_BLOB_ANY_REPO, 1, p + 1);
 	}

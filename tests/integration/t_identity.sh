@@ -240,6 +240,20 @@ as_bearer "$tok"
 image_make "$W/lim-push" 1 100
 check "node 4: the limited token's JWT pushes within its list" \
 	auth_push "$REGA" tid-alice/sub/x lim "$W/lim-push"
+# The automatic mount (mount= without from=) links only blobs the token
+# itself may read: a blob of tid-alice/lib, outside the list, is not.
+LIB_LAYER=$(sha256_of "$W/img-tid-alice-lib/layer1")
+linked() { count "SELECT count(*) FROM repository_blobs b JOIN repositories r ON r.id = b.repository_id WHERE r.name = 'tid-alice/sub/x' AND b.digest = '$LIB_LAYER'"; }
+req POST "$REGA/v2/tid-alice/sub/x/blobs/uploads/?mount=$LIB_LAYER" \
+	-H 'Content-Length: 0' "${BEARER[@]}"
+expect_eq "node 4: the limited token's automatic mount of a blob outside its list opens an upload" 202 "$STATUS"
+expect_eq "and links nothing" 0 "$(linked)"
+tok=$(token_for tid-alice "$PW" repository:tid-alice/sub/x:pull,push)
+as_bearer "$tok"
+req POST "$REGA/v2/tid-alice/sub/x/blobs/uploads/?mount=$LIB_LAYER" \
+	-H 'Content-Length: 0' "${BEARER[@]}"
+expect_eq "node 4: with the owner's password the same automatic mount links it" 201 "$STATUS"
+expect_eq "and the link is there" 1 "$(linked)"
 
 # A refresh token got with a limited token is just as limited.
 req GET "$AUTHD/token?service=$AUTH_SERVICE&offline_token=true&scope=repository:tid-alice/app:pull" \
