@@ -328,7 +328,7 @@ log_fields(enum log_level lvl, const char *tag, const struct log_field *f,
 	emit(level_names[lvl], tag, f, n, msg);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(const char *level, const char *fmt, va_list ap, int err)
 {
 	char msg[2048];
