@@ -328,7 +328,7 @@ log_fields(enum log_level lvl, const char *tag, const struct log_field *f,
 	emit(level_names[lvl], tag, f, n, msg);
 }
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(const char *level, const char *fmt, va_list ap, int err)
 {
 	char msg[2048];
@@ -398,4 +398,15 @@ fatalx(const char *fmt, ...)
 	vlog("fatal", fmt, ap, 0);
 	va_end(ap);
 	exit(1);
+}
+
+void
+log_abort(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("fatal", fmt, ap, 0);
+	va_end(ap);
+	abort();
 }

@@ -31,6 +31,8 @@ void log_info(const char *fmt, ...) LOG_FMT;
 void log_debug(const char *fmt, ...) LOG_FMT;
 _Noreturn void fatal(const char *fmt, ...) LOG_FMT;
 _Noreturn void fatalx(const char *fmt, ...) LOG_FMT;
+/* As fatalx, but abort()s (for BUG: a core dump, and no exit handlers). */
+_Noreturn void log_abort(const char *fmt, ...) LOG_FMT;
 #undef LOG_FMT
 
 /*

@@ -199,12 +199,11 @@ util_now_ns(void)
 void
 util_bug(const char *file, int line, const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fprintf(stderr, "BUG: %s:%d: ", file, line);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	abort();
+	log_abort("BUG: %s:%d: %s", file, line, msg);
 }

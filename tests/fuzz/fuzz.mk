@@ -10,9 +10,10 @@
 # written as $(B)/fuzz/crash-<name>-*. Copy a crash into the seed corpus
 # once it is fixed.
 
-FUZZ_NAMES  = manifest digest jwt reference
+FUZZ_NAMES  = manifest digest jwt reference logline
 FUZZ_REPLAY = $(B)/fuzz-replay-manifest $(B)/fuzz-replay-digest \
-	      $(B)/fuzz-replay-jwt $(B)/fuzz-replay-reference
+	      $(B)/fuzz-replay-jwt $(B)/fuzz-replay-reference \
+	      $(B)/fuzz-replay-logline
 FUZZ_TIME  ?= 60
 FUZZ_CC    ?= clang
 FUZZ_DIR    = $(B)/fuzz
@@ -46,12 +47,17 @@ $(B)/fuzz-replay-reference: $(call obj,tests/fuzz/replay.c \
 			    $(B)/authd.a $(B)/registryd.a $(B)/libberth.a
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+$(B)/fuzz-replay-logline: $(call obj,tests/fuzz/replay.c \
+			  tests/fuzz/fuzz_logline.c) $(B)/libberth.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 # Replays the seed corpus; `make test` can depend on this.
 fuzz-replay: $(FUZZ_REPLAY)
 	$(B)/fuzz-replay-manifest tests/fuzz/corpus/manifest
 	$(B)/fuzz-replay-digest tests/fuzz/corpus/digest
 	$(B)/fuzz-replay-jwt tests/fuzz/corpus/jwt
 	$(B)/fuzz-replay-reference tests/fuzz/corpus/reference
+	$(B)/fuzz-replay-logline tests/fuzz/corpus/logline
 
 # clang and the libFuzzer runtime are only needed here, so only this
 # target installs them.
