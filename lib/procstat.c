@@ -133,9 +133,8 @@ procstat_read(struct procstat *out)
 	out->vsize_bytes = vsize;
 	out->start_time = (double)boot_time + (double)start / (double)tck;
 	out->open_fds = count_fds();
-	out->max_fds = getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
-				       rl.rlim_cur != RLIM_INFINITY
-			       ? (long)rl.rlim_cur
-			       : -1;
+	out->max_fds = -1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		out->max_fds = (long)rl.rlim_cur;
 	return 0;
 }
