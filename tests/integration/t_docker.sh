@@ -37,6 +37,10 @@ if [ -n "$missing" ]; then
 	not_ok "docker tools" "missing:$missing (make deps installs docker.io)"
 	exit 0
 fi
+if [ "$(id -u)" -ne 0 ]; then
+	not_ok "docker: dockerd needs root" "run the integration tests as root"
+	exit 0
+fi
 
 TLS_PID=
 cleanup() {
@@ -140,6 +144,14 @@ dkcheck "docker manifest annotate (variant)" manifest annotate --variant v8 \
 	"$H/tdkuser/app:multi" "$H/tdkuser/app:arm64"
 dkcheck "docker manifest push" manifest push --insecure "$H/tdkuser/app:multi"
 DLIST=$(grep -o 'sha256:[0-9a-f]\{64\}' <<<"$DK_OUT" | tail -n 1)
+# The client tries HTTPS first and falls back to HTTP only when the answer
+# is HTTP; lib/http.c makes sure that it is (it used to be EOF one time in
+# ten).
+eofs=0
+for ((i = 0; i < 20; i++)); do
+	dk manifest inspect --insecure "$H/tdkuser/app:1" || eofs=$((eofs + 1))
+done
+expect_eq "docker manifest inspect --insecure reaches the plain port 20 times of 20" 0 "$eofs"
 req GET "$REGA/v2/tdkuser/app/manifests/multi" "${BEARER[@]}" -H "Accept: $MT_DOCKER_LIST"
 expect_eq "docker: the list is in the registry" 200 "$STATUS"
 expect_hdr "docker: as a Docker manifest list" Content-Type "$MT_DOCKER_LIST"
@@ -164,9 +176,21 @@ expect_status "docker: the refused push stored no manifest" 404 \
 dkcheck "docker: logout" logout "$H"
 expect_eq "docker: logout removes the entry from config.json" "" \
 	"$(jq -r --arg h "$H" '.auths[$h] // empty' "$CONFIG" 2>/dev/null)"
+# As docs/configuration.md says: logout is local, the token stays live.
+expect_eq "docker: logout leaves the refresh token to refresh_ttl" 1 \
+	"$(auth_sql "SELECT count(*) FROM tokens t JOIN users u ON u.id = t.user_id
+		WHERE u.name = 'tdkuser' AND t.kind = 'refresh' AND t.revoked_at IS NULL")"
 dk rmi "$H/tdkuser/app:1" "$H/tdkuser/app:multi"
 dkfails "docker: anonymous pull of a private repository is refused" \
 	'pull access denied.*denied' pull "$H/tdkuser/app:1"
+
+# A TLS handshake whose first line holds no space, on the plain port: an
+# HTTP answer, not a silent close (lib/http.c).
+ans=$(exec 3<>"/dev/tcp/127.0.0.1/${H#*:}" &&
+	printf '\026\003\001\000\005\001\n\001\002' >&3 &&
+	timeout 5 head -c 24 <&3)
+expect_eq "a TLS handshake on the plain port gets an HTTP 400" \
+	"HTTP/1.1 400 Bad Request" "$ans"
 
 # --- HTTPS -------------------------------------------------------------------------------
 C=$W/tls
