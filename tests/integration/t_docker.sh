@@ -8,13 +8,17 @@
 # gone at the end.
 #
 # What docker 20.10 does with TLS: a registry whose host resolves into
-# 127.0.0.0/8 is always "insecure": dockerd tries HTTPS without verifying
-# the certificate and ignores certs.d, then falls back to plain HTTP. So a
-# loopback address proves nothing about TLS. The HTTPS registry here is
-# named berth-tls.test, which only dockerd's own /etc/hosts maps to ::1:
-# docker then verifies the certificate against
-# /etc/docker/certs.d/berth-tls.test:PORT/ca.crt (dockerd's private
-# copy), and there is no fallback to HTTP.
+# 127.0.0.0/8 is always "insecure": dockerd tries HTTPS, accepts any
+# certificate whatever certs.d holds (tested below), and falls back to
+# plain HTTP. So a loopback address proves nothing about TLS. The HTTPS
+# registry here is named berth-tls.test, which only dockerd's own
+# /etc/hosts maps to ::1: docker then verifies the certificate against
+# /etc/docker/certs.d/berth-tls.test:PORT/ca.crt (dockerd's private copy),
+# and there is no fallback to HTTP.
+#
+# XXX merge: the realm of the https node is https (a TLS authd), so it
+# needs no auth_realm_insecure; its keys come from auth_keys, so no JWKS is
+# fetched over TLS either.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oci.sh"
 . "$(dirname "$0")/auth.sh"
@@ -252,6 +256,27 @@ dkfails "docker: once the certs.d entry is gone, pull fails on the certificate" 
 docker_trust "$TLS_HOST" "$C/cert.pem"
 dkcheck "docker: pull over https with the entry back" pull "$TLS_HOST/tdkuser/secure:1"
 docker_trust "$TLS_HOST" -
+
+# What docs/configuration.md says of loopback: an https node on 127.0.0.1
+# with a certs.d entry naming another CA; docker takes it all the same.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$C/other-key.pem" -out "$C/other.pem" -days 2 -subj "/CN=other" \
+	>/dev/null 2>&1
+if extra_start "$C/loop" REGISTRYD_TLS_CERT="$C/cert.pem" \
+	REGISTRYD_TLS_KEY="$C/key.pem"; then
+	LOOP=127.0.0.1:$EXTRA_PORT
+	docker_trust "$LOOP" "$C/other.pem"
+	dk tag "$TLS_HOST/tdkuser/secure:1" "$LOOP/t-docker/loop:1"
+	dkcheck "docker: on loopback, https with a certificate certs.d does not vouch for is accepted" \
+		push "$LOOP/t-docker/loop:1"
+	check "docker: ... and it went over https to the loopback node" \
+		grep -q 'method=PUT path="/v2/t-docker/loop/manifests/1" status=201' "$C/loop/log"
+	docker_trust "$LOOP" -
+	extra_stop
+	expect_eq "docker: the loopback https node exits 0 on SIGTERM" 0 "$?"
+else
+	not_ok "docker: a loopback https node starts" "$(tail -c 300 "$C/loop/log")"
+fi
 
 kill -TERM "$TLS_PID"
 wait "$TLS_PID"
