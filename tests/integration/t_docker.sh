@@ -257,14 +257,15 @@ docker_trust "$TLS_HOST" "$C/cert.pem"
 dkcheck "docker: pull over https with the entry back" pull "$TLS_HOST/tdkuser/secure:1"
 docker_trust "$TLS_HOST" -
 
-# What docs/configuration.md says of loopback: an https node on 127.0.0.1
-# with a certs.d entry naming another CA; docker takes it all the same.
+# What docs/configuration.md says of loopback: an https node on 127.0.0.1,
+# named localhost (which its certificate does not name either), with a
+# certs.d entry naming another CA; docker takes it all the same.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 	-keyout "$C/other-key.pem" -out "$C/other.pem" -days 2 -subj "/CN=other" \
 	>/dev/null 2>&1
 if extra_start "$C/loop" REGISTRYD_TLS_CERT="$C/cert.pem" \
 	REGISTRYD_TLS_KEY="$C/key.pem"; then
-	LOOP=127.0.0.1:$EXTRA_PORT
+	LOOP=localhost:$EXTRA_PORT
 	docker_trust "$LOOP" "$C/other.pem"
 	dk tag "$TLS_HOST/tdkuser/secure:1" "$LOOP/t-docker/loop:1"
 	dkcheck "docker: on loopback, https with a certificate certs.d does not vouch for is accepted" \
