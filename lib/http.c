@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -376,6 +377,53 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		tls_sniff_start(ci->tls_session);
 }
 
+/*
+ * A TLS ClientHello on a plain-HTTP port gets an HTTP answer, so that the
+ * client learns that the port speaks HTTP: Go's clients then report
+ * "server gave HTTP response to HTTPS client", on which `docker manifest
+ * --insecure` (and others) fall back to http://. libmicrohttpd 0.9.75
+ * answers 400 to a first line with a space but closes without a word when
+ * the bytes before the first newline hold none, which happens to about one
+ * ClientHello in ten; the client then sees EOF and gives up.
+ *
+ * The handshake rarely arrives with the accept, so a new connection may be
+ * silent for TLS_SNIFF_MS; HTTP clients speak first, so only an idle
+ * connection waits it out, holding up its worker that long, once.
+ */
+#define TLS_SNIFF_MS 10
+
+static void
+connection_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+	      enum MHD_ConnectionNotificationCode code)
+{
+	static const char answer[] =
+		"HTTP/1.1 400 Bad Request\r\n"
+		"Content-Type: text/plain\r\n"
+		"Content-Length: 39\r\n"
+		"Connection: close\r\n\r\n"
+		"this port speaks HTTP, not HTTPS (TLS)\n";
+	struct http_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct pollfd p = { .events = POLLIN };
+	unsigned char first;
+
+	(void)socket_ctx;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || s->tls_cert != NULL)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	if (ci == NULL)
+		return;
+	p.fd = ci->connect_fd;
+	/* 0x16: a TLS handshake record, which no HTTP method starts with. */
+	if (poll(&p, 1, TLS_SNIFF_MS) != 1 ||
+	    recv(p.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) != 1 || first != 0x16)
+		return;
+	if (send(p.fd, answer, sizeof(answer) - 1,
+		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_debug("could not answer a TLS handshake on a plain port");
+	shutdown(p.fd, SHUT_RDWR);	/* libmicrohttpd then closes it */
+}
+
 struct http_server *
 http_start(const struct http_config *cfg, const struct http_handlers *h,
 	   void *ctx)
@@ -417,6 +465,7 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
+		MHD_OPTION_NOTIFY_CONNECTION, connection_cb, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,

@@ -20,7 +20,7 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	postgresql postgresql-contrib skopeo curl jq openssl ca-certificates
 	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2
 	prometheus
-	docker.io
+	docker.io procps
 	$*"
 SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx
 	prometheus prometheus-node-exporter docker docker.socket containerd"

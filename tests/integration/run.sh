@@ -327,6 +327,15 @@ for t in "${selected[@]}"; do
 	echo "# $name: $((passed - before_p)) passed, $((failed - before_f)) failed"
 done
 
+# Nothing a test started may outlive the run: dockerd and its containerd
+# (docker.sh) carry their scratch directory in their command lines.
+left=$(pgrep -f -- "$BERTH_RUN/scratch/" 2>/dev/null | tr '\n' ' ')
+if [ -n "$left" ]; then
+	harness_fail "processes left running by the tests: $left"
+	# shellcheck disable=SC2086
+	kill -KILL $left 2>/dev/null
+fi
+
 # ---- shutdown ------------------------------------------------------------
 for n in $NODES; do
 	node_alive "$n" && registryd_stop "$n"
