@@ -7,7 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
-#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -344,7 +345,8 @@ static int
 listen_socket(const char *listen_addr)
 {
 	struct addrinfo *ai = NULL;
-	int fd = -1, one = 1;
+	/* Seconds the kernel holds a silent connection before accept. */
+	int fd = -1, one = 1, defer = 5;
 
 	if (listen_resolve(listen_addr, &ai) < 0)
 		return -1;
@@ -356,25 +358,13 @@ listen_socket(const char *listen_addr)
 		if (fd >= 0)
 			close(fd);
 		fd = -1;
+	} else if (setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer,
+			      sizeof(defer)) < 0) {
+		/* Only the first-byte checks lose their bytes: go on. */
+		log_warn("TCP_DEFER_ACCEPT on \"%s\"", listen_addr);
 	}
 	freeaddrinfo(ai);
 	return fd;
-}
-
-/* A new connection: on a TLS port, watch its first bytes (tls.h). */
-static void
-notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
-	  enum MHD_ConnectionNotificationCode code)
-{
-	const union MHD_ConnectionInfo *ci;
-
-	(void)cls;
-	(void)socket_ctx;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED)
-		return;
-	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-	if (ci != NULL && ci->tls_session != NULL)
-		tls_sniff_start(ci->tls_session);
 }
 
 /*
@@ -386,15 +376,14 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
  * the bytes before the first newline hold none, which happens to about one
  * ClientHello in ten; the client then sees EOF and gives up.
  *
- * The handshake rarely arrives with the accept, so a new connection may be
- * silent for TLS_SNIFF_MS; HTTP clients speak first, so only an idle
- * connection waits it out, holding up its worker that long, once.
+ * The handshake rarely arrives with the accept, so the listening socket
+ * has TCP_DEFER_ACCEPT (listen_socket): the kernel hands over a connection
+ * once its first bytes are in, and the peek here never waits. A client
+ * that stays silent past the deferral is accepted without bytes and goes
+ * on as an ordinary connection, so no worker ever waits for a client here.
  */
-#define TLS_SNIFF_MS 10
-
 static void
-connection_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
-	      enum MHD_ConnectionNotificationCode code)
+plain_sniff(struct MHD_Connection *c)
 {
 	static const char answer[] =
 		"HTTP/1.1 400 Bad Request\r\n"
@@ -402,26 +391,42 @@ connection_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
 		"Content-Length: 39\r\n"
 		"Connection: close\r\n\r\n"
 		"this port speaks HTTP, not HTTPS (TLS)\n";
-	struct http_server *s = cls;
 	const union MHD_ConnectionInfo *ci;
-	struct pollfd p = { .events = POLLIN };
 	unsigned char first;
+	int fd;
 
-	(void)socket_ctx;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED || s->tls_cert != NULL)
-		return;
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (ci == NULL)
 		return;
-	p.fd = ci->connect_fd;
+	fd = ci->connect_fd;
 	/* 0x16: a TLS handshake record, which no HTTP method starts with. */
-	if (poll(&p, 1, TLS_SNIFF_MS) != 1 ||
-	    recv(p.fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) != 1 || first != 0x16)
+	if (recv(fd, &first, 1, MSG_PEEK | MSG_DONTWAIT) != 1 || first != 0x16)
 		return;
-	if (send(p.fd, answer, sizeof(answer) - 1,
-		 MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	if (send(fd, answer, sizeof(answer) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) <
+	    0)
 		log_debug("could not answer a TLS handshake on a plain port");
-	shutdown(p.fd, SHUT_RDWR);	/* libmicrohttpd then closes it */
+	shutdown(fd, SHUT_RDWR);	/* libmicrohttpd then closes it */
+}
+
+/* A new connection: a TLS port watches its first bytes (tls.h), a plain
+ * one answers a TLS handshake (plain_sniff). */
+static void
+notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
+	  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)socket_ctx;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	if (s->tls_cert == NULL) {
+		plain_sniff(c);
+		return;
+	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci != NULL && ci->tls_session != NULL)
+		tls_sniff_start(ci->tls_session);
 }
 
 struct http_server *
@@ -465,14 +470,13 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
-		MHD_OPTION_NOTIFY_CONNECTION, connection_cb, s,
+		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
 		s->tls_cert ? MHD_OPTION_HTTPS_CERT_CALLBACK : MHD_OPTION_END,
-		tls_cert_retrieve, MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
-		MHD_OPTION_END);
+		tls_cert_retrieve, MHD_OPTION_END);
 	mhd_starting = false;
 	if (s->mhd == NULL) {
 		log_warnx("could not start the HTTP server on \"%s\"",
