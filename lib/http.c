@@ -23,7 +23,7 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	const struct http_handlers *h;
 	void *ctx;
-	char *tls_cert, *tls_key;	/* the files, reread by http_tls_reload */
+	char *tls_cert, *tls_key;	/* files that http_tls_reload rereads */
 	int fd;
 };
 

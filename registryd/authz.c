@@ -125,7 +125,8 @@ fetch_jwks(void)
 		goto out;
 	}
 	if (jwt_jwks_parse(b.data ? b.data : "", b.len, &keys, &n) < 0) {
-		snprintf(msg, sizeof(msg), "the JWKS from \"%s\" does not parse",
+		snprintf(msg, sizeof(msg),
+			 "the JWKS from \"%s\" does not parse",
 			 reg.auth_jwks_url);
 		goto out;
 	}
@@ -254,10 +255,10 @@ authz_init(const char *key_files)
 		pthread_mutex_unlock(&refresh_lock);
 	}
 	if (!have_keys())
-		log_warnx("no key to verify tokens with: every token is refused "
-			  "(503) and /readyz answers 503 until the JWKS at "
-			  "\"%s\" can be fetched; retrying every second",
-			  reg.auth_jwks_url);
+		log_warnx("no key to verify tokens with: every token is "
+			  "refused (503) and /readyz answers 503 until the "
+			  "JWKS at \"%s\" can be fetched; retrying every "
+			  "second", reg.auth_jwks_url);
 	return 0;
 }
 
