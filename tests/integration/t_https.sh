@@ -116,6 +116,7 @@ tls_key = $R/tls.key
 auth_realm = $AUTHS/token
 auth_jwks_url = $AUTHS/jwks
 auth_ca_file = $CA
+log_level = debug
 EOF
 daemon_start registryd "$R" "$REGS" || {
 	not_ok "https: start registryd with an https realm" "$(tail -n 5 "$R/log")"
@@ -143,6 +144,7 @@ expect_hdr "https: ... and closing the connection" Connection close
 expect_status "https: https still works after plain attempts" 200 GET "$REGS/healthz"
 
 # ---- authd on https comes up ---------------------------------------------
+sleep 2.5	# a few retries fail first
 A=$W/authd
 mkdir -p "$A"
 cp "$W/authd.crt" "$A/tls.crt"
@@ -173,6 +175,11 @@ for ((i = 0; i < 100; i++)); do
 done
 expect_eq "https: registryd becomes ready once authd's JWKS is fetched over https" 1 "$ready"
 log_has "https: ... and logs the keys it loaded" "$R/log" "loaded 1 signing keys from \"$AUTHS/jwks\""
+retries=$(grep -c "^debug: could not fetch the JWKS from" "$R/log")
+expect_match "https: the fetch was retried while authd was down" '^([2-9]|[1-9][0-9]+)$' "$retries"
+expect_eq "https: ... and the failure logged once as a warning" 1 \
+	"$(grep -c "^warning: could not fetch the JWKS from" "$R/log")"
+log_has "https: ... and the recovery too" "$R/log" "fetched the JWKS from \"$AUTHS/jwks\" again"
 
 # ---- tokens over https: curl, then skopeo ---------------------------------
 PW=https-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
