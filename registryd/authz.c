@@ -43,12 +43,18 @@ static int n_static;
 static pthread_mutex_t error_lock = PTHREAD_MUTEX_INITIALIZER;
 static char last_error[512];		/* why the last fetch failed */
 
-static void
+/* Records why the last fetch failed ("" when it worked); whether that
+ * changed, so that a failure retried every second is logged once. */
+static bool
 set_error(const char *msg)
 {
+	bool changed;
+
 	pthread_mutex_lock(&error_lock);
+	changed = strcmp(last_error, msg) != 0;
 	util_strlcpy(last_error, msg, sizeof(last_error));
 	pthread_mutex_unlock(&error_lock);
+	return changed;
 }
 
 static void
@@ -125,7 +131,8 @@ fetch_jwks(void)
 		goto out;
 	}
 	if (jwt_jwks_parse(b.data ? b.data : "", b.len, &keys, &n) < 0) {
-		snprintf(msg, sizeof(msg), "the JWKS from \"%s\" does not parse",
+		snprintf(msg, sizeof(msg),
+			 "the JWKS from \"%s\" does not parse",
 			 reg.auth_jwks_url);
 		goto out;
 	}
@@ -141,12 +148,13 @@ fetch_jwks(void)
 	free(keys);
 	ret = 0;
 out:
-	if (ret < 0) {
+	if (ret < 0 && set_error(msg))
 		log_warnx("%s", msg);
-		set_error(msg);
-	} else {
-		set_error("");
-	}
+	else if (ret < 0)
+		log_debug("%s", msg);
+	else if (set_error(""))
+		log_info("fetched the JWKS from \"%s\" again",
+			 reg.auth_jwks_url);
 	buf_release(&b);
 	return ret;
 }
@@ -254,10 +262,10 @@ authz_init(const char *key_files)
 		pthread_mutex_unlock(&refresh_lock);
 	}
 	if (!have_keys())
-		log_warnx("no key to verify tokens with: every token is refused "
-			  "(503) and /readyz answers 503 until the JWKS at "
-			  "\"%s\" can be fetched; retrying every second",
-			  reg.auth_jwks_url);
+		log_warnx("no key to verify tokens with: every token is "
+			  "refused (503) and /readyz answers 503 until the "
+			  "JWKS at \"%s\" can be fetched; retrying every "
+			  "second", reg.auth_jwks_url);
 	return 0;
 }
 

@@ -143,7 +143,8 @@ check_auth(void)
 	    !has_prefix(reg.auth_realm, "http://"))
 		ret = conf_error("auth_realm \"%s\" is not an http(s) URL",
 				 reg.auth_realm);
-	else if (opt_tls_cert != NULL && has_prefix(reg.auth_realm, "http://") &&
+	else if (opt_tls_cert != NULL &&
+		 has_prefix(reg.auth_realm, "http://") &&
 		 !opt_auth_realm_insecure)
 		ret = conf_error("auth_realm \"%s\" is plain http but this "
 				 "registry serves https: clients would send "
@@ -288,7 +289,9 @@ cmd_serve(void)
 		/* Housekeeping runs between signals, at least every minute;
 		 * every second while there is no key to verify tokens. */
 		long purge_s = opt_upload_ttl < 60 ? (long)opt_upload_ttl : 60;
-		struct timespec tick = { .tv_sec = authz_waiting() ? 1 : purge_s };
+		struct timespec tick = {
+			.tv_sec = authz_waiting() ? 1 : purge_s
+		};
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {

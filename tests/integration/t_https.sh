@@ -116,6 +116,7 @@ tls_key = $R/tls.key
 auth_realm = $AUTHS/token
 auth_jwks_url = $AUTHS/jwks
 auth_ca_file = $CA
+log_level = debug
 EOF
 daemon_start registryd "$R" "$REGS" || {
 	not_ok "https: start registryd with an https realm" "$(tail -n 5 "$R/log")"
@@ -143,6 +144,7 @@ expect_hdr "https: ... and closing the connection" Connection close
 expect_status "https: https still works after plain attempts" 200 GET "$REGS/healthz"
 
 # ---- authd on https comes up ---------------------------------------------
+sleep 2.5	# a few retries fail first
 A=$W/authd
 mkdir -p "$A"
 cp "$W/authd.crt" "$A/tls.crt"
@@ -173,6 +175,11 @@ for ((i = 0; i < 100; i++)); do
 done
 expect_eq "https: registryd becomes ready once authd's JWKS is fetched over https" 1 "$ready"
 log_has "https: ... and logs the keys it loaded" "$R/log" "loaded 1 signing keys from \"$AUTHS/jwks\""
+retries=$(grep -c "^debug: could not fetch the JWKS from" "$R/log")
+expect_match "https: the fetch was retried while authd was down" '^([2-9]|[1-9][0-9]+)$' "$retries"
+expect_eq "https: ... and the failure logged once as a warning" 1 \
+	"$(grep -c "^warning: could not fetch the JWKS from" "$R/log")"
+log_has "https: ... and the recovery too" "$R/log" "fetched the JWKS from \"$AUTHS/jwks\" again"
 
 # ---- tokens over https: curl, then skopeo ---------------------------------
 PW=https-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
@@ -249,14 +256,40 @@ AUTHD_TLS_KEY=$W/one.key "$BUILD/authd" -c "$A/conf" check-config >"$H/acheck2.o
 expect_eq "https: authd check-config refuses a key of another certificate" 1 "$?"
 expect_match "https: ... saying so" "is not the key of the certificate" "$(cat "$H/acheck2.out")"
 
+# ---- a silent client does not hold up anyone ---------------------------
+exec 7<>"/dev/tcp/127.0.0.1/$RP"
+printf 'G' >&7	# a plain request that never ends, too
+exec 8<>"/dev/tcp/127.0.0.1/$RP"
+expect_status "https: requests are served while two clients sit silent" 200 \
+	GET "$REGS/healthz" --max-time 5
+exec 7>&- 8>&-
+
 # ---- SIGHUP: certificate renewal, a broken key, a changed listen ---------
 expect_eq "https: registryd serves the first certificate" "$serial_one" "$(serial_of "$RP")"
+# A connection opened before the swap, kept alive across it.
+coproc OLD { openssl s_client -quiet -connect "127.0.0.1:$RP" -CAfile "$CA" 2>/dev/null; }
+# get_on_old: one keep-alive GET /healthz on it; prints the status line.
+get_on_old() {
+	local line status=
+	printf 'GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' >&"${OLD[1]}"
+	while IFS= read -r -t 5 line <&"${OLD[0]}"; do
+		line=${line%$'\r'}
+		[ -n "$status" ] || status=$line
+		[ "$line" = ok ] && break
+	done
+	echo "$status"
+}
+expect_match "https: a connection opened before the reload is served" \
+	'^HTTP/1.1 200' "$(get_on_old)"
 cp "$W/two.crt" "$R/tls.crt"
 cp "$W/two.key" "$R/tls.key"
 kill -HUP "$REG_PID"
 log_has "https: SIGHUP reloads the certificate" "$R/log" "SIGHUP: TLS certificate reloaded"
 expect_eq "https: new connections get the new certificate" "$serial_two" "$(serial_of "$RP")"
 expect_status "https: and are served" 200 GET "$REGS/healthz"
+expect_match "https: the connection from before goes on after the reload" \
+	'^HTTP/1.1 200' "$(get_on_old)"
+kill "$OLD_PID" 2>/dev/null
 cp "$W/one.crt" "$R/tls.crt"
 printf -- '-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n' >"$R/tls.key"
 kill -HUP "$REG_PID"

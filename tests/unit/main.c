@@ -24,6 +24,7 @@ static const struct {
 	{ "log", test_log },
 	{ "netaddr", test_netaddr },
 	{ "metrics", test_metrics },
+	{ "tls", test_tls },
 };
 
 char *

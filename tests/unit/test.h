@@ -35,5 +35,6 @@ void test_jwt(void);
 void test_log(void);
 void test_netaddr(void);
 void test_metrics(void);
+void test_tls(void);
 
 #endif

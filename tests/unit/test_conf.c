@@ -47,6 +47,29 @@ reload_text(const char *text)
 	return with_file(text, true);
 }
 
+/* reload_text with stderr captured; returns what was printed (freed by
+ * the caller). */
+static char *
+reload_stderr(const char *text)
+{
+	char path[] = "/tmp/berth-conf-err-XXXXXX";
+	int fd = mkstemp(path), saved;
+	char *out = xcalloc(1, 4096);
+
+	fflush(stderr);
+	saved = dup(2);
+	dup2(fd, 2);
+	(void)reload_text(text);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	if (pread(fd, out, 4095, 0) < 0)
+		out[0] = '\0';
+	close(fd);
+	unlink(path);
+	return out;
+}
+
 void
 test_conf(void)
 {
@@ -99,6 +122,25 @@ test_conf(void)
 	CHECK(strcmp(s_listen, "a:1") == 0 && s_threads == 5 && !s_flag);
 	CHECK(reload_text("threads = 6\nbogus = 1\n") == -1);
 	CHECK(s_threads == 5 && strcmp(s_listen, "a:1") == 0);
+
+	/* A reload names each changed key it cannot apply, and only those. */
+	{
+		char *out = reload_stderr("listen = b:2\nthreads = 7\n");
+
+		CHECK(strstr(out, "SIGHUP: listen changed; restart to apply"));
+		CHECK(strstr(out, "threads") == NULL);
+		CHECK(strstr(out, "flag") == NULL);
+		CHECK(s_threads == 7 && strcmp(s_listen, "a:1") == 0);
+		free(out);
+		out = reload_stderr("listen = a:1\nflag = true\n");
+		CHECK(strstr(out, "listen") == NULL);
+		CHECK(strstr(out, "SIGHUP: flag changed; restart to apply"));
+		CHECK(!s_flag);
+		free(out);
+		out = reload_stderr("listen = b:2\nbogus = 1\n");
+		CHECK(strstr(out, "listen changed") == NULL);
+		free(out);
+	}
 	conf_release(keys, 3);
 	CHECK(s_listen == NULL);
 
