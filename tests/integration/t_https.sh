@@ -175,10 +175,10 @@ for ((i = 0; i < 100; i++)); do
 done
 expect_eq "https: registryd becomes ready once authd's JWKS is fetched over https" 1 "$ready"
 log_has "https: ... and logs the keys it loaded" "$R/log" "loaded 1 signing keys from \"$AUTHS/jwks\""
-retries=$(grep -c "^debug: could not fetch the JWKS from" "$R/log")
+retries=$(grep -c " debug: could not fetch the JWKS from" "$R/log")
 expect_match "https: the fetch was retried while authd was down" '^([2-9]|[1-9][0-9]+)$' "$retries"
 expect_eq "https: ... and the failure logged once as a warning" 1 \
-	"$(grep -c "^warning: could not fetch the JWKS from" "$R/log")"
+	"$(grep -c " warning: could not fetch the JWKS from" "$R/log")"
 log_has "https: ... and the recovery too" "$R/log" "fetched the JWKS from \"$AUTHS/jwks\" again"
 
 # ---- tokens over https: curl, then skopeo ---------------------------------
