@@ -42,7 +42,7 @@ static char *opt_ldap_group_filter, *opt_ldap_attr_user, *opt_ldap_attr_display;
 static char *opt_ldap_attr_email, *opt_ldap_admin_group;
 static bool opt_ldap_starttls, opt_ldap_nested, opt_ldap_referrals;
 static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
-static long long opt_ldap_sync;
+static long long opt_ldap_sync, opt_ldap_down, opt_ldap_sync_max_disable;
 static struct ldapauth_config ldap_cfg;
 static const char *conf_path;
 
@@ -126,6 +126,11 @@ static const struct conf_key settings[] = {
 	  "DN of the group whose members are system administrators" },
 	{ "ldap_sync_interval", CONF_INT, &opt_ldap_sync, "900", 0, 86400,
 	  false, "seconds between full directory syncs; 0: off" },
+	{ "ldap_down_seconds", CONF_INT, &opt_ldap_down, "30", 0, 3600, false,
+	  "seconds a directory server that failed is skipped; 0: never" },
+	{ "ldap_sync_max_disable_percent", CONF_INT,
+	  &opt_ldap_sync_max_disable, "10", 0, 100, false,
+	  "a sync that would disable more of the directory users disables none" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -171,7 +176,9 @@ setup_ldap(void)
 		.network_timeout = (int)opt_ldap_net_timeout,
 		.timeout = (int)opt_ldap_timeout,
 		.page_size = (int)opt_ldap_page,
+		.down_seconds = (int)opt_ldap_down,
 	};
+	ldapsync_max_disable_percent = (int)opt_ldap_sync_max_disable;
 	authd_ldap_ad = ad;
 	ldapsync_admin_group = *opt_ldap_admin_group ? opt_ldap_admin_group
 						     : NULL;

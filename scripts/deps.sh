@@ -15,7 +15,7 @@ set -eu
 PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	libjansson-dev libssl-dev libcurl4-openssl-dev libjwt-dev libargon2-dev
 	postgresql postgresql-contrib skopeo curl jq openssl ca-certificates
-	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2
+	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2 socat
 	$*"
 SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx"
 POLICY=/usr/sbin/policy-rc.d
