@@ -77,6 +77,11 @@ struct down {
 static struct down downs[DOWN_SLOTS];
 static pthread_mutex_t down_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Threads inside a directory call; beyond max_concurrent a call fails at
+ * once, so that a hanging directory can never hold every HTTP worker. */
+static int inside;
+static pthread_mutex_t inside_lock = PTHREAD_MUTEX_INITIALIZER;
+
 /* Mean time (ms) of a user bind that the directory refused. */
 static double refused_bind_ms;
 static pthread_mutex_t timing_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -198,7 +203,8 @@ conn_add(LDAP *ld, Sockbuf *sb, LDAPURLDesc *srv, struct sockaddr *addr,
 	(void)srv;
 	(void)addr;
 	(void)ctx;
-	if (my_guard < 0 || ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
+	if (my_guard < 0 || sb == NULL ||
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
 		return 0;
 	pthread_mutex_lock(&guard_lock);
 	if (guards[my_guard].armed)
@@ -214,7 +220,8 @@ conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 
 	(void)ld;
 	(void)ctx;
-	if (my_guard < 0 || ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
+	if (my_guard < 0 || sb == NULL ||
+	    ber_sockbuf_ctrl(sb, LBER_SB_OPT_GET_FD, &fd) != 1)
 		return;
 	pthread_mutex_lock(&guard_lock);
 	if (guards[my_guard].fd == fd)
@@ -260,6 +267,33 @@ watchdog(void *arg)
 		pthread_mutex_unlock(&guard_lock);
 	}
 	return NULL;
+}
+
+static bool
+gate_enter(void)
+{
+	static time_t warned;
+	bool in;
+
+	pthread_mutex_lock(&inside_lock);
+	in = cfg->max_concurrent <= 0 || inside < cfg->max_concurrent;
+	if (in)
+		inside++;
+	pthread_mutex_unlock(&inside_lock);
+	if (!in && warned != now_s()) {
+		warned = now_s();
+		log_warnx("ldap: %d directory calls in progress "
+			  "(ldap_max_concurrent); refusing more", inside);
+	}
+	return in;
+}
+
+static void
+gate_leave(void)
+{
+	pthread_mutex_lock(&inside_lock);
+	inside--;
+	pthread_mutex_unlock(&inside_lock);
 }
 
 /* Whether url is marked down; a mark that has run out is cleared. */
@@ -1009,8 +1043,24 @@ timing_equalize(const char *password)
 	}
 }
 
+static enum ldap_result login_gated(const char *login, const char *password,
+				    struct ldap_user *u);
+
 enum ldap_result
 ldapauth_login(const char *login, const char *password, struct ldap_user *u)
+{
+	enum ldap_result r;
+
+	memset(u, 0, sizeof(*u));
+	if (!gate_enter())
+		return LDAP_AUTH_ERROR;
+	r = login_gated(login, password, u);
+	gate_leave();
+	return r;
+}
+
+static enum ldap_result
+login_gated(const char *login, const char *password, struct ldap_user *u)
 {
 	char *name = ldapauth_login_name(login, cfg->active_directory);
 	const char *why = NULL;
@@ -1051,8 +1101,13 @@ enum ldap_result
 ldapauth_lookup(const char *username, struct ldap_user *u)
 {
 	const char *why = NULL;
-	enum ldap_result r = find_user(username, u, &why);
+	enum ldap_result r;
 
+	memset(u, 0, sizeof(*u));
+	if (!gate_enter())
+		return LDAP_AUTH_ERROR;
+	r = find_user(username, u, &why);
+	gate_leave();
 	if (r == LDAP_AUTH_REFUSED)
 		log_info("ldap: \"%s\" no longer valid: %s", username, why);
 	return r;

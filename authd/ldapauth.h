@@ -26,6 +26,7 @@ struct ldapauth_config {
 	int network_timeout, timeout;	/* seconds */
 	int page_size;
 	int down_seconds;		/* a failed server is skipped this long */
+	int max_concurrent;		/* threads in the directory at once */
 };
 
 struct ldap_user {

@@ -43,6 +43,7 @@ static char *opt_ldap_attr_email, *opt_ldap_admin_group;
 static bool opt_ldap_starttls, opt_ldap_nested, opt_ldap_referrals;
 static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
 static long long opt_ldap_sync, opt_ldap_down, opt_ldap_sync_max_disable;
+static long long opt_ldap_max_concurrent;
 static struct ldapauth_config ldap_cfg;
 static const char *conf_path;
 
@@ -128,6 +129,8 @@ static const struct conf_key settings[] = {
 	  false, "seconds between full directory syncs; 0: off" },
 	{ "ldap_down_seconds", CONF_INT, &opt_ldap_down, "30", 0, 3600, false,
 	  "seconds a directory server that failed is skipped; 0: never" },
+	{ "ldap_max_concurrent", CONF_INT, &opt_ldap_max_concurrent, "0", 0,
+	  256, false, "directory calls at once; 0: threads - 2 (at least 1)" },
 	{ "ldap_sync_max_disable_percent", CONF_INT,
 	  &opt_ldap_sync_max_disable, "10", 0, 100, false,
 	  "a sync that would disable more of the directory users disables none" },
@@ -177,6 +180,10 @@ setup_ldap(void)
 		.timeout = (int)opt_ldap_timeout,
 		.page_size = (int)opt_ldap_page,
 		.down_seconds = (int)opt_ldap_down,
+		.max_concurrent = opt_ldap_max_concurrent
+					  ? (int)opt_ldap_max_concurrent
+				  : opt_threads > 3 ? (int)opt_threads - 2
+						    : 1,
 	};
 	ldapsync_max_disable_percent = (int)opt_ldap_sync_max_disable;
 	authd_ldap_ad = ad;

@@ -21,6 +21,7 @@ static const struct {
 	{ "range", test_range },
 	{ "manifest", test_manifest },
 	{ "jwt", test_jwt },
+	{ "ldapauth", test_ldapauth },
 };
 
 char *

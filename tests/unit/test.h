@@ -32,5 +32,6 @@ void test_reference(void);
 void test_range(void);
 void test_manifest(void);
 void test_jwt(void);
+void test_ldapauth(void);
 
 #endif
