@@ -82,7 +82,7 @@ static pthread_mutex_t down_lock = PTHREAD_MUTEX_INITIALIZER;
 static int inside;
 static pthread_mutex_t inside_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Mean time (ms) of a user bind that the directory refused. */
+/* Mean time (ms) of a login whose bind the directory refused. */
 static double refused_bind_ms;
 static pthread_mutex_t timing_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -934,9 +934,39 @@ groups_by_memberof(LDAP *ld, struct ldap_user *u)
 	return LDAP_SUCCESS;
 }
 
-/* Finds exactly one user for name and reads their groups. */
+/* u's groups, on the service connection ld (NULL: the thread's). */
 static enum ldap_result
-find_user(const char *name, struct ldap_user *u, const char **why)
+read_groups(LDAP *ld, struct ldap_user *u)
+{
+	int rc;
+
+	if (ld == NULL && (ld = service_conn()) == NULL) {
+		ldap_user_release(u);
+		return LDAP_AUTH_ERROR;
+	}
+	/* Active Directory resolves nesting itself with the chain rule. */
+	rc = (cfg->group_filter && *cfg->group_filter) ||
+			     (cfg->active_directory && cfg->nested)
+		     ? groups_by_search(ld, u)
+		     : groups_by_memberof(ld, u);
+	if (rc != LDAP_SUCCESS) {
+		log_warnx("ldap: group lookup for \"%s\" failed: %s", u->dn,
+			  ldap_err2string(rc));
+		if (transport_error(rc)) {
+			conn_mark_down(ld, rc);
+			service_drop();
+		}
+		ldap_user_release(u);
+		return LDAP_AUTH_ERROR;
+	}
+	return LDAP_AUTH_OK;
+}
+
+/* Finds exactly one user for name, and reads their groups when
+ * with_groups. */
+static enum ldap_result
+find_user(const char *name, struct ldap_user *u, const char **why,
+	  bool with_groups)
 {
 	static char *attrs[] = { NULL, NULL, NULL, (char *)"memberOf",
 				 (char *)"userAccountControl",
@@ -988,25 +1018,12 @@ find_user(const char *name, struct ldap_user *u, const char **why)
 		ldap_user_release(u);
 		return LDAP_AUTH_REFUSED;
 	}
-	/* Active Directory resolves nesting itself with the chain rule. */
-	rc = (cfg->group_filter && *cfg->group_filter) ||
-			     (cfg->active_directory && cfg->nested)
-		     ? groups_by_search(ld, u)
-		     : groups_by_memberof(ld, u);
-	if (rc != LDAP_SUCCESS) {
-		log_warnx("ldap: group lookup for \"%s\" failed: %s", u->dn,
-			  ldap_err2string(rc));
-		if (transport_error(rc)) {
-			conn_mark_down(ld, rc);
-			service_drop();
-		}
-		ldap_user_release(u);
-		return LDAP_AUTH_ERROR;
-	}
+	if (with_groups)
+		return read_groups(ld, u);
 	return LDAP_AUTH_OK;
 }
 
-/* Remembers how long a refused user bind took (a moving average). */
+/* Remembers how long a refused login took (a moving average). */
 static void
 timing_note(double ms)
 {
@@ -1019,12 +1036,13 @@ timing_note(double ms)
 /*
  * For a login refused before its bind: a bind of the password to a DN
  * that does not exist (the same round trips and TLS handshake as a real
- * bind), then a wait until as long as a refused bind takes on average.
+ * bind), then a wait until, counted from t0 (the start of the login), it
+ * has taken as long as a refused login takes on average.
  */
 static void
-timing_equalize(const char *password)
+timing_equalize(const char *password, double t0)
 {
-	double t0 = now_ms(), target, left;
+	double target, left;
 	char *dn = xasprintf("%s,%s", DUMMY_RDN, cfg->user_base);
 	int rc = bind_any(dn, password, NULL);
 
@@ -1075,16 +1093,18 @@ login_gated(const char *login, const char *password, struct ldap_user *u)
 		free(name);
 		return LDAP_AUTH_REFUSED;
 	}
-	r = find_user(name, u, &why);
+	/* Groups only after the bind: a wrong password costs a search and a
+	 * bind, which is what a refusal before the bind is padded to. */
+	t0 = now_ms();
+	r = find_user(name, u, &why, false);
 	free(name);
 	if (r != LDAP_AUTH_OK) {
 		if (r == LDAP_AUTH_REFUSED) {
 			log_info("ldap: refused \"%s\": %s", login, why);
-			timing_equalize(password);
+			timing_equalize(password, t0);
 		}
 		return r;
 	}
-	t0 = now_ms();
 	rc = bind_any(u->dn, password, NULL);
 	if (rc == LDAP_INVALID_CREDENTIALS)
 		timing_note(now_ms() - t0);
@@ -1094,7 +1114,7 @@ login_gated(const char *login, const char *password, struct ldap_user *u)
 		ldap_user_release(u);
 		return transport_error(rc) ? LDAP_AUTH_ERROR : LDAP_AUTH_REFUSED;
 	}
-	return LDAP_AUTH_OK;
+	return read_groups(NULL, u);
 }
 
 enum ldap_result
@@ -1106,7 +1126,7 @@ ldapauth_lookup(const char *username, struct ldap_user *u)
 	memset(u, 0, sizeof(*u));
 	if (!gate_enter())
 		return LDAP_AUTH_ERROR;
-	r = find_user(username, u, &why);
+	r = find_user(username, u, &why, true);
 	gate_leave();
 	if (r == LDAP_AUTH_REFUSED)
 		log_info("ldap: \"%s\" no longer valid: %s", username, why);
