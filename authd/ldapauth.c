@@ -350,16 +350,15 @@ server_mark_up(const char *url)
 	pthread_mutex_unlock(&down_lock);
 }
 
-/* Marks the server of connection ld down. */
-static void
-conn_mark_down(LDAP *ld, int rc)
-{
-	char *uri = NULL;
+/* The URL (as configured) of the thread's service connection. */
+static _Thread_local char service_url[256];
 
-	if (ldap_get_option(ld, LDAP_OPT_URI, &uri) == LDAP_OPT_SUCCESS &&
-	    uri != NULL)
-		server_mark_down(uri, ldap_err2string(rc));
-	ldap_memfree(uri);
+/* Marks the server of the thread's service connection down. */
+static void
+service_mark_down(int rc)
+{
+	if (service_url[0] != '\0')
+		server_mark_down(service_url, ldap_err2string(rc));
 }
 
 static void
@@ -651,9 +650,10 @@ bind_any(const char *dn, const char *password, LDAP **out)
 			continue;
 		}
 		server_mark_up(url);
-		if (rc == LDAP_SUCCESS && out != NULL)
+		if (rc == LDAP_SUCCESS && out != NULL) {
 			*out = ld;
-		else
+			util_strlcpy(service_url, url, sizeof(service_url));
+		} else
 			ldap_unbind_ext_s(ld, NULL, NULL);
 		break;
 	}
@@ -953,7 +953,7 @@ read_groups(LDAP *ld, struct ldap_user *u)
 		log_warnx("ldap: group lookup for \"%s\" failed: %s", u->dn,
 			  ldap_err2string(rc));
 		if (transport_error(rc)) {
-			conn_mark_down(ld, rc);
+			service_mark_down(rc);
 			service_drop();
 		}
 		ldap_user_release(u);
@@ -991,7 +991,7 @@ find_user(const char *name, struct ldap_user *u, const char **why,
 		rc = search_paged(ld, cfg->user_base, filter, attrs, on_user, &f);
 		if (!transport_error(rc))
 			break;
-		conn_mark_down(ld, rc);
+		service_mark_down(rc);
 		service_drop();		/* fail over on the next attempt */
 		ldap_user_release(u);
 		f = (struct found){ .u = u };
