@@ -42,9 +42,6 @@
 #define FILETIME_EPOCH 11644473600LL
 #define GUARD_SLOTS 1024
 #define DOWN_SLOTS 32
-/* The DN a refused login binds so that it costs what a wrong password
- * costs; no entry has it. */
-#define DUMMY_RDN "cn=berth-no-such-user-5f0c"
 
 static const struct ldapauth_config *cfg;
 static pthread_key_t conn_key;
@@ -349,6 +346,10 @@ server_mark_up(const char *url)
 			downs[i].until = 0;
 	pthread_mutex_unlock(&down_lock);
 }
+
+/* When the thread's last user search began (after the service
+ * connection was ready: its setup is no part of a login's timing). */
+static _Thread_local double search_began;
 
 /* The URL (as configured) of the thread's service connection. */
 static _Thread_local char service_url[256];
@@ -988,6 +989,7 @@ find_user(const char *name, struct ldap_user *u, const char **why,
 			free(filter);
 			return LDAP_AUTH_ERROR;
 		}
+		search_began = now_ms();
 		rc = search_paged(ld, cfg->user_base, filter, attrs, on_user, &f);
 		if (!transport_error(rc))
 			break;
@@ -1034,21 +1036,31 @@ timing_note(double ms)
 }
 
 /*
- * For a login refused before its bind: a bind of the password to a DN
- * that does not exist (the same round trips and TLS handshake as a real
- * bind), then a wait until, counted from t0 (the start of the login), it
- * has taken as long as a refused login takes on average.
+ * For a login refused before its bind: a connection to the first server
+ * not marked down (the TCP and TLS handshakes of a real bind), then a
+ * wait until, counted from t0 (the start of the login), it has taken as
+ * long as a login refused for a wrong password takes on average. No bind:
+ * a bind to a DN that does not exist costs Samba more than a wrong
+ * password does, which would give the unknown names away again.
  */
 static void
-timing_equalize(const char *password, double t0)
+timing_equalize(double t0)
 {
+	char *list = xstrdup(cfg->urls), *save = NULL, *url;
 	double target, left;
-	char *dn = xasprintf("%s,%s", DUMMY_RDN, cfg->user_base);
-	int rc = bind_any(dn, password, NULL);
 
-	free(dn);
-	if (transport_error(rc))
-		return;
+	for (url = strtok_r(list, ", ", &save); url;
+	     url = strtok_r(NULL, ", ", &save)) {
+		LDAP *ld;
+
+		if (server_down(url))
+			continue;
+		if ((ld = connect_one(url)) != NULL) {
+			ldap_unbind_ext_s(ld, NULL, NULL);
+			break;
+		}
+	}
+	free(list);
 	pthread_mutex_lock(&timing_lock);
 	target = refused_bind_ms;
 	pthread_mutex_unlock(&timing_lock);
@@ -1095,13 +1107,13 @@ login_gated(const char *login, const char *password, struct ldap_user *u)
 	}
 	/* Groups only after the bind: a wrong password costs a search and a
 	 * bind, which is what a refusal before the bind is padded to. */
-	t0 = now_ms();
 	r = find_user(name, u, &why, false);
 	free(name);
+	t0 = search_began;
 	if (r != LDAP_AUTH_OK) {
 		if (r == LDAP_AUTH_REFUSED) {
 			log_info("ldap: refused \"%s\": %s", login, why);
-			timing_equalize(password, t0);
+			timing_equalize(t0);
 		}
 		return r;
 	}

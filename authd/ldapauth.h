@@ -55,7 +55,7 @@ void ldapauth_thread_close(void);
  * Checks login and password against the directory; on LDAP_AUTH_OK fills
  * *u (release with ldap_user_release). The reason for a refusal is logged,
  * never returned. A refusal before the user's bind (unknown, disabled,
- * expired) binds a dummy DN with the password and waits as long as a
+ * expired) connects to a server as a bind would and waits as long as a
  * wrong password takes, so the time does not tell them apart. The user's
  * bind fails over to the next server only when a server did not answer,
  * never after a definite "wrong password". LDAP_AUTH_ERROR: no server
