@@ -1030,8 +1030,10 @@ static void
 timing_note(double ms)
 {
 	pthread_mutex_lock(&timing_lock);
-	refused_bind_ms = refused_bind_ms == 0 ? ms
-					       : 0.8 * refused_bind_ms + 0.2 * ms;
+	if (refused_bind_ms == 0)
+		refused_bind_ms = ms;
+	else
+		refused_bind_ms = 0.8 * refused_bind_ms + 0.2 * ms;
 	pthread_mutex_unlock(&timing_lock);
 }
 

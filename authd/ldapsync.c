@@ -275,7 +275,8 @@ ldapsync_run(struct db *db, struct ldapsync_report *rep)
 			rep->unreachable = true;
 			snprintf(rep->why, sizeof(rep->why),
 				 "the directory search for \"%s\" failed "
-				 "(unreachable, or a wrong or missing user base)",
+				 "(unreachable, or a wrong or missing user "
+				 "base)",
 				 PQgetvalue(users, i, 1));
 			break;
 		}
@@ -294,8 +295,8 @@ ldapsync_run(struct db *db, struct ldapsync_report *rep)
 		allowed = 1;
 	if (!rep->unreachable && rep->gone > allowed)
 		snprintf(rep->why, sizeof(rep->why),
-			 "%d of %d directory users would be disabled, more than "
-			 "ldap_sync_max_disable_percent (%d%%) allows",
+			 "%d of %d directory users would be disabled, more "
+			 "than ldap_sync_max_disable_percent (%d%%) allows",
 			 rep->gone, n, ldapsync_max_disable_percent);
 	if (rep->why[0] != '\0') {
 		sync_abort(db, rep);

@@ -37,7 +37,8 @@ test_ldapauth(void)
 {
 	char *a, *b, *f;
 
-	CHECK(fold_is("CN=Ops,OU=Groups,DC=Example", "cn=ops,ou=groups,dc=example"));
+	CHECK(fold_is("CN=Ops,OU=Groups,DC=Example",
+		      "cn=ops,ou=groups,dc=example"));
 	/* Non-ASCII letters fold too, as the directory compares them. */
 	a = ldapauth_fold("CN=Développeurs,OU=Groups,DC=berth,DC=test");
 	b = ldapauth_fold("cn=DÉVELOPPEURS,ou=groups,dc=BERTH,dc=TEST");
