@@ -4,7 +4,8 @@
 # accounts refused in the time of a wrong password, a group DN with
 # non-ASCII letters matched with Unicode case folding, and Berth's lockout
 # never locking the account in the domain (Samba's lockout threshold set
-# to 3, Berth's to 2, guesses in every name form).
+# to 3, Berth's to 2, guesses in every name form), and a sync under a
+# user base that does not exist disabling nobody.
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/oci.sh"
 . "$ROOT/tests/integration/auth.sh"
@@ -156,6 +157,16 @@ fi
 sleep 3.2
 login "$AD_DOMAIN\\bob" "${AD_PW[bob]}"
 expect_eq "ad resilience: after Berth's lockout the right password works" 200 "$STATUS"
+
+# ---- A sync against a base that does not exist disables nobody -------------
+ad_users=$(psql -Atc "SELECT count(*) FROM users WHERE source = 'ldap' AND NOT disabled")
+start wrongbase "ldap_urls = $AD_URL" "ldap_user_base = OU=NoSuch,$AD_BASE" || exit 0
+req POST "$A/api/v1/ldap/sync" -u "admin:$AUTHD_ADMIN_PASSWORD"
+expect_eq "ad resilience: a sync under a missing user base answers 503" 503 "$STATUS"
+expect_match "ad resilience: ... saying that nobody was disabled" 'nobody was disabled' \
+	"$(cat "$BODY")"
+expect_eq "ad resilience: ... and disables none of the $ad_users directory users" "$ad_users" \
+	"$(psql -Atc "SELECT count(*) FROM users WHERE source = 'ldap' AND NOT disabled")"
 authd_local_stop
 expect_eq "ad resilience: authd exits 0" 0 "$?"
 hang_stop
