@@ -228,8 +228,14 @@ conn_del(LDAP *ld, Sockbuf *sb, struct ldap_conncb *ctx)
 
 static struct ldap_conncb conn_cb = { conn_add, conn_del, NULL };
 
-/* Ten times a second: shuts down the socket of each call past its
- * deadline (shutdown, not close: the caller still owns the number). */
+/*
+ * Ten times a second: shuts down the socket of each call past its
+ * deadline (shutdown, not close: the caller still owns the number).
+ * XXX: if libldap closed the socket without telling conn_del and the
+ * number was reused at once, a socket to the same peer address could be
+ * shut down; the peer check makes that a connection to the same hanging
+ * server, which fails over like any other.
+ */
 static void *
 watchdog(void *arg)
 {
