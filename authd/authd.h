@@ -106,6 +106,7 @@ enum authd_stmt {
 	A_LDAP_ADMIN_SET,
 	A_LDAP_USERS,
 	A_LDAP_DISABLE,
+	A_LDAP_TEAM_DNS,
 	A_PING,
 	A_AUDIT_PURGE,
 	A_COUNT
@@ -243,9 +244,26 @@ int ldapsync_provision(struct db *db, const struct ldap_user *u,
 /* Whether directory user id (name) is still valid; cached for
  * credential_cache_ttl seconds. */
 bool ldapsync_still_valid(int64_t id, const char *name);
-/* Rechecks every directory user: disables the gone, syncs the rest.
- * Returns the number disabled, or -1 when the directory is unreachable. */
+/* What a full sync did, or why it disabled nobody. */
+struct ldapsync_report {
+	int users;		/* directory users checked */
+	int gone;		/* found gone or disabled in the directory */
+	int disabled;		/* disabled in Berth (0 when aborted) */
+	char why[256];		/* "" or why nobody was disabled */
+	bool unreachable;	/* searches failed (else: the share limit) */
+};
+/*
+ * Rechecks every directory user: syncs the teams of those found and
+ * disables the gone, unless a search failed or more than
+ * ldapsync_max_disable_percent of the users (and more than one) would go:
+ * then it disables nobody, and logs and audits why. Fills *rep; returns
+ * the number disabled, or -1 when it disabled nobody for one of those
+ * reasons (or the database failed).
+ */
+int ldapsync_run(struct db *db, struct ldapsync_report *rep);
+/* ldapsync_run without the report. */
 int ldapsync_all(struct db *db);
+extern int ldapsync_max_disable_percent;
 /* POST /api/v1/ldap/sync (system administrators). */
 int ldapsync_handle(struct http_req *r);
 /* The group whose members are system administrators, or NULL. */

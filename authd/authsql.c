@@ -119,6 +119,11 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 	[A_LDAP_DISABLE] = { "ldap_disable",
 		"UPDATE users SET disabled = true, updated_at = now() "
 		"WHERE id = $1 AND source = 'ldap'" },
+	/* Berth folds the DNs (Unicode); lower() is what the queries above
+	 * compare, whatever the database's locale folds. */
+	[A_LDAP_TEAM_DNS] = { "ldap_team_dns",
+		"SELECT DISTINCT ldap_group_dn, lower(ldap_group_dn) FROM teams "
+		"WHERE ldap_group_dn IS NOT NULL" },
 	[A_PING] = { "ping", "SELECT 1" },
 	/* One bounded batch, oldest first, so a purge never holds many
 	 * row locks or a long transaction. */

@@ -337,13 +337,19 @@ out:
 	return ok;
 }
 
+/* The reason of a directory outage: a failure that counts toward no
+ * lockout (compared by address). */
+static const char directory_down[] = "directory_unavailable";
+
 /*
  * A directory login: the cache, or a search and bind against the
  * directory, then provisioning. Only a local account is never tried here.
+ * While the account or address is locked out (locked) the directory never
+ * sees the guess, so Berth cannot lock the account in the directory.
  */
 static bool
 directory_check(struct db *db, const char *login, const char *secret,
-		struct principal *out, const char **why)
+		struct principal *out, const char **why, bool locked)
 {
 	char *key = xasprintf("ldap:%s", login);
 	unsigned char mac[32];
@@ -353,6 +359,11 @@ directory_check(struct db *db, const char *login, const char *secret,
 
 	cache_mac(-1, key, secret, mac);
 	free(key);
+	if (locked) {
+		*why = "locked out";
+		password_verify_dummy(secret);
+		return false;
+	}
 	if (cache_hit(mac)) {
 		char *name = ldapauth_login_name(login, authd_ldap_ad);
 		const char *p[1] = { name };
@@ -375,7 +386,7 @@ directory_check(struct db *db, const char *login, const char *secret,
 			*why = "not_provisioned";
 		ldap_user_release(&u);
 	} else {
-		*why = r == LDAP_AUTH_ERROR ? "directory_unavailable"
+		*why = r == LDAP_AUTH_ERROR ? directory_down
 					    : "directory_refused";
 	}
 	if (ok)
@@ -386,7 +397,7 @@ directory_check(struct db *db, const char *login, const char *secret,
 /* A local password: the user's row, then the cache or argon2id. */
 static bool
 password_check(struct db *db, const char *login, const char *secret,
-	       struct principal *out, const char **why)
+	       struct principal *out, const char **why, bool locked)
 {
 	const char *p[1] = { login };
 	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
@@ -399,7 +410,7 @@ password_check(struct db *db, const char *login, const char *secret,
 	if (ldapauth_enabled() && res != NULL &&
 	    (PQntuples(res) == 0 || !strcmp(PQgetvalue(res, 0, 5), "ldap"))) {
 		PQclear(res);
-		return directory_check(db, login, secret, out, why);
+		return directory_check(db, login, secret, out, why, locked);
 	}
 	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
 		*why = "unknown_user";	/* or one without a local password */
@@ -436,12 +447,16 @@ static enum cred_result
 check(struct db *db, const char *addr, const char *login, const char *secret,
       struct principal *out, bool audit_success)
 {
-	char *ukey = xasprintf("user:%s", login), *akey = xasprintf("addr:%s", addr);
+	/* One key per account however the login is spelt (case, blanks,
+	 * DOMAIN\\user, user@realm). */
+	char *account = ldapauth_account_key(login, authd_ldap_ad);
+	char *ukey = xasprintf("user:%s", account), *akey = xasprintf("addr:%s", addr);
 	const char *why = NULL;	/* the reason category of a failure */
 	struct throttle_state st;
 	char detail[64];
 	bool ok = false;
 
+	free(account);
 	memset(out, 0, sizeof(*out));
 	throttle_get(db, ukey, akey, &st);
 	if (*login == '\0' || *secret == '\0' || strlen(login) > 128) {
@@ -455,7 +470,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		}
 		password_verify_dummy(secret);	/* same time as a password */
 	} else {
-		ok = password_check(db, login, secret, out, &why);
+		ok = password_check(db, login, secret, out, &why, st.locked);
 		if (ok)
 			out->via = "password";
 	}
@@ -476,8 +491,11 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	} else {
 		char q[256];
 
-		throttle_fail(db, ukey, authd.lockout_threshold);
-		throttle_fail(db, akey, authd.lockout_addr_threshold);
+		/* An outage of the directory is no wrong password. */
+		if (why != directory_down) {
+			throttle_fail(db, ukey, authd.lockout_threshold);
+			throttle_fail(db, akey, authd.lockout_addr_threshold);
+		}
 		memset(out, 0, sizeof(*out));
 		authmetrics_login_failed(why);
 		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);

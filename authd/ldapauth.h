@@ -25,6 +25,8 @@ struct ldapauth_config {
 	bool referrals;			/* chase referrals */
 	int network_timeout, timeout;	/* seconds */
 	int page_size;
+	int down_seconds;		/* a failed server is skipped this long */
+	int max_concurrent;		/* threads in the directory at once */
 };
 
 struct ldap_user {
@@ -32,7 +34,8 @@ struct ldap_user {
 	char *username;		/* the login attribute, lower-cased */
 	char *display_name;
 	char *email;
-	char **groups;		/* DNs of every group, nested ones included */
+	char **groups;		/* DNs of every group, nested ones included,
+				   case folded (ldapauth_fold) */
 	int n_groups;
 };
 
@@ -51,13 +54,20 @@ void ldapauth_thread_close(void);
 /*
  * Checks login and password against the directory; on LDAP_AUTH_OK fills
  * *u (release with ldap_user_release). The reason for a refusal is logged,
- * never returned.
+ * never returned. A refusal before the user's bind (unknown, disabled,
+ * expired) connects to a server as a bind would and waits as long as a
+ * wrong password takes, so the time does not tell them apart. The user's
+ * bind fails over to the next server only when a server did not answer,
+ * never after a definite "wrong password". LDAP_AUTH_ERROR: no server
+ * answered, a search failed, or every server is marked down.
  */
 enum ldap_result ldapauth_login(const char *login, const char *password,
 				struct ldap_user *u);
 
 /* Finds a user by Berth name (no password): LDAP_AUTH_REFUSED when gone
- * or disabled. For periodic sync and token checks. */
+ * or disabled, LDAP_AUTH_ERROR when no server answered or the search
+ * failed (a wrong base is no proof that anyone left). For periodic sync
+ * and token checks. */
 enum ldap_result ldapauth_lookup(const char *username, struct ldap_user *u);
 
 void ldap_user_release(struct ldap_user *u);
@@ -65,6 +75,21 @@ void ldap_user_release(struct ldap_user *u);
 /* Reduces "DOMAIN\\user" and "user@realm" to "user" (Active Directory);
  * returns a malloc'd string. */
 char *ldapauth_login_name(const char *login, bool active_directory);
+
+/*
+ * The account a login names, for counting failures: blanks around it
+ * dropped, the Active Directory name forms reduced (ldapauth_login_name)
+ * and case folded, so "Bob", " bob", "DOM\\bob" and "bob@realm" are one
+ * key. Malloc'd.
+ */
+char *ldapauth_account_key(const char *login, bool active_directory);
+
+/*
+ * s with Unicode case folding (each character through towupper, then
+ * towlower, in a UTF-8 locale), as directories compare DNs; bytes that
+ * are not UTF-8 fold as ASCII. Malloc'd.
+ */
+char *ldapauth_fold(const char *s);
 
 /* Replaces each %s in pattern with value escaped per RFC 4515; malloc'd. */
 char *ldapauth_filter(const char *pattern, const char *value);

@@ -27,6 +27,9 @@
 
 const char *ldapsync_admin_group;
 bool authd_ldap_ad;
+int ldapsync_max_disable_percent = 10;
+
+static void valid_note(int64_t id, bool valid);
 
 /* {"a","b"}: a PostgreSQL text[] literal, every element quoted. */
 static char *
@@ -53,24 +56,55 @@ text_array(char **items, int n)
 	return buf_detach(&b, NULL);
 }
 
+/* Whether u is in group dn; u's groups are folded already. */
 static bool
 in_groups(const struct ldap_user *u, const char *dn)
 {
-	for (int i = 0; i < u->n_groups; i++)
-		if (strcasecmp(u->groups[i], dn) == 0)
-			return true;
-	return false;
+	char *folded = ldapauth_fold(dn);
+	bool in = false;
+
+	for (int i = 0; i < u->n_groups && !in; i++)
+		in = strcmp(u->groups[i], folded) == 0;
+	free(folded);
+	return in;
+}
+
+/*
+ * The teams' group DNs that u is in, as the queries compare them
+ * (lower(ldap_group_dn)), in a text[] literal; NULL on a database error.
+ * Berth matches them with Unicode case folding, so "CN=Développeurs"
+ * and "cn=DÉVELOPPEURS" are one group whatever the database's locale.
+ */
+static char *
+linked_groups(struct db *db, const struct ldap_user *u)
+{
+	PGresult *res = db_exec(db, A_LDAP_TEAM_DNS, 0, NULL);
+	char **match, *out;
+	int n = 0;
+
+	if (res == NULL)
+		return NULL;
+	match = xmalloc(sizeof(char *) * (size_t)(PQntuples(res) + 1));
+	for (int i = 0; i < PQntuples(res); i++)
+		if (in_groups(u, PQgetvalue(res, i, 0)))
+			match[n++] = PQgetvalue(res, i, 1);
+	out = text_array(match, n);
+	free(match);
+	PQclear(res);
+	return out;
 }
 
 /* Team membership (and admin) from u's groups, for user id. */
 static int
 sync_groups(struct db *db, const char *id, const struct ldap_user *u)
 {
-	char *groups = text_array(u->groups, u->n_groups);
+	char *groups = linked_groups(db, u);
 	const char *p[2] = { id, groups };
 	PGresult *res;
 	int ret = -1;
 
+	if (groups == NULL)
+		goto out;
 	if ((res = db_exec(db, A_LDAP_ORGS_ADD, 2, p)) == NULL)
 		goto out;
 	PQclear(res);
@@ -142,6 +176,8 @@ ldapsync_provision(struct db *db, const struct ldap_user *u,
 		goto fail;
 	if (ldapsync_admin_group != NULL)
 		out->is_admin = in_groups(u, ldapsync_admin_group);
+	/* Just checked: a cached login need not ask the directory again. */
+	valid_note(out->id, true);
 	if (created) {
 		log_info("ldap: provisioned \"%s\" (%s)", u->username, u->dn);
 		audit_write(db, u->username, "user.provision", u->username,
@@ -185,41 +221,67 @@ ldapsync_still_valid(int64_t id, const char *name)
 	ldap_user_release(&u);
 	/* An unreachable directory does not revoke anything. */
 	valid = r != LDAP_AUTH_REFUSED;
+	valid_note(id, valid);
+	return valid;
+}
+
+static void
+valid_note(int64_t id, bool valid)
+{
+	struct valid_slot *s = &valid_cache[(uint64_t)id % VALID_CACHE];
+
 	pthread_mutex_lock(&valid_lock);
 	s->id = id;
 	s->valid = valid;
 	s->until = time(NULL) + (time_t)authd.cred_cache_ttl;
 	pthread_mutex_unlock(&valid_lock);
-	return valid;
+}
+
+/* Logs and audits why a sync disabled nobody. */
+static void
+sync_abort(struct db *db, struct ldapsync_report *rep)
+{
+	json_t *d = json_pack("{s:s,s:i,s:i}", "reason", rep->why, "users",
+			      rep->users, "would_disable", rep->gone);
+	char *detail = json_dumps(d, JSON_COMPACT);
+
+	log_warnx("ldap sync: nobody disabled: %s", rep->why);
+	audit_write(db, "ldap-sync", "ldap.sync", "", "", false, detail);
+	free(detail);
+	json_decref(d);
 }
 
 int
-ldapsync_all(struct db *db)
+ldapsync_run(struct db *db, struct ldapsync_report *rep)
 {
 	PGresult *users = db_exec(db, A_LDAP_USERS, 0, NULL);
-	int disabled = 0, unreachable = 0;
+	int *gone = NULL, allowed, n;
 
-	if (users == NULL)
+	memset(rep, 0, sizeof(*rep));
+	if (users == NULL) {
+		snprintf(rep->why, sizeof(rep->why), "database error");
 		return -1;
-	for (int i = 0; i < PQntuples(users); i++) {
+	}
+	n = PQntuples(users);
+	rep->users = n;
+	gone = xmalloc(sizeof(int) * (size_t)(n + 1));
+	/* First every look-up; nobody is disabled before all have answered. */
+	for (int i = 0; i < n; i++) {
 		const char *p[1] = { PQgetvalue(users, i, 0) };
 		struct ldap_user u;
 		enum ldap_result r = ldapauth_lookup(PQgetvalue(users, i, 1), &u);
-		PGresult *res;
 
 		if (r == LDAP_AUTH_ERROR) {
-			unreachable = 1;
+			rep->unreachable = true;
+			snprintf(rep->why, sizeof(rep->why),
+				 "the directory search for \"%s\" failed "
+				 "(unreachable, or a wrong or missing user "
+				 "base)",
+				 PQgetvalue(users, i, 1));
 			break;
 		}
 		if (r == LDAP_AUTH_REFUSED) {
-			if ((res = db_exec(db, A_LDAP_DISABLE, 1, p)) != NULL) {
-				PQclear(res);
-				disabled++;
-				audit_write(db, "ldap-sync", "user.disable",
-					    PQgetvalue(users, i, 1), "", true,
-					    "{\"reason\":\"gone or disabled in "
-					    "the directory\"}");
-			}
+			gone[rep->gone++] = i;
 			continue;
 		}
 		if (db_command(db, "BEGIN") < 0 || sync_groups(db, p[0], &u) < 0 ||
@@ -227,14 +289,50 @@ ldapsync_all(struct db *db)
 			db_rollback(db);
 		ldap_user_release(&u);
 	}
+	/* A mass departure is more likely a broken directory than real. */
+	allowed = n * ldapsync_max_disable_percent / 100;
+	if (allowed < 1)
+		allowed = 1;
+	if (!rep->unreachable && rep->gone > allowed)
+		snprintf(rep->why, sizeof(rep->why),
+			 "%d of %d directory users would be disabled, more "
+			 "than ldap_sync_max_disable_percent (%d%%) allows",
+			 rep->gone, n, ldapsync_max_disable_percent);
+	if (rep->why[0] != '\0') {
+		sync_abort(db, rep);
+		goto out;
+	}
+	for (int k = 0; k < rep->gone; k++) {
+		const char *p[1] = { PQgetvalue(users, gone[k], 0) };
+		PGresult *res = db_exec(db, A_LDAP_DISABLE, 1, p);
+
+		if (res == NULL)
+			continue;
+		PQclear(res);
+		rep->disabled++;
+		audit_write(db, "ldap-sync", "user.disable",
+			    PQgetvalue(users, gone[k], 1), "", true,
+			    "{\"reason\":\"gone or disabled in the directory\"}");
+	}
+out:
+	free(gone);
 	PQclear(users);
-	return unreachable ? -1 : disabled;
+	return rep->why[0] != '\0' ? -1 : rep->disabled;
+}
+
+int
+ldapsync_all(struct db *db)
+{
+	struct ldapsync_report rep;
+
+	return ldapsync_run(db, &rep);
 }
 
 int
 ldapsync_handle(struct http_req *r)
 {
 	struct principal who;
+	struct ldapsync_report rep;
 	char *user = NULL, *pass = NULL, *body;
 	struct db *db;
 	int n;
@@ -258,10 +356,17 @@ ldapsync_handle(struct http_req *r)
 	if (!ldapauth_enabled())
 		return authd_error(r, 400, "UNSUPPORTED",
 				   "no directory is configured");
-	if ((n = ldapsync_all(db)) < 0)
-		return authd_error(r, 503, "UNAVAILABLE",
-				   "the directory is unreachable");
+	if ((n = ldapsync_run(db, &rep)) < 0) {
+		char *msg = xasprintf("nobody was disabled: %s", rep.why);
+		int ret = authd_error(r, rep.unreachable ? 503 : 409,
+				      rep.unreachable ? "UNAVAILABLE"
+						      : "SYNC_REFUSED",
+				      msg);
+
+		free(msg);
+		return ret;
+	}
 	audit_write(db, who.name, "ldap.sync", "", r->client, true, NULL);
-	body = xasprintf("{\"disabled\":%d}", n);
+	body = xasprintf("{\"disabled\":%d,\"users\":%d}", n, rep.users);
 	return authd_json(r, 200, body);
 }

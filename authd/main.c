@@ -51,7 +51,8 @@ static char *opt_ldap_group_filter, *opt_ldap_attr_user, *opt_ldap_attr_display;
 static char *opt_ldap_attr_email, *opt_ldap_admin_group;
 static bool opt_ldap_starttls, opt_ldap_nested, opt_ldap_referrals;
 static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
-static long long opt_ldap_sync;
+static long long opt_ldap_sync, opt_ldap_down, opt_ldap_sync_max_disable;
+static long long opt_ldap_max_concurrent;
 static struct ldapauth_config ldap_cfg;
 static const char *conf_path;
 static char *opt_log_format, *opt_trusted_proxies;
@@ -145,6 +146,13 @@ static const struct conf_key settings[] = {
 	  "host:port serving /metrics (plain HTTP) instead of listen" },
 	{ "audit_retention_days", CONF_INT, &opt_audit_retention, "365", 0,
 	  36500, false, "days audit records are kept; 0: forever" },
+	{ "ldap_down_seconds", CONF_INT, &opt_ldap_down, "30", 0, 3600, false,
+	  "seconds a directory server that failed is skipped; 0: never" },
+	{ "ldap_max_concurrent", CONF_INT, &opt_ldap_max_concurrent, "0", 0,
+	  256, false, "directory calls at once; 0: threads - 2 (at least 1)" },
+	{ "ldap_sync_max_disable_percent", CONF_INT,
+	  &opt_ldap_sync_max_disable, "10", 0, 100, false,
+	  "a sync that would disable more of the directory users disables none" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -190,7 +198,13 @@ setup_ldap(void)
 		.network_timeout = (int)opt_ldap_net_timeout,
 		.timeout = (int)opt_ldap_timeout,
 		.page_size = (int)opt_ldap_page,
+		.down_seconds = (int)opt_ldap_down,
+		.max_concurrent = opt_ldap_max_concurrent
+					  ? (int)opt_ldap_max_concurrent
+				  : opt_threads > 3 ? (int)opt_threads - 2
+						    : 1,
 	};
+	ldapsync_max_disable_percent = (int)opt_ldap_sync_max_disable;
 	authd_ldap_ad = ad;
 	ldapsync_admin_group = *opt_ldap_admin_group ? opt_ldap_admin_group
 						     : NULL;

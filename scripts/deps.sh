@@ -18,7 +18,7 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	libjansson-dev libssl-dev libcurl4-openssl-dev libjwt-dev libargon2-dev
 	libgnutls28-dev
 	postgresql postgresql-contrib skopeo curl jq openssl ca-certificates
-	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2
+	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2 socat
 	prometheus
 	docker.io procps
 	$*"

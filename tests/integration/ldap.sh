@@ -92,6 +92,14 @@
 #   1.2.840.113556.1.4.1941 (LDAP_MATCHING_RULE_IN_CHAIN), or tokenGroups.
 #
 # ---- Both ------------------------------------------------------------------
+#   hang_start [starttls]  a listener on a free loopback port that accepts
+#                        and never writes (socat; one `sleep` per
+#                        connection, ended by hang_stop): a server that
+#                        hangs TLS handshakes and operations.  "starttls":
+#                        it answers the StartTLS request with success first,
+#                        then hangs the handshake.  Sets HANG_PORT; the pids
+#                        are kept for hang_stop (several may run).
+#   hang_stop            stops every listener hang_start started.
 #   authd_local_start DIR [CONF_LINE...]  authd on a free port of this
 #                        namespace's loopback, with the run's database and
 #                        signing key, plus CONF_LINEs ("key = value", e.g.
@@ -295,8 +303,9 @@ slapd_start() {
 		p1=$(ldap_free_port) && p2=$(ldap_free_port) || return 1
 		[ "$p1" != "$p2" ] || continue
 		# -d keeps slapd in the foreground (our child, in our process
-		# group) and sends its log to stderr.
-		ldap_spawn "$d/log" slapd -f "$d/slapd.conf" -d 0 \
+		# group) and sends its log (stats: connections, binds with their
+		# DNs, searches) to stderr.
+		ldap_spawn "$d/log" slapd -f "$d/slapd.conf" -d stats \
 			-h "ldap://127.0.0.1:$p1/ ldaps://127.0.0.1:$p2/"
 		SLAPD_PID=$!
 		if ldap_wait_up "$SLAPD_PID" "ldap://127.0.0.1:$p1" 30 &&
@@ -821,6 +830,51 @@ authd_local_stop() {
 
 # ---- Both ------------------------------------------------------------------
 
+HANG_PIDS=()
+
+hang_start() {
+	local p i j cmd="exec sleep 30"
+	ldap_need socat || return 1
+	# An LDAPMessage {id 1, extendedResp {success, "", ""}}, from a file:
+	# socat would take quotes and backslashes in the command as its own.
+	if [ "${1:-}" = starttls ]; then
+		printf '\060\014\002\001\001\170\007\012\001\000\004\000\004\000' \
+			>"$SCRATCH/starttls.ber" || return 1
+		cmd="cat $SCRATCH/starttls.ber; exec sleep 30"
+	fi
+	for ((i = 0; i < 5; i++)); do
+		p=$(ldap_free_port) || return 1
+		socat "TCP-LISTEN:$p,bind=127.0.0.1,fork,reuseaddr" \
+			"SYSTEM:$cmd" </dev/null >>"$SCRATCH/hang.log" 2>&1 &
+		HANG_PIDS+=("$!")
+		for ((j = 0; j < 50; j++)); do
+			if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+				HANG_PORT=$p
+				return 0
+			fi
+			kill -0 "$!" 2>/dev/null || break
+			sleep 0.1
+		done
+	done
+	ldap_log "hang_start: socat did not listen: $(tail -c 300 "$SCRATCH/hang.log")"
+	return 1
+}
+
+hang_stop() {
+	local pid child
+	for pid in "${HANG_PIDS[@]}"; do
+		# Each connection's sleep, its socat, then the listener (all by
+		# id: the parent's id names the children).
+		for child in $(pgrep -P "$pid"); do
+			pkill -TERM -P "$child" 2>/dev/null
+			kill -TERM "$child" 2>/dev/null
+		done
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	HANG_PIDS=()
+}
+
 # ldap_write_env FILE PREFIX: the exported PREFIX* variables, for a shell
 # that wants to look at a kept run by hand (`. FILE`).
 ldap_write_env() {
@@ -831,6 +885,7 @@ ldap_write_env() {
 }
 
 ldap_cleanup() {
+	hang_stop
 	authd_local_stop
 	samba_stop
 	slapd_stop

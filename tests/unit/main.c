@@ -25,6 +25,7 @@ static const struct {
 	{ "netaddr", test_netaddr },
 	{ "metrics", test_metrics },
 	{ "tls", test_tls },
+	{ "ldapauth", test_ldapauth },
 };
 
 char *

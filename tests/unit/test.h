@@ -36,5 +36,6 @@ void test_log(void);
 void test_netaddr(void);
 void test_metrics(void);
 void test_tls(void);
+void test_ldapauth(void);
 
 #endif
