@@ -110,6 +110,7 @@ enum stmt {
 	Q_BLOB_READABLE,
 	Q_PING,
 	Q_AUDIT_BATCH,
+	Q_TAG_OLD,
 	Q_COUNT
 };
 
