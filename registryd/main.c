@@ -169,7 +169,7 @@ cmd_serve(void)
 	}
 	log_info("stopping on signal %d", sig);
 	http_stop(srv);
-	auditlog_stop();	/* the workers are gone: flush what they queued */
+	auditlog_stop();	/* the workers are gone: flush their records */
 	db_teardown();
 	storage_release();
 	authz_release();
