@@ -1,7 +1,8 @@
 #!/bin/bash
 # Who did what: registryd's audit records (pushes, tag moves, deletes, and
 # pulls with audit_pulls) through node 4's token auth as a user with a
-# password, with a personal access token and as a service account, and
+# password, with a personal access token (curl and skopeo) and as a
+# service account, and
 # anonymously on node 1; each with actor, kind, token id, client and the
 # request id the response carried. The writer is asynchronous (a push is
 # acknowledged while audit_log is locked; its record follows), drops and
@@ -146,6 +147,18 @@ RID=$(hdr X-Request-Id)
 expect_eq "no auth: push recorded as anonymous" \
 	"registry.push tauanon/app anonymous $C anonymous - - v1 $IMG_DIGEST - $RID" \
 	"$(wait_records 1 "target = 'tauanon/app'")"
+
+# A real client: skopeo with the personal access token as its password.
+oci_layout_make "$W/sk" 1 2
+if timeout 120 "${SKOPEO[@]}" copy --dest-tls-verify=false --dest-creds "tau:$PAT" \
+	"oci:$W/sk:1" "docker://$REGA_HOSTPORT/tau/sk:1" >"$W/sk.log" 2>&1; then
+	ok "skopeo: copy into tau/sk:1 with the personal access token"
+else
+	not_ok "skopeo: copy into tau/sk:1" "$(tail -c 300 "$W/sk.log")"
+fi
+expect_eq "skopeo: its push is recorded with the token's kind and id" \
+	"registry.push tau/sk tau $C pat $PAT_ID $TAU_UID 1 $LAYOUT_DIGEST -" \
+	"$(wait_records 1 "target = 'tau/sk'" | awk '{ NF--; print }')"
 
 # The request log names the actor's token beside the request id.
 check "node 4's log: the push by personal access token, with its token id" \
