@@ -2,8 +2,7 @@
 # Who did what: registryd's audit records (pushes, tag moves, deletes, and
 # pulls with audit_pulls) through node 4's token auth as a user with a
 # password, with a personal access token (curl and skopeo) and as a
-# service account, and
-# anonymously on node 1; each with actor, kind, token id, client and the
+# service account, and anonymously on node 1; each with actor, kind, token id, client and the
 # request id the response carried. The writer is asynchronous (a push is
 # acknowledged while audit_log is locked; its record follows), drops and
 # counts when its queue is full, and flushes on SIGTERM. Then authd's
