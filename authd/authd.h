@@ -34,7 +34,7 @@ struct authd_config {
 	long long lockout_window;	/* seconds */
 	long long lockout_duration;	/* seconds */
 	long long cred_cache_ttl;	/* seconds a verified password is cached */
-	long long audit_retention_days;	/* 0: audit records are kept forever */
+	long long audit_retention_days;	/* 0: records are kept forever */
 };
 
 extern struct authd_config authd;

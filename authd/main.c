@@ -419,8 +419,9 @@ reload(struct http_server *srv)
 
 /*
  * Between signals, once a minute (or every ldap_sync_interval when that
- * is shorter): the directory sync when its interval has passed, and a bounded slice of the audit log's purge (100,000 rows
- * a minute at most, so a first purge of years of records spreads out).
+ * is shorter): the directory sync when its interval has passed, and a
+ * bounded slice of the audit log's purge (100,000 rows a minute at most,
+ * so a first purge of years of records spreads out).
  */
 #define HOUSEKEEPING_TICK 60
 
@@ -486,11 +487,11 @@ cmd_serve(void)
 		 opt_tls_cert ? " (https)" : "", authd.service);
 	for (;;) {
 		/* Housekeeping runs between signals. */
-		struct timespec tick = {
-			.tv_sec = opt_ldap_sync && opt_ldap_sync < HOUSEKEEPING_TICK
+		long long every = opt_ldap_sync && opt_ldap_sync <
+							  HOUSEKEEPING_TICK
 					  ? opt_ldap_sync
-					  : HOUSEKEEPING_TICK
-		};
+					  : HOUSEKEEPING_TICK;
+		struct timespec tick = { .tv_sec = (time_t)every };
 
 		sig = sigtimedwait(&set, NULL, &tick);
 		if (sig < 0) {

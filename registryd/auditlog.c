@@ -203,6 +203,12 @@ auditlog_stop(void)
 		 " dropped", written_total, dropped_total);
 }
 
+bool
+auditlog_enabled(void)
+{
+	return running;
+}
+
 /* Appends rec (taken) unless the queue is full. */
 static void
 enqueue(json_t *rec)

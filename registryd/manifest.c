@@ -304,10 +304,17 @@ store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi
 	if (!is_digest_ref(q->ref)) {
 		p[1] = q->ref;
 		p[2] = digest;
+		/* The previous digest only matters to the audit log. */
+		if (auditlog_enabled()) {
+			if ((res = db_exec(db, Q_TAG_OLD, 2, p)) == NULL)
+				goto fail;
+			if (PQntuples(res) == 1)
+				*old = arena_strdup(&r->arena,
+						    PQgetvalue(res, 0, 0));
+			PQclear(res);
+		}
 		if ((res = db_exec(db, Q_TAG_PUT, 3, p)) == NULL)
 			goto fail;
-		if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-			*old = arena_strdup(&r->arena, PQgetvalue(res, 0, 0));
 		PQclear(res);
 	}
 	if (db_command(db, "COMMIT") < 0)

@@ -112,6 +112,7 @@ enum stmt {
 	Q_BLOB_READABLE,
 	Q_PING,
 	Q_AUDIT_BATCH,
+	Q_TAG_OLD,
 	Q_COUNT
 };
 
@@ -198,6 +199,8 @@ int catalog_list(struct http_req *r);
 int auditlog_start(long long capacity) MUST_CHECK;
 /* Writes what is queued and stops the writer; after http_stop(). */
 void auditlog_stop(void);
+/* Whether records are kept (the writer runs). */
+bool auditlog_enabled(void);
 /*
  * Queues a record of action on the request's repository by the request's
  * subject, with the reference, digest and previous digest (each may be

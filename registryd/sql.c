@@ -86,16 +86,10 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_MANIFEST_DELETE] = { "manifest_delete",
 		"DELETE FROM manifests WHERE repository_id = " REPO
 		" AND digest = $2 RETURNING digest" },
-	/* Returns the digest the tag pointed to before (NULL if new), for
-	 * the audit log's tag moves; FOR UPDATE waits for a concurrent
-	 * move and reads its result. */
 	[Q_TAG_PUT] = { "tag_put",
-		"WITH old AS (SELECT digest FROM tags WHERE repository_id = $1 "
-		"AND name = $2 FOR UPDATE) "
 		"INSERT INTO tags (repository_id, name, digest) "
 		"VALUES ($1, $2, $3) ON CONFLICT (repository_id, name) "
-		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now() "
-		"RETURNING (SELECT digest FROM old)" },
+		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()" },
 	[Q_TAG_DELETE] = { "tag_delete",
 		"DELETE FROM tags WHERE repository_id = " REPO
 		" AND name = $2 RETURNING name, digest" },
@@ -140,6 +134,12 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"WHERE t.id = $3::uuid AND "
 		"berth_token_covers(t.repositories, r.name))))" },
 	[Q_PING] = { "ping", "SELECT 1" },
+	/* The digest a tag points to before a push moves it, for the audit
+	 * log; FOR UPDATE waits for a concurrent move and reads its result,
+	 * so two racing pushes each see the other's digest or none. */
+	[Q_TAG_OLD] = { "tag_old",
+		"SELECT digest FROM tags WHERE repository_id = $1 "
+		"AND name = $2 FOR UPDATE" },
 	/* A batch of audit records, see registryd/auditlog.c. */
 	[Q_AUDIT_BATCH] = { "audit_batch",
 		"SELECT berth_audit_batch($1::jsonb)" },
