@@ -33,7 +33,6 @@
 #include "migrate.h"
 #include "netaddr.h"
 #include "version.h"
-#include "tls.h"
 
 struct authd_config authd;
 
@@ -363,33 +362,10 @@ check_readable(const char *key, const char *path)
 static int
 check_settings(void)
 {
-	PQconninfoOption *ci;
-	char *err = NULL;
-	int ret = 0;
+	int ret = http_check_serving(opt_listen, opt_tls_cert, opt_tls_key);
 
-	if (http_listen_check(opt_listen) < 0)
-		ret = conf_error("listen: cannot serve on \"%s\"", opt_listen);
-	if ((ci = PQconninfoParse(opt_database, &err)) == NULL) {
-		size_t n = err ? strlen(err) : 0;
-
-		while (n > 0 && err[n - 1] == '\n')
-			err[--n] = '\0';
-		ret = conf_error("database: %s", err ? err : "out of memory");
-	}
-	PQconninfoFree(ci);
-	PQfreemem(err);
-	if ((opt_tls_cert != NULL) != (opt_tls_key != NULL)) {
-		ret = conf_error("tls_cert and tls_key go together: set both "
-				 "or neither");
-	} else if (opt_tls_cert != NULL) {
-		struct tls_creds *c = tls_creds_load(opt_tls_cert, opt_tls_key);
-
-		if (c == NULL)
-			ret = conf_error("tls_cert \"%s\" with tls_key \"%s\" "
-					 "cannot serve https", opt_tls_cert,
-					 opt_tls_key);
-		tls_creds_free(c);
-	}
+	if (db_conninfo_check(opt_database) < 0)
+		ret = -1;
 	if (check_signing() < 0)
 		ret = -1;
 	if (check_readable("ldap_ca_file", opt_ldap_ca) < 0 ||

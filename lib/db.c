@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "conf.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
@@ -279,4 +280,23 @@ int
 db_open_count(void)
 {
 	return __atomic_load_n(&open_count, __ATOMIC_RELAXED);
+}
+
+int
+db_conninfo_check(const char *info)
+{
+	PQconninfoOption *ci;
+	char *err = NULL;
+	int ret = 0;
+
+	if ((ci = PQconninfoParse(info, &err)) == NULL) {
+		size_t n = err ? strlen(err) : 0;
+
+		while (n > 0 && err[n - 1] == '\n')
+			err[--n] = '\0';
+		ret = conf_error("database: %s", err ? err : "out of memory");
+	}
+	PQconninfoFree(ci);
+	PQfreemem(err);
+	return ret;
 }

@@ -75,4 +75,8 @@ bool db_conflict(const struct db *db);
 /* Connections currently open in this process, for /metrics. */
 int db_open_count(void);
 
+/* Whether info parses as a libpq connection string, without
+ * connecting; -1 with "error: database: ..." printed (conf_error). */
+int db_conninfo_check(const char *info) MUST_CHECK;
+
 #endif

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "http.h"
 #include "httplog.h"
 #include "log.h"
@@ -339,6 +340,30 @@ http_listen_check(const char *listen_addr)
 		return -1;
 	freeaddrinfo(ai);
 	return 0;
+}
+
+int
+http_check_serving(const char *listen_addr, const char *tls_cert,
+		   const char *tls_key)
+{
+	int ret = 0;
+
+	if (http_listen_check(listen_addr) < 0)
+		ret = conf_error("listen: cannot serve on \"%s\"",
+				 listen_addr);
+	if ((tls_cert != NULL) != (tls_key != NULL)) {
+		ret = conf_error("tls_cert and tls_key go together: set both "
+				 "or neither");
+	} else if (tls_cert != NULL) {
+		struct tls_creds *c = tls_creds_load(tls_cert, tls_key);
+
+		if (c == NULL)
+			ret = conf_error("tls_cert \"%s\" with tls_key \"%s\" "
+					 "cannot serve https",
+					 tls_cert, tls_key);
+		tls_creds_free(c);
+	}
+	return ret;
 }
 
 static int

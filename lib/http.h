@@ -83,6 +83,14 @@ int http_tls_reload(struct http_server *s);
 /* Whether a listen address parses and resolves (for check-config): 0, or
  * -1 (logged). */
 int http_listen_check(const char *listen_addr) MUST_CHECK;
+/*
+ * The checks of serving settings that serve and check-config share: the
+ * listen address resolves, tls_cert and tls_key come together and load as
+ * a pair. Each problem is printed as "error: ..." (conf_error); -1 when
+ * there was any.
+ */
+int http_check_serving(const char *listen_addr, const char *tls_cert,
+		       const char *tls_key) MUST_CHECK;
 
 /* A request header, a query argument (first of that name), or NULL. */
 const char *http_header(struct http_req *r, const char *name);

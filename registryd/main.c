@@ -28,7 +28,6 @@
 #include "regmetrics.h"
 #include "storage.h"
 #include "version.h"
-#include "tls.h"
 
 
 
@@ -187,33 +186,10 @@ check_auth(void)
 static int
 check_settings(void)
 {
-	PQconninfoOption *ci;
-	char *err = NULL;
-	int ret = 0;
+	int ret = http_check_serving(opt_listen, opt_tls_cert, opt_tls_key);
 
-	if (http_listen_check(opt_listen) < 0)
-		ret = conf_error("listen: cannot serve on \"%s\"", opt_listen);
-	if ((ci = PQconninfoParse(opt_database, &err)) == NULL) {
-		size_t n = err ? strlen(err) : 0;
-
-		while (n > 0 && err[n - 1] == '\n')
-			err[--n] = '\0';
-		ret = conf_error("database: %s", err ? err : "out of memory");
-	}
-	PQconninfoFree(ci);
-	PQfreemem(err);
-	if ((opt_tls_cert != NULL) != (opt_tls_key != NULL)) {
-		ret = conf_error("tls_cert and tls_key go together: set both "
-				 "or neither");
-	} else if (opt_tls_cert != NULL) {
-		struct tls_creds *c = tls_creds_load(opt_tls_cert, opt_tls_key);
-
-		if (c == NULL)
-			ret = conf_error("tls_cert \"%s\" with tls_key \"%s\" "
-					 "cannot serve https", opt_tls_cert,
-					 opt_tls_key);
-		tls_creds_free(c);
-	}
+	if (db_conninfo_check(opt_database) < 0)
+		ret = -1;
 	if (reg.auth_realm != NULL && check_auth() < 0)
 		ret = -1;
 	return ret;
