@@ -144,7 +144,11 @@ expect_hdr "https: ... and closing the connection" Connection close
 expect_status "https: https still works after plain attempts" 200 GET "$REGS/healthz"
 
 # ---- authd on https comes up ---------------------------------------------
-sleep 2.5	# a few retries fail first
+# A few retries fail first (one a second; slower under ASan).
+for ((i = 0; i < 150; i++)); do
+	[ "$(grep -c " debug: could not fetch the JWKS from" "$R/log")" -ge 2 ] && break
+	sleep 0.1
+done
 A=$W/authd
 mkdir -p "$A"
 cp "$W/authd.crt" "$A/tls.crt"
@@ -177,8 +181,14 @@ expect_eq "https: registryd becomes ready once authd's JWKS is fetched over http
 log_has "https: ... and logs the keys it loaded" "$R/log" "loaded 1 signing keys from \"$AUTHS/jwks\""
 retries=$(grep -c " debug: could not fetch the JWKS from" "$R/log")
 expect_match "https: the fetch was retried while authd was down" '^([2-9]|[1-9][0-9]+)$' "$retries"
-expect_eq "https: ... and the failure logged once as a warning" 1 \
-	"$(grep -c " warning: could not fetch the JWKS from" "$R/log")"
+# Once per distinct failure: a new reason (refused, then a handshake cut
+# short while authd starts) is worth a warning, a repeat is not.
+warned=$(grep " warning: could not fetch the JWKS from" "$R/log" | sed 's/^[^ ]* //')
+if [ -n "$warned" ] && [ -z "$(sort <<<"$warned" | uniq -d)" ]; then
+	ok "https: ... and each failure logged once as a warning"
+else
+	not_ok "https: ... and each failure logged once as a warning" "$warned"
+fi
 log_has "https: ... and the recovery too" "$R/log" "fetched the JWKS from \"$AUTHS/jwks\" again"
 
 # ---- tokens over https: curl, then skopeo ---------------------------------
