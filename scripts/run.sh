@@ -160,7 +160,7 @@ trusts 127.0.0.0/8 already; for any other address add
 fi
 if [ -n "${REGISTRYD_AUTH_REALM:-}" ]; then
 	login="Log in first as \"admin\" (password above on the first run) or a user made
-with berthctl (BERTH_URL=$auth_scheme://${AUTHD_LISTEN:-127.0.0.1:5001}):
+with berthctl (BERTH_URL=$auth_scheme://${AUTHD_LISTEN:-127.0.0.1:5001}${REGISTRYD_AUTH_CA_FILE:+ BERTH_CA_FILE=$REGISTRYD_AUTH_CA_FILE}):
   skopeo login$tv -u admin $addr
   podman login$tv -u admin $addr
   docker login -u admin $addr
