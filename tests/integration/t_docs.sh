@@ -25,7 +25,7 @@ settings_rows() {
 
 # ere TEXT: TEXT with the ERE metacharacters escaped.
 ere() {
-	sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$1"
+	sed 's/[][\.*^$+?(){}|]/\\&/g' <<<"$1"
 }
 
 # usage_keys DAEMON: "key<TAB>default<TAB>min<TAB>max" for each setting in
