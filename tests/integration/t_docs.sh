@@ -143,3 +143,20 @@ if grep -qF -- '`--limit N`' "$DOCS/api.md"; then
 else
 	not_ok "docs/api.md describes berthctl's --limit" "no \`--limit N\`"
 fi
+
+# Every REGISTRYD_KEY and AUTHD_KEY variable that README.md, docs/ and
+# deploy/ name is the environment form of a setting of that daemon.
+bad=''
+n=0
+for v in $(grep -ohE '\b(REGISTRYD|AUTHD)_[A-Z][A-Z_]*' "$ROOT/README.md" \
+    "$DOCS"/*.md "$ROOT"/deploy/* | sort -u); do
+	n=$((n + 1))
+	d=$(tr 'A-Z' 'a-z' <<<"${v%%_*}")
+	k=$(tr 'A-Z' 'a-z' <<<"${v#*_}")
+	usage_keys "$d" | cut -f1 | grep -qx -- "$k" || bad="$bad $v"
+done
+if [ -z "$bad" ]; then
+	ok "each of the $n REGISTRYD_*/AUTHD_* variables in the docs is a setting"
+else
+	not_ok "each REGISTRYD_*/AUTHD_* variable in the docs is a setting" "unknown:$bad"
+fi
