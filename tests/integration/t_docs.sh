@@ -160,3 +160,34 @@ if [ -z "$bad" ]; then
 else
 	not_ok "each REGISTRYD_*/AUTHD_* variable in the docs is a setting" "unknown:$bad"
 fi
+
+# Every link to FILE.md#anchor (or #anchor) in README.md and docs/ names a
+# heading of that file, as GitHub makes anchors: lower case, punctuation
+# dropped, blanks as "-".
+anchors() {
+	sed -n 's/^#\{1,6\} //p' "$1" | tr 'A-Z' 'a-z' |
+		sed -e 's/[^a-z0-9 _-]//g' -e 's/ /-/g'
+}
+bad=''
+n=0
+for f in "$ROOT/README.md" "$DOCS"/*.md; do
+	for l in $(grep -oE '\]\([A-Za-z0-9_./-]*#[a-z0-9_-]+\)' "$f" |
+	    sed -e 's/^](//' -e 's/)$//'); do
+		n=$((n + 1))
+		t=${l%%#*}
+		if [ -z "$t" ]; then
+			t=$f
+		else
+			t=$(dirname "$f")/$t
+		fi
+		[ -f "$t" ] && anchors "$t" | grep -qx -- "${l#*#}" ||
+			bad="$bad ${f##*/}:$l"
+	done
+done
+if [ "$n" -lt 20 ]; then
+	not_ok "the docs' links to headings are found" "only $n"
+elif [ -z "$bad" ]; then
+	ok "each of the $n links to a heading in README.md and docs/ resolves"
+else
+	not_ok "each link to a heading in README.md and docs/ resolves" "broken:$bad"
+fi
