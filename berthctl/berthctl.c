@@ -44,6 +44,7 @@ struct opts {
 struct ctl {
 	const char *url; /* base URL, no trailing slash */
 	const char *user;
+	const char *ca_file; /* PEM CAs for an https URL; NULL: the system's */
 	char *password;
 	bool password_stdin;
 	CURL *curl;
@@ -126,6 +127,8 @@ ctl_request(struct ctl *c, const char *method, const char *path, json_t *body,
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c->curl, CURLOPT_USERAGENT, "berthctl");
+	if (c->ca_file != NULL && *c->ca_file != '\0')
+		curl_easy_setopt(c->curl, CURLOPT_CAINFO, c->ca_file);
 	if (body != NULL) {
 		text = json_dumps(body, JSON_COMPACT);
 		hdrs = curl_slist_append(hdrs,
@@ -1265,12 +1268,16 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"usage: %s [--url URL] [--user NAME] [--password-stdin] "
-		"COMMAND ...\n"
+		"[--ca-file FILE] COMMAND ...\n"
 		"       %s --version\n"
 		"  URL from --url or BERTH_URL (default %s), the login from "
 		"--user or BERTH_USER,\n"
 		"  its password from stdin's first line, BERTH_PASSWORD or "
 		"the terminal.\n"
+		"  FILE from --ca-file or BERTH_CA_FILE: PEM CA certificates "
+		"an https URL's\n"
+		"  certificate must chain to (default: the system's trust "
+		"store).\n"
 		"  REPO|--org: a repository, or --org for the whole "
 		"organization.\n"
 		"  GROUP-DN (team link, --ldap-group): a directory group's DN, "
@@ -1326,6 +1333,8 @@ parse_globals(struct ctl *c, int argc, char **argv)
 			c->url = argv[++i];
 		} else if (!strcmp(argv[i], "--user") && i + 1 < argc) {
 			c->user = argv[++i];
+		} else if (!strcmp(argv[i], "--ca-file") && i + 1 < argc) {
+			c->ca_file = argv[++i];
 		} else {
 			return -usage_error("unknown option %s", argv[i]);
 		}
@@ -1388,7 +1397,8 @@ int
 main(int argc, char **argv)
 {
 	struct ctl c = { .url = getenv("BERTH_URL"),
-			 .user = getenv("BERTH_USER") };
+			 .user = getenv("BERTH_USER"),
+			 .ca_file = getenv("BERTH_CA_FILE") };
 	int ret;
 
 	arena_init(&c.arena);

@@ -289,10 +289,14 @@ conf_release(const struct conf_key *keys, int n)
 void
 conf_usage(const struct conf_key *keys, int n)
 {
-	for (int i = 0; i < n; i++)
-		printf("  %-20s %s (default: %s)\n", keys[i].name,
+	for (int i = 0; i < n; i++) {
+		printf("  %-20s %s (default: %s", keys[i].name,
 		       keys[i].help ? keys[i].help : "",
 		       keys[i].def ? keys[i].def : "unset");
+		if (keys[i].type == CONF_INT)
+			printf("; %lld to %lld", keys[i].min, keys[i].max);
+		printf(")\n");
+	}
 }
 
 int

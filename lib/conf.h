@@ -61,7 +61,8 @@ void conf_release(const struct conf_key *keys, int n);
  */
 int conf_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Prints the keys with their defaults and help lines to stdout. */
+/* Prints the keys with their help lines, defaults and, for CONF_INT, their
+ * ranges ("(default: 8; 1 to 256)") to stdout. */
 void conf_usage(const struct conf_key *keys, int n);
 
 #endif

@@ -6,7 +6,8 @@
 # creates the administrator "admin" on the first run (password from
 # BERTH_ADMIN_PASSWORD, which must pass the API's password policy, or
 # generated and printed once), starts authd on
-# 127.0.0.1:5001 with a signing key kept in ./var/authd-key.pem, then runs
+# 127.0.0.1:5001 (AUTHD_LISTEN overrides) with a signing key kept in
+# ./var/authd-key.pem, then runs
 # registryd with token auth in the foreground on 127.0.0.1:5000
 # (REGISTRYD_LISTEN overrides).  BERTH_NO_AUTH=1 runs registryd without auth.
 # HTTPS: REGISTRYD_TLS_CERT and REGISTRYD_TLS_KEY (PEM files) serve the
@@ -157,21 +158,29 @@ else
 trusts 127.0.0.0/8 already; for any other address add
 { \"insecure-registries\": [\"$addr\"] } to /etc/docker/daemon.json."
 fi
+if [ -n "${REGISTRYD_AUTH_REALM:-}" ]; then
+	login="Log in first as \"admin\" (password above on the first run) or a user made
+with berthctl (BERTH_URL=$auth_scheme://${AUTHD_LISTEN:-127.0.0.1:5001}${REGISTRYD_AUTH_CA_FILE:+ BERTH_CA_FILE=$REGISTRYD_AUTH_CA_FILE}):
+  skopeo login$tv -u admin $addr
+  podman login$tv -u admin $addr
+  docker login -u admin $addr
+"
+	auth="Token auth: $REGISTRYD_AUTH_REALM"
+else
+	login="No login needed: anyone who can reach $addr can push, pull and delete.
+"
+	auth="Token auth: off (BERTH_NO_AUTH)"
+fi
 cat <<EOF
 
 Berth registry on $reg_scheme://$addr
   database: $REGISTRYD_DATABASE
   storage:  $REGISTRYD_STORAGE
 
-Token auth: ${REGISTRYD_AUTH_REALM:-off (BERTH_NO_AUTH)}
+$auth
 $how
 
-Log in first as "admin" (password above on the first run) or a user made
-with berthctl:
-  skopeo login$tv -u admin $addr
-  podman login$tv -u admin $addr
-  docker login -u admin $addr
-Push an image:
+${login}Push an image:
   skopeo copy$dtv docker://docker.io/library/alpine docker://$addr/admin/alpine
   podman push$tv alpine $addr/admin/alpine
   docker tag alpine $addr/admin/alpine && docker push $addr/admin/alpine
@@ -179,9 +188,9 @@ Then: skopeo list-tags$tv docker://$addr/admin/alpine
 
 EOF
 if [ "$own_pg" = 1 ]; then
-	echo "Ctrl-C stops the registry, authd and PostgreSQL ($PGDIR)."
+	echo "Ctrl-C stops the registry${auth_pid:+, authd} and PostgreSQL ($PGDIR)."
 else
-	echo "Ctrl-C stops the registry."
+	echo "Ctrl-C stops the registry${auth_pid:+ and authd}."
 fi
 echo
 

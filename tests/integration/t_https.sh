@@ -347,6 +347,20 @@ expect_status "https: ... and its authd answers over https" 200 GET "https://127
 req GET "https://127.0.0.1:$P1/v2/"
 expect_match "https: ... its challenge names the https realm" \
 	"realm=\"https://127.0.0.1:$P2/token\"" "$(challenge)"
+# berthctl as the banner says: BERTH_CA_FILE names the CA of authd's
+# certificate; without it the private CA is not trusted.
+expect_match "https: ... the banner gives berthctl's BERTH_URL and BERTH_CA_FILE" \
+	"BERTH_URL=https://127.0.0.1:$P2 BERTH_CA_FILE=$CA" "$(cat "$RUNLOG")"
+ctl_me() {
+	env -u CURL_CA_BUNDLE BERTH_URL="https://127.0.0.1:$P2" BERTH_USER=admin \
+		BERTH_PASSWORD="$AUTHD_ADMIN_PASSWORD" "$BUILD/berthctl" "$@" me \
+		2>&1 | jq -r '.name // empty' 2>/dev/null
+}
+expect_eq "https: berthctl --ca-file reaches authd over https" admin \
+	"$(ctl_me --ca-file "$CA")"
+expect_eq "https: ... and BERTH_CA_FILE" admin "$(BERTH_CA_FILE=$CA ctl_me)"
+expect_eq "https: ... but without the CA, berthctl refuses authd's certificate" "" \
+	"$(ctl_me)"
 kill -TERM "$RUN_PID"
 wait "$RUN_PID"
 PIDS=()
