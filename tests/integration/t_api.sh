@@ -6,6 +6,7 @@
 # Failed logins count towards authd's lockout per client address, so this
 # file keeps them few (each is marked "failed login").
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/api.sh"
 
 if [ -z "${AUTHD:-}" ] || [ -z "${AUTHD_ADMIN_PASSWORD:-}" ]; then
 	not_ok "harness exports AUTHD and AUTHD_ADMIN_PASSWORD" "unset"
@@ -18,33 +19,6 @@ ALICE=tapi-alice:alicepass1
 BOB=tapi-bob:bobpass123
 CAROL=tapi-carol:carolpass1
 DAVE=tapi-dave:davepass12
-
-# call CREDS METHOD PATH [JSON]: an API request as CREDS ("-" for none).
-call() {
-	local creds=$1 method=$2 path=$3
-	local -a args=()
-	[ "$creds" = - ] || args+=(-u "$creds")
-	[ $# -lt 4 ] || args+=(-H 'Content-Type: application/json' --data-binary "$4")
-	req "$method" "$A$path" "${args[@]}"
-}
-
-# want NAME STATUS CREDS METHOD PATH [JSON]: call, then check the status.
-want() {
-	local name=$1 status=$2
-	shift 2
-	call "$@"
-	if [[ $STATUS =~ ^($status)$ ]]; then
-		ok "$name"
-		return 0
-	fi
-	not_ok "$name" "want $status, got $STATUS, body: $(body_head)"
-	return 1
-}
-
-# jqb FILTER: FILTER applied to the last body, compact.
-jqb() {
-	jq -c "$1" "$BODY" 2>/dev/null
-}
 
 # actions CREDS SCOPE: the actions /token grants CREDS ("-": anonymous)
 # for SCOPE, as a compact JSON array.

@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oci.sh"
 . "$(dirname "$0")/auth.sh"
+. "$(dirname "$0")/api.sh"
 
 if [ -z "${AUTHD:-}" ] || [ -z "${AUTHD_ADMIN_PASSWORD:-}" ] ||
 	[ -z "${REGA:-}" ]; then
@@ -29,32 +30,6 @@ BOB="tid-bob:$PW"
 EVE="tid-eve:$PW"
 export BERTH_URL=$AUTHD
 unset BERTH_USER BERTH_PASSWORD
-
-# call CREDS METHOD PATH [JSON]: an API request as CREDS ("-" for none).
-call() {
-	local creds=$1 method=$2 path=$3
-	local -a args=()
-	[ "$creds" = - ] || args+=(-u "$creds")
-	[ $# -lt 4 ] || args+=(-H 'Content-Type: application/json' --data-binary "$4")
-	req "$method" "$A$path" "${args[@]}"
-}
-
-# want NAME STATUS CREDS METHOD PATH [JSON]: call, then check the status.
-want() {
-	local name=$1 status=$2
-	shift 2
-	call "$@"
-	if [[ $STATUS =~ ^($status)$ ]]; then
-		ok "$name"
-		return 0
-	fi
-	not_ok "$name" "want $status, got $STATUS, body: $(body_head)"
-	return 1
-}
-
-jqb() {
-	jq -c "$1" "$BODY" 2>/dev/null
-}
 
 # ctl USER PASSWORD ARGS...: berthctl as USER; RC, $OUT and $ERR.
 ctl() {
