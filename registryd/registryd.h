@@ -209,7 +209,8 @@ bool auditlog_enabled(void);
 void auditlog_add(struct http_req *r, const char *action, const char *ref,
 		  const char *digest, const char *old_digest);
 
-/* Parses a Content-Range "start-end" (inclusive); -1 when malformed. */
+/* Parses a Content-Range "start-end" (inclusive); -1 when malformed or
+ * when end is 2^63 - 1 or more (a length that would not fit an off_t). */
 int range_parse_upload(const char *s, uint64_t *start, uint64_t *end)
 	MUST_CHECK;
 /*
