@@ -30,6 +30,11 @@ struct registry {
 	const char *auth_ca_file;	/* CAs for an https JWKS; NULL: system */
 	int auth_leeway;		/* seconds of clock skew allowed */
 	bool audit_pulls;		/* audit manifest GETs too */
+	/* Uploads (upload.c); 0 means no limit. */
+	uint64_t max_blob_size;		/* bytes */
+	long long max_uploads_per_user;	/* open sessions per subject */
+	long long max_uploads_per_repo;	/* open sessions per repository */
+	uint64_t storage_min_free;	/* bytes; less: /readyz says 503 */
 };
 
 /* Foreign layer URLs allowed by the configured prefixes (manifest.c). */
