@@ -77,7 +77,7 @@ static const struct conf_key settings[] = {
 	{ "auth_realm_insecure", CONF_BOOL, &opt_auth_realm_insecure,
 	  "false", 0, 0, false,
 	  "allow a plain http auth_realm on an https registry" },
-	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "86400", 1, 31536000,
+	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "3600", 1, 31536000,
 	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },

@@ -118,6 +118,7 @@ enum stmt {
 	Q_PING,
 	Q_AUDIT_BATCH,
 	Q_TAG_OLD,
+	Q_UPLOAD_EXPIRE,
 	Q_COUNT
 };
 
@@ -186,6 +187,7 @@ int upload_cancel(struct http_req *r);
 /*
  * Ends upload sessions idle for more than ttl seconds and removes upload
  * files that no session owns (a crashed monolithic upload's), on any node.
+ * A file some request holds locked (a PATCH still arriving) is left alone.
  */
 void upload_purge(struct db *db, long long ttl);
 int manifest_get(struct http_req *r);

@@ -131,9 +131,15 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"WHERE repository_id = " REPO " AND manifest_digest = $2 "
 		"AND NOT is_manifest ON CONFLICT (digest) "
 		"DO UPDATE SET review_after = now()" },
+	/* Candidates only: the node deletes each one under its file lock
+	 * (Q_UPLOAD_EXPIRE), so a PATCH still running is never purged. */
 	[Q_UPLOAD_PURGE] = { "upload_purge",
-		"DELETE FROM uploads WHERE updated_at < now() - "
-		"make_interval(secs => $1::double precision) RETURNING id" },
+		"SELECT id FROM uploads WHERE updated_at < now() - "
+		"make_interval(secs => $1::double precision) "
+		"ORDER BY updated_at LIMIT 1000" },
+	[Q_UPLOAD_EXPIRE] = { "upload_expire",
+		"DELETE FROM uploads WHERE id = $1::uuid AND updated_at < now() - "
+		"make_interval(secs => $2::double precision) RETURNING id" },
 	[Q_UPLOAD_EXISTS] = { "upload_exists",
 		"SELECT 1 FROM uploads WHERE id = $1::uuid" },
 	/* See schema/0003_catalog.sql: each page is bounded index ranges. */

@@ -755,15 +755,41 @@ purge_orphan(const char *id, void *arg)
 	const char *p[1] = { id };
 	PGresult *res;
 	bool owned;
+	int fd;
 
 	if (!reg_uuid_valid(id) || (res = db_exec(db, Q_UPLOAD_EXISTS, 1, p)) == NULL)
 		return;
 	owned = PQntuples(res) > 0;
 	PQclear(res);
-	if (!owned) {
-		log_info("removing orphaned upload file %s", id);
-		storage_upload_remove(id);
+	/* A monolithic upload whose client stalled still holds its lock. */
+	if (owned || (fd = storage_upload_open(id)) < 0)
+		return;
+	log_info("removing orphaned upload file %s", id);
+	storage_upload_remove(id);
+	close(fd);
+}
+
+/* Ends one idle session, unless a request holds its file. */
+static void
+expire(struct db *db, const char *id, const char *secs)
+{
+	const char *p[2] = { id, secs };
+	PGresult *res;
+	bool gone;
+	int fd;
+
+	if ((fd = storage_upload_open(id)) < 0 && errno == EAGAIN)
+		return;		/* a PATCH is arriving: not idle */
+	if ((res = db_exec(db, Q_UPLOAD_EXPIRE, 2, p)) != NULL) {
+		gone = PQntuples(res) == 1;
+		PQclear(res);
+		if (gone) {
+			log_info("expired upload %s", id);
+			storage_upload_remove(id);
+		}
 	}
+	if (fd >= 0)
+		close(fd);
 }
 
 void
@@ -776,10 +802,8 @@ upload_purge(struct db *db, long long ttl)
 	snprintf(secs, sizeof(secs), "%lld", ttl);
 	if ((res = db_exec(db, Q_UPLOAD_PURGE, 1, p)) == NULL)
 		return;
-	for (int i = 0; i < PQntuples(res); i++) {
-		log_info("expired upload %s", PQgetvalue(res, i, 0));
-		storage_upload_remove(PQgetvalue(res, i, 0));
-	}
+	for (int i = 0; i < PQntuples(res); i++)
+		expire(db, PQgetvalue(res, i, 0), secs);
 	PQclear(res);
 	storage_upload_each_old(ttl, purge_orphan, db);
 }
