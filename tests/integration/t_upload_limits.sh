@@ -100,6 +100,11 @@ req PATCH "$url" "${OCTET[@]}" -H 'Transfer-Encoding: chunked' \
 expect_eq "a chunked body past max_blob_size is cut off with 413" 413 "$STATUS"
 expect_error_code "... with SIZE_INVALID" SIZE_INVALID
 session_is "the cut off chunked body is dropped from disk" "$acked" "$id"
+truncate -s 80M "$W/huge"
+req PATCH "$url" "${OCTET[@]}" -H 'Transfer-Encoding: chunked' \
+	--data-binary @"$W/huge" --max-time 30 2>/dev/null
+expect_eq "a chunked body 64 MiB past the limit gets its connection closed" 000 "$STATUS"
+session_is "... and is dropped from disk too" "$acked" "$id"
 expect_status "the session is still usable" 204 GET "$url"
 expect_hdr "... at its acknowledged size" Range "0-$((acked - 1))"
 
