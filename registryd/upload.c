@@ -47,7 +47,9 @@ struct upload_state {
 	uint64_t discarded;	/* body bytes dropped after an error */
 	struct digest_ctx ctx;
 	bool loaded;		/* base is known: the file may be cut to it */
-	bool acked;		/* the chunk is durable and in the row */
+	/* Never cut the file back: the row (a sent UPDATE) or a blob (a
+	 * rename) may hold its bytes now. */
+	bool keep;
 	bool committed;		/* renamed into place: fd is the blob's now */
 };
 
@@ -286,7 +288,6 @@ begin_monolithic(struct http_req *r, const char *digest)
 	struct reg_req *q = r->app;
 	struct upload_state *u = state_new(r);
 	enum digest_alg alg;
-
 	const char *cl = http_header(r, "Content-Length");
 	uint64_t len;
 	int err;
@@ -348,7 +349,7 @@ release(struct upload_state *u)
 	if (u->fd < 0)
 		return;
 	/* Gives back what a failed or cut off request wrote. */
-	if (u->loaded && !u->acked && !u->committed &&
+	if (u->loaded && !u->keep &&
 	    ftruncate(u->fd, (off_t)u->base) < 0)
 		log_warn("could not truncate upload %s", u->id);
 	close(u->fd);
@@ -598,20 +599,25 @@ end_chunk(struct http_req *r, struct db *db)
 	bool updated;
 
 	if (fsync(u->fd) < 0) {
-		storage_note_error(errno);
-		return end_error(r, storage_error(errno), "fsync failed");
+		int err = errno;
+
+		storage_note_error(err);
+		return end_error(r, storage_error(err), "fsync failed");
 	}
 	lengths[4] = (int)digest_export(&u->ctx, state);
 	snprintf(base, sizeof(base), "%" PRIu64, u->base);
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
+	/* Without an answer the UPDATE may have committed all the same. */
+	u->keep = true;
 	if ((res = db_exec_bin(db, Q_UPLOAD_UPDATE, 5, p, lengths,
 			       formats, 0)) == NULL)
 		return end_error(r, E_UNAVAILABLE, "database");
 	updated = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
-	if (!updated)
+	if (!updated) {
+		u->keep = false;
 		return end_error(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
-	u->acked = true;
+	}
 	release(u);
 	return session_respond(r, 202, u->id, u->base + u->written);
 }
@@ -651,6 +657,8 @@ end_final(struct http_req *r, struct db *db)
 				 arena_printf(&r->arena,
 					      "content has digest %s", got));
 	}
+	/* A failure after the rename leaves fd the blob's. */
+	u->keep = true;
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
 		return end_error(r, storage_error(errno), "storage commit");
 	u->committed = true;
