@@ -36,7 +36,8 @@ int storage_upload_read_fd(const char *id) MUST_CHECK;
 /*
  * Makes the upload's first size bytes the blob digest: truncate, fsync,
  * rename into place (or drop it when the blob is already stored), fsync
- * the directory. Does not close fd. -1 (logged) on failure.
+ * the directory. Does not close fd. -1 (logged) with errno on failure; fd
+ * may then be the blob's already (a failure after the rename).
  */
 int storage_upload_commit(int fd, const char *id, uint64_t size,
 			  const char *digest) MUST_CHECK;
