@@ -143,6 +143,21 @@ extra_id=$(hdr Docker-Upload-UUID)
 req DELETE "$REG/v2/$R2/blobs/uploads/$extra_id"
 req DELETE "$X/v2/$R2/blobs/uploads/${ids[0]}"
 expect_status "after one is cancelled a session opens again" 202 POST "$X/v2/$R2/blobs/uploads/"
+
+# The documented bound under concurrency: POSTs racing past the count may
+# each see it below the limit, so at most limit + (threads - 1) open.
+R4=t-limits/race
+pids=()
+for i in $(seq 30); do
+	curl -s -o /dev/null --max-time 20 -X POST "$X/v2/$R4/blobs/uploads/" &
+	pids+=($!)
+done
+wait "${pids[@]}"	# not a bare wait: the extra node is our child too
+n=$(sql "SELECT count(*) FROM uploads u JOIN repositories r
+	ON r.id = u.repository_id WHERE r.name = '$R4'")
+echo "# 30 concurrent POSTs at max_uploads_per_repo = 3 opened $n sessions"
+check "30 concurrent POSTs stay within limit + threads - 1 (3 + 7)" test "$n" -le 10
+check "... and at least reach the limit" test "$n" -ge 3
 extra_stop
 expect_eq "the limited node exits 0 on SIGTERM" 0 "$?"
 
