@@ -10,7 +10,7 @@ upload_start "$REG" "$R" || not_ok "open a session" "status $STATUS"
 stale=$UPLOAD_URL
 orphan=$STORAGE/uploads/00000000-0000-4000-8000-$(printf '%012d' $RANDOM)
 : >"$orphan"
-touch -d '1 hour ago' "$orphan"
+touch -d '10 minutes ago' "$orphan"
 sleep 3
 # The shared nodes keep idle sessions for an hour.
 expect_status "a session younger than upload_ttl survives" 204 GET "$(url_of "$REG" "$stale")"
