@@ -46,6 +46,13 @@ static const struct {
 				   "manifest too large" },
 	[E_UPLOAD_BUSY] = { 416, "BLOB_UPLOAD_INVALID",
 			    "another request is writing to this upload" },
+	[E_BLOB_TOO_LARGE] = { 413, "SIZE_INVALID",
+			       "blob larger than this registry accepts" },
+	/* The spec has no code for a full disk: UNKNOWN, as for other server
+	 * faults, with a status and message that say what happened. */
+	[E_STORAGE_FULL] = { 507, "UNKNOWN",
+			     "insufficient storage: the registry's storage "
+			     "is full" },
 };
 
 unsigned

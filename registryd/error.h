@@ -31,6 +31,8 @@ enum reg_error {
 	E_UNAVAILABLE,		/* 503: database or storage unreachable */
 	E_MANIFEST_TOO_LARGE,	/* 413 */
 	E_UPLOAD_BUSY,		/* 416: another request holds the upload */
+	E_BLOB_TOO_LARGE,	/* 413 SIZE_INVALID: past max_blob_size */
+	E_STORAGE_FULL,		/* 507: storage has no room (ENOSPC) */
 	E_ERROR_MAX
 };
 

@@ -36,6 +36,8 @@ static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
 static long long opt_upload_ttl, opt_auth_leeway, opt_audit_queue;
 static bool opt_audit_pulls;
+static long long opt_max_blob_size, opt_max_uploads_per_user;
+static long long opt_max_uploads_per_repo, opt_storage_min_free;
 static char *opt_auth_realm, *opt_auth_service, *opt_auth_issuer;
 static char *opt_auth_keys, *opt_auth_jwks_url, *opt_auth_ca_file;
 static bool opt_auth_realm_insecure;
@@ -74,7 +76,7 @@ static const struct conf_key settings[] = {
 	{ "auth_realm_insecure", CONF_BOOL, &opt_auth_realm_insecure,
 	  "false", 0, 0, false,
 	  "allow a plain http auth_realm on an https registry" },
-	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "86400", 1, 31536000,
+	{ "upload_ttl", CONF_INT, &opt_upload_ttl, "3600", 1, 31536000,
 	  false, "seconds an idle upload session lives before it is purged" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },
@@ -96,6 +98,18 @@ static const struct conf_key settings[] = {
 	  "record manifest pulls in the audit log, not only changes" },
 	{ "audit_queue", CONF_INT, &opt_audit_queue, "10000", 0, 10000000,
 	  false, "audit records queued for the writer; 0: no registry audit" },
+	{ "max_blob_size", CONF_INT, &opt_max_blob_size, "34359738368", 0,
+	  4611686018427387904LL, false,
+	  "largest blob accepted, in bytes (413 past it); 0: no limit" },
+	{ "max_uploads_per_user", CONF_INT, &opt_max_uploads_per_user, "100",
+	  0, 1000000, false,
+	  "open upload sessions per user (429 past it); 0: no limit" },
+	{ "max_uploads_per_repo", CONF_INT, &opt_max_uploads_per_repo, "1000",
+	  0, 1000000, false,
+	  "open upload sessions per repository (429 past it); 0: no limit" },
+	{ "storage_min_free", CONF_INT, &opt_storage_min_free, "16777216", 0,
+	  4611686018427387904LL, false,
+	  "free storage bytes below which /readyz answers 503" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -119,6 +133,10 @@ load_settings(const char *path)
 	reg.auth_ca_file = *opt_auth_ca_file ? opt_auth_ca_file : NULL;
 	reg.auth_leeway = (int)opt_auth_leeway;
 	reg.audit_pulls = opt_audit_pulls;
+	reg.max_blob_size = (uint64_t)opt_max_blob_size;
+	reg.max_uploads_per_user = opt_max_uploads_per_user;
+	reg.max_uploads_per_repo = opt_max_uploads_per_repo;
+	reg.storage_min_free = (uint64_t)opt_storage_min_free;
 	reg.n_foreign_allow = util_list_split(opt_foreign_allow, &reg.foreign_allow);
 	reg.n_foreign_deny = util_list_split(opt_foreign_deny, &reg.foreign_deny);
 	return 0;

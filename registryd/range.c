@@ -27,6 +27,16 @@ parse_num(const char **s, uint64_t *v)
 	return 0;
 }
 
+/*
+ * Offsets and lengths become off_t and int64_t further on, so a range
+ * must end below 2^63 - 1: one beyond is refused here, never wrapped.
+ */
+static int
+upload_range_fits(uint64_t start, uint64_t end)
+{
+	return end >= start && end < (uint64_t)INT64_MAX ? 0 : -1;
+}
+
 int
 range_parse_upload(const char *s, uint64_t *start, uint64_t *end)
 {
@@ -42,9 +52,9 @@ range_parse_upload(const char *s, uint64_t *start, uint64_t *end)
 		if (!(*s == '*' && s[1] == '\0') &&
 		    (parse_num(&s, &total) < 0 || *s != '\0'))
 			return -1;
-		return *end >= *start ? 0 : -1;
+		return upload_range_fits(*start, *end);
 	}
-	return *s == '\0' && *end >= *start ? 0 : -1;
+	return *s == '\0' ? upload_range_fits(*start, *end) : -1;
 }
 
 int

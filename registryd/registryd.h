@@ -30,6 +30,11 @@ struct registry {
 	const char *auth_ca_file;	/* CAs for an https JWKS; NULL: system */
 	int auth_leeway;		/* seconds of clock skew allowed */
 	bool audit_pulls;		/* audit manifest GETs too */
+	/* Uploads (upload.c); 0 means no limit. */
+	uint64_t max_blob_size;		/* bytes */
+	long long max_uploads_per_user;	/* open sessions per subject */
+	long long max_uploads_per_repo;	/* open sessions per repository */
+	uint64_t storage_min_free;	/* bytes; less: /readyz says 503 */
 };
 
 /* Foreign layer URLs allowed by the configured prefixes (manifest.c). */
@@ -113,6 +118,7 @@ enum stmt {
 	Q_PING,
 	Q_AUDIT_BATCH,
 	Q_TAG_OLD,
+	Q_UPLOAD_EXPIRE,
 	Q_COUNT
 };
 
@@ -181,6 +187,7 @@ int upload_cancel(struct http_req *r);
 /*
  * Ends upload sessions idle for more than ttl seconds and removes upload
  * files that no session owns (a crashed monolithic upload's), on any node.
+ * A file some request holds locked (a PATCH still arriving) is left alone.
  */
 void upload_purge(struct db *db, long long ttl);
 int manifest_get(struct http_req *r);
@@ -209,7 +216,8 @@ bool auditlog_enabled(void);
 void auditlog_add(struct http_req *r, const char *action, const char *ref,
 		  const char *digest, const char *old_digest);
 
-/* Parses a Content-Range "start-end" (inclusive); -1 when malformed. */
+/* Parses a Content-Range "start-end" (inclusive); -1 when malformed or
+ * when end is 2^63 - 1 or more (a length that would not fit an off_t). */
 int range_parse_upload(const char *s, uint64_t *start, uint64_t *end)
 	MUST_CHECK;
 /*

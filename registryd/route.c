@@ -13,6 +13,7 @@
 #include "names.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "storage.h"
 
 const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_BASE] = "base",		[ROUTE_CATALOG] = "catalog",
@@ -239,6 +240,8 @@ readyz(struct http_req *r)
 	    access(reg.storage_root, W_OK) < 0)
 		return respond_text(r, 503, "text/plain",
 				    "storage unreachable\n");
+	if (storage_unready(reg.storage_min_free, why, sizeof(why)))
+		return respond_text(r, 503, "text/plain", why);
 	return respond_text(r, 200, "text/plain", "ready\n");
 }
 

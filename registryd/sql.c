@@ -32,8 +32,23 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_BLOB_UNLINK] = { "blob_unlink",
 		"DELETE FROM repository_blobs WHERE repository_id = " REPO
 		" AND digest = $2 RETURNING digest" },
+	/* Opens a session unless the repository ($2) has $4 open or the
+	 * subject ($3, '' for anonymous: not counted) has $5 (0: no limit).
+	 * Counting stops at the limit, so a check costs at most that many
+	 * index entries. Returns both counts and whether it inserted. Under
+	 * READ COMMITTED, concurrent POSTs may each see the count below the
+	 * limit: it can be passed by one less than the POSTs in flight. */
 	[Q_UPLOAD_INSERT] = { "upload_insert",
-		"INSERT INTO uploads (id, repository_id) VALUES ($1, $2)" },
+		"WITH n AS (SELECT "
+		"(SELECT count(*) FROM (SELECT 1 FROM uploads "
+		"WHERE repository_id = $2 LIMIT $4) r) AS repo, "
+		"(SELECT count(*) FROM (SELECT 1 FROM uploads "
+		"WHERE opened_by = $3 AND $3 <> '' LIMIT $5) u) AS mine), "
+		"ins AS (INSERT INTO uploads (id, repository_id, opened_by) "
+		"SELECT $1::uuid, $2, $3 FROM n "
+		"WHERE ($4 = 0 OR n.repo < $4) AND ($5 = 0 OR n.mine < $5) "
+		"RETURNING id) "
+		"SELECT n.repo, n.mine, (SELECT count(*) FROM ins) FROM n" },
 	[Q_UPLOAD_GET] = { "upload_get",
 		"SELECT size, hash_state FROM uploads "
 		"WHERE id = $2::uuid AND repository_id = " REPO },
@@ -116,9 +131,15 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"WHERE repository_id = " REPO " AND manifest_digest = $2 "
 		"AND NOT is_manifest ON CONFLICT (digest) "
 		"DO UPDATE SET review_after = now()" },
+	/* Candidates only: the node deletes each one under its file lock
+	 * (Q_UPLOAD_EXPIRE), so a PATCH still running is never purged. */
 	[Q_UPLOAD_PURGE] = { "upload_purge",
-		"DELETE FROM uploads WHERE updated_at < now() - "
-		"make_interval(secs => $1::double precision) RETURNING id" },
+		"SELECT id FROM uploads WHERE updated_at < now() - "
+		"make_interval(secs => $1::double precision) "
+		"ORDER BY updated_at LIMIT 1000" },
+	[Q_UPLOAD_EXPIRE] = { "upload_expire",
+		"DELETE FROM uploads WHERE id = $1::uuid AND updated_at < now() - "
+		"make_interval(secs => $2::double precision) RETURNING id" },
 	[Q_UPLOAD_EXISTS] = { "upload_exists",
 		"SELECT 1 FROM uploads WHERE id = $1::uuid" },
 	/* See schema/0003_catalog.sql: each page is bounded index ranges. */

@@ -9,9 +9,11 @@
 #include <time.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "digest.h"
@@ -19,6 +21,9 @@
 #include "storage.h"
 
 static char *root;
+/* The last failed write, for /readyz: when (util_now_ns) and errno. */
+static _Atomic uint64_t last_error_ns;
+static _Atomic int last_error;
 
 static int
 mkdir_p(const char *path)
@@ -130,22 +135,28 @@ int
 storage_upload_create(const char *id)
 {
 	char path[PATH_MAX];
-	int fd;
+	int fd, saved;
 
 	upload_path(path, sizeof(path), id);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {
+		saved = errno;
 		log_warn("could not create upload \"%s\"", path);
-		return -1;
+		goto fail;
 	}
 	close(fd);
 	/* The session's file must outlive a crash as its row does. */
 	snprintf(path, sizeof(path), "%s/uploads", root);
 	if (fsync_dir(path) < 0) {
+		saved = errno;
 		log_warn("could not flush directory \"%s\"", path);
-		return -1;
+		goto fail;
 	}
 	return 0;
+fail:
+	storage_note_error(saved);
+	errno = saved;
+	return -1;
 }
 
 int
@@ -182,12 +193,16 @@ storage_upload_commit(int fd, const char *id, uint64_t size,
 {
 	char from[PATH_MAX], dir[PATH_MAX], to[PATH_MAX];
 	struct stat st;
+	int saved;
 
 	upload_path(from, sizeof(from), id);
 	blob_dir(dir, sizeof(dir), digest);
 	blob_path(to, sizeof(to), digest);
 	if (ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		storage_note_error(saved);
 		log_warn("could not flush upload \"%s\"", from);
+		errno = saved;
 		return -1;
 	}
 	if (stat(to, &st) == 0 && (uint64_t)st.st_size == size) {
@@ -196,11 +211,17 @@ storage_upload_commit(int fd, const char *id, uint64_t size,
 		return 0;
 	}
 	if (mkdir_p(dir) < 0 || rename(from, to) < 0) {
+		saved = errno;
+		storage_note_error(saved);
 		log_warn("could not move upload \"%s\" to \"%s\"", from, to);
+		errno = saved;
 		return -1;
 	}
 	if (fsync_dir(dir) < 0) {
+		saved = errno;
+		storage_note_error(saved);
 		log_warn("could not flush directory \"%s\"", dir);
+		errno = saved;
 		return -1;
 	}
 	return 0;
@@ -237,4 +258,46 @@ storage_upload_each_old(long long age, void (*fn)(const char *id, void *arg),
 		fn(de->d_name, arg);
 	}
 	closedir(d);
+}
+
+bool
+storage_full_errno(int err)
+{
+	return err == ENOSPC || err == EDQUOT;
+}
+
+void
+storage_note_error(int err)
+{
+	if (!storage_full_errno(err) && err != EROFS && err != EIO)
+		return;
+	atomic_store(&last_error, err);
+	atomic_store(&last_error_ns, util_now_ns());
+}
+
+bool
+storage_unready(uint64_t min_free, char *why, size_t len)
+{
+	uint64_t when = atomic_load(&last_error_ns), now = util_now_ns();
+	struct statvfs vfs;
+	uint64_t avail;
+
+	if (statvfs(root, &vfs) < 0) {
+		snprintf(why, len, "storage unwritable: %s\n", strerror(errno));
+		return true;
+	}
+	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
+	if (avail < min_free) {
+		snprintf(why, len, "storage unwritable: %llu bytes free, "
+			 "below storage_min_free\n", (unsigned long long)avail);
+		return true;
+	}
+	if (when != 0 && now - when < STORAGE_ERROR_HOLD * 1000000000ull) {
+		snprintf(why, len, "storage unwritable: a write failed %llus "
+			 "ago: %s\n",
+			 (unsigned long long)((now - when) / 1000000000ull),
+			 strerror(atomic_load(&last_error)));
+		return true;
+	}
+	return false;
 }

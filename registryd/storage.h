@@ -8,6 +8,7 @@
 #ifndef BERTH_STORAGE_H
 #define BERTH_STORAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -19,7 +20,7 @@ void storage_release(void);
 /* Opens a blob for reading; sets *size. -1 with errno (ENOENT). */
 int storage_blob_open(const char *digest, uint64_t *size) MUST_CHECK;
 
-/* Creates an empty upload file; -1 (logged) on failure. */
+/* Creates an empty upload file; -1 (logged) with errno on failure. */
 int storage_upload_create(const char *id) MUST_CHECK;
 
 /*
@@ -35,7 +36,8 @@ int storage_upload_read_fd(const char *id) MUST_CHECK;
 /*
  * Makes the upload's first size bytes the blob digest: truncate, fsync,
  * rename into place (or drop it when the blob is already stored), fsync
- * the directory. Does not close fd. -1 (logged) on failure.
+ * the directory. Does not close fd. -1 (logged) with errno on failure; fd
+ * may then be the blob's already (a failure after the rename).
  */
 int storage_upload_commit(int fd, const char *id, uint64_t size,
 			  const char *digest) MUST_CHECK;
@@ -50,5 +52,24 @@ void storage_upload_each_old(long long age, void (*fn)(const char *id,
 
 /* Removes an upload file; a missing one is not an error. */
 void storage_upload_remove(const char *id);
+
+/* Whether err (an errno) means that storage has no room left. */
+bool storage_full_errno(int err);
+
+/*
+ * Records a failed write to storage with errno err, for storage_unready().
+ * The functions above record their own failures; callers that write to an
+ * upload's descriptor record theirs. Thread-safe.
+ */
+void storage_note_error(int err);
+
+/*
+ * Whether storage cannot take writes now: less than min_free bytes free
+ * (one statvfs), or a write failed for lack of room or a read-only or
+ * broken filesystem in the last STORAGE_ERROR_HOLD seconds. Then writes
+ * why into a buffer of len bytes, ending with a newline.
+ */
+#define STORAGE_ERROR_HOLD 10
+bool storage_unready(uint64_t min_free, char *why, size_t len);
 
 #endif

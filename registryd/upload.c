@@ -9,6 +9,13 @@
  * row. So the digest is never computed twice and a chunk acknowledged
  * with 202 survives a crash. A completed upload is renamed into place,
  * then committed to the database, then acknowledged with 201.
+ *
+ * LIMITS: a blob may not pass max_blob_size, whether Content-Length,
+ * Content-Range or the bytes that actually arrive say so (413, and the
+ * bytes are dropped at once). A request that fails or is cut off gives its
+ * bytes back before the file is closed: a PATCH truncates the file to the
+ * acknowledged size, a monolithic upload empties (then removes) its file,
+ * so disk usage always matches the sessions.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +30,9 @@
 #include "storage.h"
 
 #define WRITEBACK_STEP (8u << 20)
+/* Body bytes read and dropped after an error before the connection is
+ * closed: enough for most clients to get their answer. */
+#define DISCARD_MAX (64u << 20)
 
 struct upload_state {
 	char id[37];
@@ -34,9 +44,28 @@ struct upload_state {
 	uint64_t written;	/* bytes of this request written so far */
 	int64_t expect;		/* bytes announced by Content-Range, or -1 */
 	uint64_t flushed;	/* bytes of this request handed to writeback */
+	uint64_t discarded;	/* body bytes dropped after an error */
 	struct digest_ctx ctx;
-	bool committed;
+	bool loaded;		/* base is known: the file may be cut to it */
+	/* Never cut the file back: the row (a sent UPDATE) or a blob (a
+	 * rename) may hold its bytes now. */
+	bool keep;
+	bool committed;		/* renamed into place: fd is the blob's now */
 };
+
+/* The answer to a failed storage call that set errno. */
+static enum reg_error
+storage_error(int err)
+{
+	return storage_full_errno(err) ? E_STORAGE_FULL : E_INTERNAL;
+}
+
+/* Whether total bytes would pass max_blob_size (0: no limit). */
+static bool
+too_large(uint64_t total)
+{
+	return reg.max_blob_size > 0 && total > reg.max_blob_size;
+}
 
 static void
 new_uuid(char *out)
@@ -191,12 +220,34 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 	return 0;
 }
 
+/* 429 for a session over max_uploads_per_repo or _per_user. */
+static int
+too_many(struct http_req *r, PGresult *res)
+{
+	long long repo = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	const char *detail;
+
+	if (reg.max_uploads_per_repo > 0 && repo >= reg.max_uploads_per_repo)
+		detail = arena_printf(&r->arena,
+				      "repository has %lld open upload "
+				      "sessions, the most max_uploads_per_repo "
+				      "allows", repo);
+	else
+		detail = arena_printf(&r->arena,
+				      "user has %lld open upload sessions, the "
+				      "most max_uploads_per_user allows",
+				      reg.max_uploads_per_user);
+	PQclear(res);
+	return reg_error_respond(r, E_TOOMANYREQUESTS, detail);
+}
+
 static int
 start_session(struct http_req *r, struct db *db)
 {
 	struct reg_req *q = r->app;
-	char id[37], repo[24];
-	const char *p[2] = { id, repo };
+	char id[37], repo[24], per_repo[24], per_user[24];
+	const char *p[5] = { id, repo, q->subject ? q->subject : "",
+			     per_repo, per_user };
 	PGresult *res;
 	int64_t repo_id;
 
@@ -204,12 +255,18 @@ start_session(struct http_req *r, struct db *db)
 	if ((repo_id = reg_repo_ensure(db, q->name)) < 0)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
+	snprintf(per_repo, sizeof(per_repo), "%lld", reg.max_uploads_per_repo);
+	snprintf(per_user, sizeof(per_user), "%lld", reg.max_uploads_per_user);
 	/* The file first, so that a row always has its file. */
 	if (storage_upload_create(id) < 0)
-		return reg_error_respond(r, E_INTERNAL, "storage");
-	if ((res = db_exec(db, Q_UPLOAD_INSERT, 2, p)) == NULL) {
+		return reg_error_respond(r, storage_error(errno), "storage");
+	if ((res = db_exec(db, Q_UPLOAD_INSERT, 5, p)) == NULL) {
 		storage_upload_remove(id);
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "1") != 0) {
+		storage_upload_remove(id);
+		return too_many(r, res);
 	}
 	PQclear(res);
 	return session_respond(r, 202, id, 0);
@@ -231,16 +288,25 @@ begin_monolithic(struct http_req *r, const char *digest)
 	struct reg_req *q = r->app;
 	struct upload_state *u = state_new(r);
 	enum digest_alg alg;
+	const char *cl = http_header(r, "Content-Length");
+	uint64_t len;
+	int err;
 
 	if (digest_parse(digest, &alg) != DIGEST_OK)
 		return reg_error_respond(r, E_DIGEST_INVALID, digest);
+	if (cl != NULL && util_parse_u64(cl, &len) < 0)
+		return reg_error_respond(r, E_SIZE_INVALID, cl);
+	if (cl != NULL && too_large(len))
+		return reg_error_respond(r, E_BLOB_TOO_LARGE,
+					 "Content-Length over max_blob_size");
 	new_uuid(u->id);
 	if (storage_upload_create(u->id) < 0 ||
 	    (u->fd = storage_upload_open(u->id)) < 0) {
+		err = errno;
 		storage_upload_remove(u->id);
-		return reg_error_respond(r, E_INTERNAL, "storage");
+		return reg_error_respond(r, storage_error(err), "storage");
 	}
-	u->temp = u->final = true;
+	u->temp = u->final = u->loaded = true;
 	u->want = digest;
 	digest_init(&u->ctx, alg);
 	q->up = u;
@@ -280,8 +346,13 @@ begin_post(struct http_req *r)
 static void
 release(struct upload_state *u)
 {
-	if (u->fd >= 0)
-		close(u->fd);
+	if (u->fd < 0)
+		return;
+	/* Gives back what a failed or cut off request wrote. */
+	if (u->loaded && !u->keep &&
+	    ftruncate(u->fd, (off_t)u->base) < 0)
+		log_warn("could not truncate upload %s", u->id);
+	close(u->fd);
 	u->fd = -1;
 }
 
@@ -294,6 +365,31 @@ end_error(struct http_req *r, enum reg_error e, const char *detail)
 	if (e == E_RANGE_INVALID)
 		return range_invalid(r, q->up->base, detail);
 	return reg_error_respond(r, e, detail);
+}
+
+/*
+ * A refusal decided from the headers of a PATCH or PUT whose body is on
+ * its way. Answered at once, the close that follows the answer would find
+ * unread body bytes and reset the connection, and a client still sending
+ * sees the reset instead of the answer; so a body up to DISCARD_MAX is read
+ * and dropped first (upload_body) and the answer goes at its end.
+ */
+static int
+refuse_before_body(struct http_req *r, enum reg_error e, const char *detail)
+{
+	struct reg_req *q = r->app;
+	const char *cl = http_header(r, "Content-Length");
+	const char *te = http_header(r, "Transfer-Encoding");
+	uint64_t len = 0;
+	bool body = te != NULL ||
+		    (cl != NULL && util_parse_u64(cl, &len) == 0 && len > 0);
+
+	if (!body || len > DISCARD_MAX)
+		return end_error(r, e, detail);
+	release(q->up);
+	q->err = e;
+	q->err_detail = detail;
+	return 0;
 }
 
 /* Rehashes the committed prefix when the stored state is unusable. */
@@ -360,6 +456,7 @@ load_session(struct http_req *r, struct upload_state *u)
 	PQfreemem(state);
 	if (e == E_NONE && ftruncate(u->fd, (off_t)u->base) < 0)
 		e = E_INTERNAL;
+	u->loaded = e == E_NONE;
 	return e;
 }
 
@@ -397,12 +494,22 @@ begin_chunk(struct http_req *r, bool final)
 			return end_error(r, E_RANGE_INVALID,
 					 "out of order chunk");
 		u->expect = (int64_t)(end - start + 1);
+		if (too_large(end + 1))
+			return refuse_before_body(r, E_BLOB_TOO_LARGE,
+						  "Content-Range over "
+						  "max_blob_size");
 		if (cl != NULL && (util_parse_u64(cl, &len) < 0 ||
 				   len != (uint64_t)u->expect))
 			return end_error(r, E_RANGE_INVALID,
 					 "Content-Range and Content-Length "
 					 "disagree");
 	}
+	if (cl != NULL && util_parse_u64(cl, &len) < 0)
+		return end_error(r, E_SIZE_INVALID, cl);
+	if (cl != NULL && (len > (uint64_t)INT64_MAX - u->base ||
+			   too_large(u->base + len)))
+		return refuse_before_body(r, E_BLOB_TOO_LARGE,
+					  "Content-Length over max_blob_size");
 	return 0;
 }
 
@@ -425,6 +532,26 @@ upload_begin(struct http_req *r)
 	return begin_chunk(r, strcmp(r->method, "PUT") == 0);
 }
 
+/*
+ * Stops storing a body that cannot be stored (past max_blob_size, or
+ * storage full): drops what it wrote at once, and answers e at the end of
+ * the body. libmicrohttpd cannot queue an answer while a body is arriving,
+ * so the rest is read and discarded, up to DISCARD_MAX (see upload_body).
+ */
+static int
+cut_off(struct http_req *r, enum reg_error e, const char *detail)
+{
+	struct reg_req *q = r->app;
+	struct upload_state *u = q->up;
+
+	release(u);
+	if (u->temp)
+		storage_upload_remove(u->id);
+	q->err = e;
+	q->err_detail = detail;
+	return 0;
+}
+
 int
 upload_body(struct http_req *r, const char *data, size_t len)
 {
@@ -432,12 +559,27 @@ upload_body(struct http_req *r, const char *data, size_t len)
 	struct upload_state *u = q->up;
 	size_t done = 0;
 
-	if (q->err != E_NONE || r->responded)
+	if (r->responded)
 		return 0;
+	if (q->err != E_NONE) {
+		/* The answer is an error: read on to give it, but close the
+		 * connection without it rather than read without end. */
+		u->discarded += len;
+		if (u->discarded <= DISCARD_MAX)
+			return 0;
+		rlog_warnx(r, "upload %s: closing after discarding %" PRIu64
+			   " bytes", u->id, u->discarded);
+		return -1;
+	}
 	if (u->expect >= 0 && u->written + len > (uint64_t)u->expect) {
 		q->err = E_RANGE_INVALID;
 		q->err_detail = "more bytes than Content-Range announced";
 		return 0;
+	}
+	if (too_large(u->base + u->written + len)) {
+		rlog_warnx(r, "upload %s passes max_blob_size: cut off",
+			   u->id);
+		return cut_off(r, E_BLOB_TOO_LARGE, "body over max_blob_size");
 	}
 	while (done < len) {
 		ssize_t n = pwrite(u->fd, data + done, len - done,
@@ -445,11 +587,13 @@ upload_body(struct http_req *r, const char *data, size_t len)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int err = n < 0 ? errno : ENOSPC;
+
 			rlog_warnx(r, "could not write upload %s: %s", u->id,
-				   strerror(errno));
-			q->err = E_INTERNAL;
-			q->err_detail = "storage write failed";
-			return 0;
+				   strerror(err));
+			storage_note_error(err);
+			return cut_off(r, storage_error(err),
+				       "storage write failed");
 		}
 		done += (size_t)n;
 	}
@@ -480,18 +624,26 @@ end_chunk(struct http_req *r, struct db *db)
 	PGresult *res;
 	bool updated;
 
-	if (fsync(u->fd) < 0)
-		return end_error(r, E_INTERNAL, "fsync failed");
+	if (fsync(u->fd) < 0) {
+		int err = errno;
+
+		storage_note_error(err);
+		return end_error(r, storage_error(err), "fsync failed");
+	}
 	lengths[4] = (int)digest_export(&u->ctx, state);
 	snprintf(base, sizeof(base), "%" PRIu64, u->base);
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
+	/* Without an answer the UPDATE may have committed all the same. */
+	u->keep = true;
 	if ((res = db_exec_bin(db, Q_UPLOAD_UPDATE, 5, p, lengths,
 			       formats, 0)) == NULL)
 		return end_error(r, E_UNAVAILABLE, "database");
 	updated = strcmp(PQcmdTuples(res), "1") == 0;
 	PQclear(res);
-	if (!updated)
+	if (!updated) {
+		u->keep = false;
 		return end_error(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
+	}
 	release(u);
 	return session_respond(r, 202, u->id, u->base + u->written);
 }
@@ -531,8 +683,10 @@ end_final(struct http_req *r, struct db *db)
 				 arena_printf(&r->arena,
 					      "content has digest %s", got));
 	}
+	/* A failure after the rename leaves fd the blob's. */
+	u->keep = true;
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
-		return end_error(r, E_INTERNAL, "storage commit");
+		return end_error(r, storage_error(errno), "storage commit");
 	u->committed = true;
 	metric_add(&regm_uploads_completed, 0, 1);
 	if (link_blob(db, q->name, got, total, u->temp ? NULL : u->id) < 0)
@@ -635,15 +789,41 @@ purge_orphan(const char *id, void *arg)
 	const char *p[1] = { id };
 	PGresult *res;
 	bool owned;
+	int fd;
 
 	if (!reg_uuid_valid(id) || (res = db_exec(db, Q_UPLOAD_EXISTS, 1, p)) == NULL)
 		return;
 	owned = PQntuples(res) > 0;
 	PQclear(res);
-	if (!owned) {
-		log_info("removing orphaned upload file %s", id);
-		storage_upload_remove(id);
+	/* A monolithic upload whose client stalled still holds its lock. */
+	if (owned || (fd = storage_upload_open(id)) < 0)
+		return;
+	log_info("removing orphaned upload file %s", id);
+	storage_upload_remove(id);
+	close(fd);
+}
+
+/* Ends one idle session, unless a request holds its file. */
+static void
+expire(struct db *db, const char *id, const char *secs)
+{
+	const char *p[2] = { id, secs };
+	PGresult *res;
+	bool gone;
+	int fd;
+
+	if ((fd = storage_upload_open(id)) < 0 && errno == EAGAIN)
+		return;		/* a PATCH is arriving: not idle */
+	if ((res = db_exec(db, Q_UPLOAD_EXPIRE, 2, p)) != NULL) {
+		gone = PQntuples(res) == 1;
+		PQclear(res);
+		if (gone) {
+			log_info("expired upload %s", id);
+			storage_upload_remove(id);
+		}
 	}
+	if (fd >= 0)
+		close(fd);
 }
 
 void
@@ -656,10 +836,8 @@ upload_purge(struct db *db, long long ttl)
 	snprintf(secs, sizeof(secs), "%lld", ttl);
 	if ((res = db_exec(db, Q_UPLOAD_PURGE, 1, p)) == NULL)
 		return;
-	for (int i = 0; i < PQntuples(res); i++) {
-		log_info("expired upload %s", PQgetvalue(res, i, 0));
-		storage_upload_remove(PQgetvalue(res, i, 0));
-	}
+	for (int i = 0; i < PQntuples(res); i++)
+		expire(db, PQgetvalue(res, i, 0), secs);
 	PQclear(res);
 	storage_upload_each_old(ttl, purge_orphan, db);
 }

@@ -19,6 +19,7 @@ static const struct {
 	{ "digest", test_digest },
 	{ "reference", test_reference },
 	{ "range", test_range },
+	{ "storage", test_storage },
 	{ "manifest", test_manifest },
 	{ "jwt", test_jwt },
 	{ "log", test_log },

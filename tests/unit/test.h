@@ -30,6 +30,7 @@ void test_conf(void);
 void test_digest(void);
 void test_reference(void);
 void test_range(void);
+void test_storage(void);
 void test_manifest(void);
 void test_jwt(void);
 void test_log(void);

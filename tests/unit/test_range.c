@@ -23,6 +23,12 @@ test_range(void)
 	CHECK(range_parse_upload("", &a, &b) == -1);
 	CHECK(range_parse_upload(NULL, &a, &b) == -1);
 	CHECK(range_parse_upload("0-99999999999999999999999", &a, &b) == -1);
+	/* Lengths beyond 2^63 are refused, not wrapped into int64_t. */
+	CHECK(range_parse_upload("0-18446744073709551615", &a, &b) == -1);
+	CHECK(range_parse_upload("0-9223372036854775807", &a, &b) == -1);
+	CHECK(range_parse_upload("0-9223372036854775806", &a, &b) == 0 &&
+	      b == 9223372036854775806u);
+	CHECK(range_parse_upload("5-9223372036854775808/*", &a, &b) == -1);
 
 	CHECK(range_parse_request("bytes=0-9", 100, &off, &len) == 0 &&
 	      off == 0 && len == 10);
