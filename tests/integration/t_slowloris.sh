@@ -6,7 +6,9 @@
 # on 127.0.0.2 is served within a second and /healthz answers; the
 # attacker's address gets no further connection; the excess is refused at
 # once and the rest cut by the header deadline; afterwards the address is
-# served again. A TLS handshake that never completes is cut the same way.
+# served again. Without the per-address limit all 3,000 are held and
+# another address is still served; trusted_proxies peers are not counted.
+# A TLS handshake that never completes is cut the same way.
 # The daemons exit 0 on SIGTERM (leak-free under ASan).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/extra.sh"
@@ -105,6 +107,54 @@ if extra_start "$W/reg" REGISTRYD_HEADER_TIMEOUT=3; then
 	EXTRA_PID=
 else
 	not_ok "registryd with header_timeout 3" "$(tail -n 5 "$W/reg/log")"
+fi
+
+# ---- no per-address limit: the global one is no longer ~1,016 ---------------
+# 3,000 held connections from one address, more than libmicrohttpd's
+# default limit (FD_SETSIZE - 4) and a 1024 fd limit would allow, and a
+# client on another address is still served.
+if extra_start "$W/nolimit" REGISTRYD_HEADER_TIMEOUT=30 \
+	REGISTRYD_MAX_CONNECTIONS_PER_ADDRESS=0; then
+	"$SLOW" -n $N -i 1000 -t 5 127.0.0.1 "$EXTRA_PORT" >"$W/nolimit.out" 2>&1 &
+	pid=$!
+	sleep 3
+	conns=$(ss -Htn state established "( sport = :$EXTRA_PORT )" | wc -l)
+	if [ "$conns" -ge $N ]; then
+		ok "no per-address limit: registryd holds $conns connections"
+	else
+		not_ok "no per-address limit: connections held" "$conns of $N"
+	fi
+	timed "http://127.0.0.1:$EXTRA_PORT/v2/"
+	if [ "$T_STATUS" = 200 ] && [ "$T_MS" -lt 1000 ]; then
+		ok "no per-address limit: 127.0.0.2 served beside $N (${T_MS} ms)"
+	else
+		not_ok "no per-address limit: 127.0.0.2 served" \
+			"status $T_STATUS in ${T_MS} ms"
+	fi
+	wait "$pid"
+	expect_match "no per-address limit: none refused" '^refused 0$' \
+		"$(grep '^refused' "$W/nolimit.out")"
+	extra_stop || not_ok "registryd without a per-address limit exit" "$?"
+	EXTRA_PID=
+else
+	not_ok "registryd without a per-address limit" "$(tail -n 5 "$W/nolimit/log")"
+fi
+
+# ---- a trusted proxy is not counted ---------------------------------------
+if extra_start "$W/proxy" REGISTRYD_HEADER_TIMEOUT=30 \
+	REGISTRYD_MAX_CONNECTIONS_PER_ADDRESS=10 \
+	REGISTRYD_TRUSTED_PROXIES=127.0.0.1; then
+	"$SLOW" -n 50 -i 1000 -t 2 127.0.0.1 "$EXTRA_PORT" >"$W/proxy.out" 2>&1
+	expect_match "trusted proxy: 50 connections over a limit of 10 held" \
+		'^open 50$' "$(grep '^open' "$W/proxy.out")"
+	"$SLOW" -s 127.0.0.2 -n 50 -i 1000 -t 2 127.0.0.1 "$EXTRA_PORT" \
+		>"$W/proxy2.out" 2>&1
+	expect_match "an untrusted address beside it: 40 of 50 refused" \
+		'^refused 40$' "$(grep '^refused' "$W/proxy2.out")"
+	extra_stop || not_ok "registryd with trusted_proxies exit" "$?"
+	EXTRA_PID=
+else
+	not_ok "registryd with trusted_proxies" "$(tail -n 5 "$W/proxy/log")"
 fi
 
 # ---- a TLS handshake that never completes -----------------------------------
