@@ -147,9 +147,9 @@ connlimit_open(struct connlimit *cl, int fd, const struct sockaddr *sa)
 	cc->addr = e;
 	if (e != NULL)
 		e->n++;
-	atomic_store(&cc->deadline, cl->cfg.header_timeout
-					    ? deadline_after(cl->cfg.header_timeout)
-					    : 0);
+	if (cl->cfg.header_timeout > 0)
+		atomic_store(&cc->deadline,
+			     deadline_after(cl->cfg.header_timeout));
 	cc->next = cl->conns;
 	if (cl->conns != NULL)
 		cl->conns->prev = cc;
@@ -233,8 +233,8 @@ janitor(void *arg)
 		if (cl->stopping)
 			break;
 		if ((cut = sweep(cl)) > 0)
-			log_info("closed %u connections whose request headers "
-				 "did not arrive within header_timeout", cut);
+			log_info("header_timeout: closed %u connection(s) "
+				 "whose request headers were not in", cut);
 	}
 	pthread_mutex_unlock(&cl->mu);
 	return NULL;

@@ -20,7 +20,7 @@ struct connlimit_conn;
 struct netaddr_set;
 
 struct connlimit_config {
-	unsigned per_address;	/* connections one address may hold; 0: any */
+	unsigned per_address;	/* connections an address may hold; 0: any */
 	/* Seconds from the accept (or the end of the previous request on a
 	 * kept-alive connection, plus keepalive) until the request's headers
 	 * are in; 0: no deadline. */

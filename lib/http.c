@@ -139,7 +139,7 @@ conn_limit_of(struct MHD_Connection *c)
 struct framing {
 	unsigned content_length, transfer_encoding, host;
 	bool te_chunked;	/* the one Transfer-Encoding is "chunked" */
-	bool bad_name;		/* a header name with a space or a control */
+	bool bad_name;		/* a header name with a space or control */
 };
 
 static enum MHD_Result
