@@ -15,7 +15,7 @@ mkdir -p "$W"
 
 # raw HOSTPORT REQUEST: sends REQUEST (printf escapes), reads the answer
 # until the server closes or 2 s pass; answer in $W/resp, R_MS the time to
-# the end of it, R_CLOSED 1 when the server closed the connection.
+# the end of it, R_CLOSED 1 when the server closed (or reset) it.
 raw() {
 	local t0 t1 rc
 	t0=$(date +%s%N)
@@ -30,7 +30,9 @@ raw() {
 	t1=$(date +%s%N)
 	exec 5>&-
 	R_MS=$(((t1 - t0) / 1000000))
-	R_CLOSED=$([ "$rc" = 0 ] && echo 1 || echo 0)
+	# Closed, or reset (unread bytes of a refused body): anything but
+	# timeout's 124.
+	R_CLOSED=$([ "$rc" != 124 ] && echo 1 || echo 0)
 }
 
 status_of() {
