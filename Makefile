@@ -33,7 +33,7 @@ obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 VERSION := $(or $(shell tr -cd '0-9A-Za-z.+~-' <VERSION 2>/dev/null),unknown)
 COMMIT  := $(or $(shell test -e .git && git rev-parse --short HEAD 2>/dev/null),unknown)
 
-all: $(B)/registryd $(B)/authd $(B)/berthctl $(B)/unit
+all: $(B)/registryd $(B)/authd $(B)/berthctl $(B)/unit $(B)/slowconn
 
 include tests/fuzz/fuzz.mk
 
@@ -74,6 +74,10 @@ $(B)/berthctl: $(call obj,berthctl/berthctl.c) $(B)/libberth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 $(B)/unit: $(call obj,$(UNIT_SRC)) $(B)/registryd.a $(B)/authd.a $(B)/libberth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The slow-client attack for tests/integration/t_slowloris.sh.
+$(B)/slowconn: $(B)/obj/tests/tools/slowconn.o
+	$(CC) $(LDFLAGS) -o $@ $^
 
 deps:
 	@sh scripts/deps.sh

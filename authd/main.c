@@ -40,6 +40,8 @@ static char *opt_listen, *opt_database, *opt_log_level, *opt_service;
 static char *opt_issuer, *opt_signing_keys, *opt_signing_chain;
 static char *opt_tls_cert, *opt_tls_key, *opt_metrics_listen;
 static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
+static long long opt_idle_timeout, opt_header_timeout, opt_max_conns;
+static long long opt_max_conns_addr;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
 static long long opt_lock_addr_threshold;
 static long long opt_cache_ttl, opt_audit_retention;
@@ -64,6 +66,15 @@ static const struct conf_key settings[] = {
 	  "libpq connection string" },
 	{ "threads", CONF_INT, &opt_threads, "8", 1, 256, false,
 	  "HTTP worker threads" },
+	{ "idle_timeout", CONF_INT, &opt_idle_timeout, "60", 1, 86400, false,
+	  "seconds a connection may stay idle" },
+	{ "header_timeout", CONF_INT, &opt_header_timeout, "10", 0, 3600,
+	  false, "seconds a request's headers may take to arrive; 0: any" },
+	{ "max_connections", CONF_INT, &opt_max_conns, "0", 0, 1000000, false,
+	  "connections held at once; 0: from the open file limit" },
+	{ "max_connections_per_address", CONF_INT, &opt_max_conns_addr, "256",
+	  0, 1000000, false,
+	  "connections one client address may hold; 0: any" },
 	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
 	  "error, warn, info or debug" },
 	{ "log_format", CONF_STR, &opt_log_format, "text", 0, 0, true,
@@ -427,8 +438,11 @@ cmd_serve(void)
 		.threads = (int)opt_threads,
 		.tls_cert = opt_tls_cert,
 		.tls_key = opt_tls_key,
-		.idle_timeout = 60,
+		.idle_timeout = (unsigned)opt_idle_timeout,
 		.conn_memory = 65536,
+		.header_timeout = (unsigned)opt_header_timeout,
+		.max_connections = (unsigned)opt_max_conns,
+		.max_per_address = (unsigned)opt_max_conns_addr,
 		.trusted_proxies = &trusted_proxies,
 		.route_names = authd_route_names,
 		.n_routes = AR_COUNT,

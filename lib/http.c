@@ -6,17 +6,21 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "connlimit.h"
 #include "http.h"
 #include "httplog.h"
 #include "log.h"
@@ -32,6 +36,7 @@ struct http_server {
 	int n_routes;
 	char *tls_cert, *tls_key;	/* the files, reread by http_tls_reload */
 	int fd;
+	struct connlimit *cl;	/* per-address limit, header deadline */
 };
 
 /* While starting, libmicrohttpd's messages explain a failure (a bad TLS
@@ -122,6 +127,100 @@ uri_cb(void *cls, const char *uri, struct MHD_Connection *c)
 	return r;
 }
 
+/* The connection's admission handle (notify_cb), or NULL. */
+static struct connlimit_conn *
+conn_limit_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+struct framing {
+	unsigned content_length, transfer_encoding, host;
+	bool te_chunked;	/* the one Transfer-Encoding is "chunked" */
+	bool bad_name;		/* a header name with a space or control */
+};
+
+static enum MHD_Result
+framing_cb(void *cls, enum MHD_ValueKind kind, const char *key,
+	   const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (key == NULL)
+		return MHD_YES;
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		if (*p <= ' ' || *p == 0x7f)
+			f->bad_name = true;
+	if (strcasecmp(key, "Content-Length") == 0) {
+		f->content_length++;
+	} else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+		f->transfer_encoding++;
+		f->te_chunked = value != NULL &&
+				strcasecmp(value, "chunked") == 0;
+	} else if (strcasecmp(key, "Host") == 0) {
+		f->host++;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Requests whose body framing two parties could read in two ways, the
+ * ground of request smuggling behind a proxy (RFC 9112 6.1, 6.3): two
+ * Content-Length headers (libmicrohttpd 0.9.75 takes one of them), a
+ * Transfer-Encoding beside a Content-Length (it takes the chunking), a
+ * Transfer-Encoding other than a single "chunked" (it waits for a body it
+ * cannot delimit). Also no single Host in HTTP/1.1, and a header name
+ * with a space ("Name : value"), which it accepts. Returns what is wrong,
+ * or NULL.
+ */
+static const char *
+framing_check(struct MHD_Connection *c, const char *version)
+{
+	struct framing f = { 0 };
+
+	MHD_get_connection_values(c, MHD_HEADER_KIND, framing_cb, &f);
+	if (f.content_length > 1)
+		return "more than one Content-Length header";
+	if (f.transfer_encoding > 0 && f.content_length > 0)
+		return "Transfer-Encoding and Content-Length together";
+	if (f.transfer_encoding > 1 || (f.transfer_encoding && !f.te_chunked))
+		return "Transfer-Encoding other than chunked";
+	if (f.bad_name)
+		return "a header name with a space or a control character";
+	if (f.host > 1 ||
+	    (f.host == 0 && strcmp(version, MHD_HTTP_VERSION_1_1) == 0))
+		return "HTTP/1.1 needs exactly one Host header";
+	return NULL;
+}
+
+/*
+ * Answers 400 in the error shape both daemons use ({"errors":[...]}, with
+ * the distribution spec's catch-all code) and closes the connection after
+ * it: the rest of the bytes cannot be trusted to be a body or a request.
+ */
+static int
+bad_request(struct http_req *r, const char *why)
+{
+	json_t *doc = json_pack("{s:[{s:s, s:s, s:s}]}", "errors", "code",
+				"UNSUPPORTED", "message", "bad request",
+				"detail", why);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	struct MHD_Response *resp;
+
+	json_decref(doc);
+	if (text == NULL)
+		fatalx("could not encode an error body");
+	rlog_warnx(r, "bad request: %s", why);
+	resp = http_resp_take(text, strlen(text));
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Connection", "close");
+	return http_respond(r, 400, resp);
+}
+
 static enum MHD_Result
 access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	  const char *method, const char *version, const char *data,
@@ -131,16 +230,19 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	struct http_req *r = *con_cls;
 	size_t n;
 
-	(void)version;
-	(void)c;
 	if (r == NULL)
 		BUG("request without uri_cb");
 	if (!r->started) {
+		const char *bad;
+
 		r->started = true;
 		r->path = url;
 		r->method = method;
 		r->is_head = strcmp(method, "HEAD") == 0;
+		connlimit_headers_done(conn_limit_of(c));
 		httplog_identify(r, s->trusted);
+		if ((bad = framing_check(c, version)) != NULL)
+			return bad_request(r, bad) < 0 ? MHD_NO : MHD_YES;
 		return s->h->begin(r) < 0 ? MHD_NO : MHD_YES;
 	}
 	if (*data_size > 0) {
@@ -169,10 +271,10 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	bool ok = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
 	uint64_t ns;
 
-	(void)c;
 	if (r == NULL)
 		return;
 	*con_cls = NULL;
+	connlimit_request_done(conn_limit_of(c));
 	if (r->started)
 		s->h->done(r, ok);
 	ns = util_now_ns() - r->start_ns;
@@ -433,8 +535,40 @@ plain_sniff(struct MHD_Connection *c)
 	shutdown(fd, SHUT_RDWR);	/* libmicrohttpd then closes it */
 }
 
-/* A new connection: a TLS port watches its first bytes (tls.h), a plain
- * one answers a TLS handshake (plain_sniff). */
+/* The accept policy: an address at its limit is refused before a
+ * connection is made (conn_admit holds it exactly). */
+static enum MHD_Result
+accept_cb(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *s = cls;
+
+	(void)addrlen;
+	return connlimit_admit(s->cl, addr) ? MHD_YES : MHD_NO;
+}
+
+/* Counts a new connection for its address and arms its header deadline;
+ * over the limit, shuts it down (libmicrohttpd then closes it): -1. */
+static int
+conn_admit(struct http_server *s, struct MHD_Connection *c, void **socket_ctx)
+{
+	const union MHD_ConnectionInfo *fd, *addr;
+
+	fd = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	addr = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (fd == NULL)
+		return 0;
+	*socket_ctx = connlimit_open(s->cl, fd->connect_fd,
+				     addr ? addr->client_addr : NULL);
+	if (*socket_ctx != NULL)
+		return 0;
+	log_debug("refused a connection: its address holds "
+		  "max_connections_per_address already");
+	shutdown(fd->connect_fd, SHUT_RDWR);
+	return -1;
+}
+
+/* A new connection: admission (conn_admit), then a TLS port watches its
+ * first bytes (tls.h), a plain one answers a TLS handshake (plain_sniff). */
 static void
 notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	  enum MHD_ConnectionNotificationCode code)
@@ -442,8 +576,13 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	struct http_server *s = cls;
 	const union MHD_ConnectionInfo *ci;
 
-	(void)socket_ctx;
-	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+	if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		connlimit_close(s->cl, *socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	if (code != MHD_CONNECTION_NOTIFY_STARTED || conn_admit(s, c,
+								socket_ctx) < 0)
 		return;
 	if (s->tls_cert == NULL) {
 		plain_sniff(c);
@@ -452,6 +591,28 @@ notify_cb(void *cls, struct MHD_Connection *c, void **socket_ctx,
 	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci != NULL && ci->tls_session != NULL)
 		tls_sniff_start(ci->tls_session);
+}
+
+/*
+ * The connections the server holds at once: max_connections, or by
+ * default as many as the open file limit (raised to its hard limit) leaves
+ * room for with a file open for each and a reserve for the process.
+ */
+static unsigned
+conn_limit(const struct http_config *cfg)
+{
+	unsigned long nofile = connlimit_raise_nofile();
+	unsigned long reserve = 64 + 4 * (unsigned long)cfg->threads;
+	unsigned long room = nofile > 2 * reserve ? (nofile - reserve) / 2
+						  : nofile / 4;
+
+	if (cfg->max_connections == 0)
+		return room > 65536 ? 65536 : (unsigned)room;
+	if (cfg->max_connections > room)
+		log_warnx("max_connections %u is more than the open file "
+			  "limit %lu leaves room for (%lu)",
+			  cfg->max_connections, nofile, room);
+	return cfg->max_connections;
 }
 
 struct http_server *
@@ -468,6 +629,12 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 	s->route_names = cfg->route_names;
 	s->n_routes = cfg->route_names ? cfg->n_routes : 0;
 	if ((s->fd = listen_socket(cfg->listen)) < 0)
+		goto fail;
+	if ((s->cl = connlimit_new(&(struct connlimit_config){
+		     .per_address = cfg->max_per_address,
+		     .header_timeout = cfg->header_timeout,
+		     .keepalive = cfg->idle_timeout,
+		     .exempt = cfg->trusted_proxies })) == NULL)
 		goto fail;
 	if ((cfg->tls_cert != NULL) != (cfg->tls_key != NULL)) {
 		log_warnx("tls_cert and tls_key go together");
@@ -490,13 +657,14 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 	/* The logger goes first, or MHD logs the options before it itself;
 	 * with TLS, certificates come from tls_cert_retrieve (reloadable). */
 	s->mhd = MHD_start_daemon(
-		flags, 0, NULL, NULL, access_cb, s,
+		flags, 0, accept_cb, s, access_cb, s,
 		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 		MHD_OPTION_LISTEN_SOCKET, s->fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)cfg->threads,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s,
 		MHD_OPTION_NOTIFY_CONNECTION, notify_cb, s,
 		MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout,
+		MHD_OPTION_CONNECTION_LIMIT, conn_limit(cfg),
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, cfg->conn_memory,
 		MHD_OPTION_UNESCAPE_CALLBACK, unescape_cb, NULL,
 		MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
@@ -512,6 +680,7 @@ http_start(const struct http_config *cfg, const struct http_handlers *h,
 fail:
 	if (s->fd >= 0)
 		close(s->fd);
+	connlimit_free(s->cl);
 	tls_release();
 	free(s->tls_cert);
 	free(s->tls_key);
@@ -554,6 +723,7 @@ http_stop(struct http_server *s)
 	if (MHD_quiesce_daemon(s->mhd) >= 0)
 		close(s->fd);
 	MHD_stop_daemon(s->mhd);
+	connlimit_free(s->cl);
 	tls_release();
 	free(s->tls_cert);
 	free(s->tls_key);

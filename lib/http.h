@@ -59,6 +59,14 @@ struct http_config {
 	const char *tls_cert;	/* PEM file paths; both or neither */
 	const char *tls_key;
 	unsigned idle_timeout;	/* seconds */
+	/* Seconds from the accept (on a kept-alive connection: idle_timeout
+	 * more, from the end of the previous request) until a request's
+	 * headers are complete, however slowly they trickle; 0: none. */
+	unsigned header_timeout;
+	unsigned max_connections;	/* 0: from the open file limit */
+	/* Connections one client address may hold (trusted_proxies peers
+	 * excepted); 0: no limit. */
+	unsigned max_per_address;
 	size_t conn_memory;	/* per-connection buffer, bounds body pieces */
 	/* Peers whose Forwarded / X-Forwarded-For name the client; NULL or
 	 * empty: none. Must outlive the server. */

@@ -35,6 +35,7 @@ static char *opt_listen, *opt_database, *opt_storage, *opt_log_level;
 static char *opt_tls_cert, *opt_tls_key, *opt_foreign_allow, *opt_foreign_deny;
 static long long opt_threads, opt_idle_timeout, opt_conn_memory;
 static long long opt_upload_ttl, opt_auth_leeway, opt_audit_queue;
+static long long opt_header_timeout, opt_max_conns, opt_max_conns_addr;
 static bool opt_audit_pulls;
 static long long opt_max_blob_size, opt_max_uploads_per_user;
 static long long opt_max_uploads_per_repo, opt_storage_min_free;
@@ -59,6 +60,13 @@ static const struct conf_key settings[] = {
 	  "seconds a connection may stay idle" },
 	{ "conn_memory", CONF_INT, &opt_conn_memory, "524288", 65536,
 	  16777216, false, "per-connection buffer bytes" },
+	{ "header_timeout", CONF_INT, &opt_header_timeout, "10", 0, 3600,
+	  false, "seconds a request's headers may take to arrive; 0: any" },
+	{ "max_connections", CONF_INT, &opt_max_conns, "0", 0, 1000000, false,
+	  "connections held at once; 0: from the open file limit" },
+	{ "max_connections_per_address", CONF_INT, &opt_max_conns_addr, "256",
+	  0, 1000000, false,
+	  "connections one client address may hold; 0: any" },
 	{ "auth_realm", CONF_STR, &opt_auth_realm, "", 0, 0, false,
 	  "authd's token URL; turns token auth on" },
 	{ "auth_service", CONF_STR, &opt_auth_service, "berth-registry", 0,
@@ -238,6 +246,9 @@ cmd_serve(void)
 		.tls_key = opt_tls_key,
 		.idle_timeout = (unsigned)opt_idle_timeout,
 		.conn_memory = (size_t)opt_conn_memory,
+		.header_timeout = (unsigned)opt_header_timeout,
+		.max_connections = (unsigned)opt_max_conns,
+		.max_per_address = (unsigned)opt_max_conns_addr,
 		.trusted_proxies = &trusted_proxies,
 		.route_names = route_names,
 		.n_routes = ROUTE_COUNT,

@@ -24,6 +24,7 @@ static const struct {
 	{ "jwt", test_jwt },
 	{ "log", test_log },
 	{ "netaddr", test_netaddr },
+	{ "connlimit", test_connlimit },
 	{ "metrics", test_metrics },
 	{ "tls", test_tls },
 	{ "ldapauth", test_ldapauth },

@@ -35,6 +35,7 @@ void test_manifest(void);
 void test_jwt(void);
 void test_log(void);
 void test_netaddr(void);
+void test_connlimit(void);
 void test_metrics(void);
 void test_tls(void);
 void test_ldapauth(void);
