@@ -1,0 +1,210 @@
+#!/bin/bash
+# Authentication under attack (issue 9), each fix attacked the way an
+# attacker would, on extra authd nodes sharing the run's database:
+#  1. no oracle while locked: an account an administrator locked answers a
+#     right and a wrong password alike (timing medians), and nothing it
+#     verified while locked is cached;
+#  2. lockouts cannot be aimed: a flood of wrong passwords from one
+#     address against an administrator leaves that administrator working
+#     from another address, and access and service account tokens working
+#     from the flooding address itself;
+#  3. hashing is no lever: 64 concurrent wrong-password clients (every
+#     one hashed: thresholds out of reach) while a client with an access
+#     token and one with a cached password measure their p50; the flood is
+#     partly shed with 503 and Retry-After;
+#  4. access tokens obey their owner: a personal access token cannot mint
+#     or revoke tokens or change the password or email; a refresh token
+#     from a token login expires with it and dies with it; a password
+#     change revokes refresh tokens (and access tokens when asked).
+# Timings are medians of several tries with generous ratios: the machine
+# is shared. Names start with "tas"; rows in login_failures are forgotten.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/oci.sh"
+. "$(dirname "$0")/extra.sh"
+. "$(dirname "$0")/auth.sh"
+
+W=$SCRATCH/w
+mkdir -p "$W"
+AUTHD_EXTRA_PID=
+cleanup() {
+	[ -z "$AUTHD_EXTRA_PID" ] || kill "$AUTHD_EXTRA_PID" 2>/dev/null
+	auth_sql "DELETE FROM login_failures WHERE key LIKE 'pair:% tas%'
+		OR key LIKE 'addr:127.0.0.%'" >/dev/null 2>&1
+}
+trap cleanup EXIT
+trap "exit 143" TERM
+PW=tas-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
+S=$AUTH_SERVICE
+
+# median: the median of the numbers on stdin.
+median() {
+	sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print 0;
+		else if (NR % 2) print v[(NR + 1) / 2];
+		else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# timed URL ARGS...: prints "status seconds" of one GET /token.
+timed() {
+	local url=$1
+	shift
+	curl -s -o /dev/null -w '%{http_code} %{time_total}\n' "$@" "$url/token?service=$S"
+}
+
+# ratio_check NAME A B LO HI: ok when LO <= A / B <= HI.
+ratio_check() {
+	local r
+	r=$(awk -v a="$2" -v b="$3" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
+	check "$1 (ratio $r: ${2}s / ${3}s)" awk -v r="$r" -v lo="$4" -v hi="$5" \
+		'BEGIN { exit !(r >= lo && r <= hi) }'
+}
+
+forget() {
+	auth_sql "DELETE FROM login_failures WHERE key LIKE 'pair:% tas%'
+		OR key LIKE 'addr:127.0.0.%'" >/dev/null
+}
+
+if auth_user taslock "$PW" && auth_user tasadmin "$PW" admin &&
+	auth_org tasorg && auth_sa tasorg ci && auth_grant tasorg - 1 sa:tasorg+ci &&
+	for i in 1 2 3 4 5; do auth_user "tascache$i" "$PW" || exit 1; done &&
+	ADMIN_PAT=$(auth_token_new personal user:tasadmin) &&
+	SAT=$(auth_token_new service sa:tasorg+ci); then
+	ok "fixtures: users, an administrator, a service account, tokens"
+else
+	not_ok "fixtures" "setup failed"
+	exit 0
+fi
+forget
+
+# ---- 1. no oracle while locked ------------------------------------------------
+# High thresholds: this part is about hashing and the cache, not delays.
+if ! authd_extra_start "$W/a1" AUTHD_LOCKOUT_THRESHOLD=1000 \
+	AUTHD_LOCKOUT_ADDRESS_THRESHOLD=100000; then
+	not_ok "an extra authd with thresholds out of reach starts" "$(tail -c 300 "$W/a1/log")"
+	exit 0
+fi
+X=$AUTHD_EXTRA
+for i in 1 2 3; do timed "$X" -u "taslock:$PW" >/dev/null; done	# warm-up
+: >"$W/cached"
+for i in 1 2 3 4 5 6 7; do
+	timed "$X" -u "taslock:$PW" >>"$W/cached"
+done
+expect_eq "locked oracle: before the lock the password works (cached)" 7 "$(grep -c '^200 ' "$W/cached")"
+auth_sql "UPDATE users SET locked_until = 'infinity' WHERE name = 'taslock'" >/dev/null
+: >"$W/right" ; : >"$W/wrong"
+for i in 1 2 3 4 5 6 7 8 9; do
+	timed "$X" -u "taslock:$PW" >>"$W/right"
+	timed "$X" -u "taslock:wrong-$PW" >>"$W/wrong"
+done
+expect_eq "locked oracle: the right password is refused (9 x 401)" 9 "$(grep -c '^401 ' "$W/right")"
+expect_eq "locked oracle: so is a wrong one (9 x 401)" 9 "$(grep -c '^401 ' "$W/wrong")"
+m_cached=$(awk '{ print $2 }' "$W/cached" | median)
+m_right=$(awk '{ print $2 }' "$W/right" | median)
+m_wrong=$(awk '{ print $2 }' "$W/wrong" | median)
+echo "# locked oracle medians: cached $m_cached s, locked right $m_right s, locked wrong $m_wrong s"
+echo "# locked right: $(awk '{ print $2 }' "$W/right" | tr '\n' ' ')/ wrong: $(awk '{ print $2 }' "$W/wrong" | tr '\n' ' ')"
+ratio_check "locked oracle: a right password takes as long as a wrong one" "$m_right" "$m_wrong" 0.5 2
+ratio_check "locked oracle: a right password is no faster than a hash (no cache hit)" "$m_right" "$m_cached" 2.5 100000
+# Nothing verified while locked is cached: five accounts, each locked,
+# tried with its right password three times, unlocked; the first login
+# after must hash (slow), the second hits the cache (fast).
+: >"$W/first" ; : >"$W/second"
+for i in 1 2 3 4 5; do
+	auth_sql "UPDATE users SET locked_until = 'infinity' WHERE name = 'tascache$i'" >/dev/null
+	for k in 1 2 3; do timed "$X" -u "tascache$i:$PW" >/dev/null; done
+	auth_sql "UPDATE users SET locked_until = NULL WHERE name = 'tascache$i'" >/dev/null
+	timed "$X" -u "tascache$i:$PW" >>"$W/first"
+	timed "$X" -u "tascache$i:$PW" >>"$W/second"
+done
+expect_eq "locked cache: after the unlock the password works (5 x 2)" 10 \
+	"$(cat "$W/first" "$W/second" | grep -c '^200 ')"
+m_first=$(awk '{ print $2 }' "$W/first" | median)
+m_second=$(awk '{ print $2 }' "$W/second" | median)
+echo "# locked cache medians: first login after the unlock $m_first s, second $m_second s"
+ratio_check "locked cache: the first login after an unlock hashes (nothing was cached while locked)" \
+	"$m_first" "$m_second" 2.5 100000
+authd_extra_stop
+expect_eq "the first extra authd exits 0 on SIGTERM" 0 "$?"
+AUTHD_EXTRA_PID=
+auth_sql "UPDATE users SET locked_until = NULL WHERE name = 'taslock'" >/dev/null
+forget
+
+# ---- 2. a flood cannot aim a lockout -------------------------------------------
+# Default thresholds. 64 parallel connections send 2560 wrong passwords
+# for the administrator from 127.0.0.2; meanwhile the administrator signs
+# in from 127.0.0.3 (retrying a 503 after its Retry-After, as a client
+# would), and an access token and a service account token work from
+# 127.0.0.2 itself.
+if ! authd_extra_start "$W/a2"; then
+	not_ok "an extra authd with the default thresholds starts" "$(tail -c 300 "$W/a2/log")"
+	exit 0
+fi
+X=$AUTHD_EXTRA
+: >"$W/urls"
+for ((i = 0; i < 2560; i++)); do
+	printf 'url = "%s"\noutput = "/dev/null"\n' "$X/token?service=$S&n=$i" >>"$W/urls"
+done
+mark=$(auth_sql "SELECT coalesce(max(id), 0) FROM audit_log")
+curl -s -Z --parallel-max 64 --interface 127.0.0.2 -u "tasadmin:wrong-$PW" -K "$W/urls" \
+	-w '%{http_code} %header{retry-after}\n' >"$W/flood" 2>/dev/null &
+FLOOD=$!
+: >"$W/during"
+# retrying URL ARGS...: timed, again after 1 s (at most twice) on a 503.
+retrying() {
+	local t k
+	for k in 1 2 3; do
+		t=$(timed "$@")
+		[ "${t%% *}" = 503 ] || break
+		sleep 1
+	done
+	echo "$t"
+}
+for i in 1 2 3 4 5; do
+	retrying "$X" --interface 127.0.0.3 -u "tasadmin:$PW" | sed 's/^/password /' >>"$W/during"
+	timed "$X" --interface 127.0.0.2 -u "tasadmin:$ADMIN_PAT" | sed 's/^/pat /' >>"$W/during"
+	timed "$X" --interface 127.0.0.2 -u "tasorg+ci:$SAT" | sed 's/^/sa /' >>"$W/during"
+done
+wait "$FLOOD"
+expect_eq "flood: all 2560 requests were answered" 2560 "$(wc -l <"$W/flood")"
+echo "# flood answers: $(awk '{ print $1 }' "$W/flood" | sort | uniq -c | tr -s ' \n' ' ')"
+expect_eq "flood: no flood request got a token" 0 "$(grep -c '^200' "$W/flood")"
+n429=$(grep -c '^429 [0-9]' "$W/flood")
+n503=$(grep -c '^503 1$' "$W/flood")
+n401=$(grep -c '^401' "$W/flood")
+# Until the pair's tenth failure is hashed, the queue sheds what it
+# cannot hash; from then on the pair is refused unchecked.
+check "flood: each answer was a hash (401), a shed (503, Retry-After: 1) or a delay (429 with Retry-After)" \
+	test "$((n429 + n503 + n401))" = 2560
+check "flood: at most a few dozen of the 2560 guesses were hashed ($n401)" test "$n401" -le 40
+check "flood: refused unchecked once the pair was delayed ($n429 x 429)" test "$n429" -ge 1
+expect_eq "flood: the administrator signed in from another address meanwhile (5 x 200)" 5 \
+	"$(grep -c '^password 200 ' "$W/during")"
+expect_eq "flood: the administrator's access token worked from the flooding address (5 x 200)" 5 \
+	"$(grep -c '^pat 200 ' "$W/during")"
+expect_eq "flood: a service account token worked from the flooding address (5 x 200)" 5 \
+	"$(grep -c '^sa 200 ' "$W/during")"
+timed "$X" --interface 127.0.0.2 -u "tasadmin:$PW" >"$W/after"
+expect_eq "flood: the flooding pair itself is still delayed (the right password: 429)" 429 \
+	"$(cut -d' ' -f1 "$W/after")"
+expect_eq "flood: the delay is on the pair only: not on the account, nor on the other address" \
+	"addr:127.0.0.2|false,pair:127.0.0.2 tasadmin|true" \
+	"$(auth_sql "SELECT string_agg(key || '|' || coalesce(locked_until > now(), false), ','
+		ORDER BY key) FROM login_failures WHERE key IN ('pair:127.0.0.2 tasadmin',
+		'addr:127.0.0.2', 'pair:127.0.0.3 tasadmin', 'user:tasadmin')")"
+: >"$W/urls2"
+for ((i = 0; i < 640; i++)); do
+	printf 'url = "%s"\noutput = "/dev/null"\n' "$X/token?service=$S&m=$i" >>"$W/urls2"
+done
+curl -s -Z --parallel-max 64 --interface 127.0.0.2 -u "tasadmin:wrong-$PW" -K "$W/urls2" \
+	-w '%{http_code} %header{retry-after}\n' >"$W/flood2" 2>/dev/null
+echo "# second flood answers: $(awk '{ print $1 }' "$W/flood2" | sort | uniq -c | tr -s ' \n' ' ')"
+expect_eq "flood: a second flood at the delayed pair is refused unchecked, all of it (640 x 429 with Retry-After)" \
+	640 "$(grep -c '^429 [0-9]' "$W/flood2")"
+check "flood: far fewer failures were counted (hashed) than sent ($(auth_sql "SELECT failures FROM login_failures WHERE key = 'pair:127.0.0.2 tasadmin'"))" \
+	test "$(auth_sql "SELECT failures FROM login_failures WHERE key = 'pair:127.0.0.2 tasadmin'")" -lt 140
+check "flood: the delays started are audited (login.throttle)" \
+	test "$(auth_sql "SELECT count(*) FROM audit_log WHERE id > $mark AND action = 'login.throttle'
+		AND target = 'pair:127.0.0.2 tasadmin'")" -ge 1
+authd_extra_stop
+expect_eq "the second extra authd exits 0 on SIGTERM" 0 "$?"
+AUTHD_EXTRA_PID=
+forget
