@@ -208,3 +208,67 @@ authd_extra_stop
 expect_eq "the second extra authd exits 0 on SIGTERM" 0 "$?"
 AUTHD_EXTRA_PID=
 forget
+
+# ---- 3. hashing is no lever --------------------------------------------------
+# Thresholds out of reach, so every flood request wants a hash: 64
+# parallel connections of wrong passwords, batch after batch until told to
+# stop (at most 20 s). Meanwhile a client with an access token and one with
+# a cached password each measure 21 requests; their p50 must stay low.
+if ! authd_extra_start "$W/a3" AUTHD_LOCKOUT_THRESHOLD=1000 \
+	AUTHD_LOCKOUT_ADDRESS_THRESHOLD=100000; then
+	not_ok "an extra authd for the hash flood starts" "$(tail -c 300 "$W/a3/log")"
+	exit 0
+fi
+X=$AUTHD_EXTRA
+auth_user tasflood "$PW"
+CPAT=$(auth_token_new personal user:taslock)
+# p50 NAME ARGS...: 21 GET /token with ARGS; prints the median seconds,
+# and the statuses in $W/NAME.
+p50() {
+	local name=$1 i
+	shift
+	: >"$W/$name"
+	for ((i = 0; i < 21; i++)); do
+		timed "$X" "$@" >>"$W/$name"
+	done
+	awk '{ print $2 }' "$W/$name" | median
+}
+for i in 1 2 3; do timed "$X" -u "taslock:$PW" >/dev/null; done	# cached from now on
+base_pat=$(p50 base-pat -u "taslock:$CPAT")
+base_pw=$(p50 base-pw -u "taslock:$PW")
+: >"$W/urls3"
+for ((i = 0; i < 640; i++)); do
+	printf 'url = "%s"\noutput = "/dev/null"\n' "$X/token?service=$S&f=$i" >>"$W/urls3"
+done
+rm -f "$W/stop"
+: >"$W/flood3"
+timeout 20 bash -c "while [ ! -e '$W/stop' ]; do
+	curl -s -Z --parallel-max 64 --interface 127.0.0.4 -u 'tasflood:wrong-$PW' -K '$W/urls3' \
+		-w '%{http_code} %header{retry-after}\n' 2>/dev/null
+done" >>"$W/flood3" &
+FLOOD=$!
+sleep 1	# the flood at full strength
+flood_pat=$(p50 flood-pat -u "taslock:$CPAT")
+flood_pw=$(p50 flood-pw -u "taslock:$PW")
+touch "$W/stop"
+wait "$FLOOD"
+echo "# hash flood: p50 access token ${base_pat}s alone, ${flood_pat}s under the flood;" \
+	"cached password ${base_pw}s alone, ${flood_pw}s under the flood"
+echo "# hash flood answers: $(awk '{ print $1 }' "$W/flood3" | sort | uniq -c | tr -s ' \n' ' ')"
+expect_eq "hash flood: every access token request succeeded (21 x 200)" 21 "$(grep -c '^200 ' "$W/flood-pat")"
+expect_eq "hash flood: every cached password request succeeded (21 x 200)" 21 "$(grep -c '^200 ' "$W/flood-pw")"
+check "hash flood: the access token's p50 stays under 250 ms (${flood_pat}s)" \
+	awk -v t="$flood_pat" 'BEGIN { exit !(t < 0.25) }'
+check "hash flood: the cached password's p50 stays under 250 ms (${flood_pw}s)" \
+	awk -v t="$flood_pw" 'BEGIN { exit !(t < 0.25) }'
+n503=$(grep -c '^503 1$' "$W/flood3")
+check "hash flood: the queue shed part of the flood with 503 and Retry-After: 1 ($n503)" test "$n503" -ge 1
+expect_eq "hash flood: no flood request was answered otherwise than 401 or 503" "" \
+	"$(awk '$1 != 401 && $1 != 503 { print $1 }' "$W/flood3" | sort -u | tr '\n' ' ')"
+curl -s "$X/metrics" >"$W/metrics"
+check "hash flood: berth_authd_password_hash_shed_total counts the sheds" \
+	awk '$1 == "berth_authd_password_hash_shed_total" && $2 > 0 { f = 1 } END { exit !f }' "$W/metrics"
+authd_extra_stop
+expect_eq "the third extra authd exits 0 on SIGTERM" 0 "$?"
+AUTHD_EXTRA_PID=
+forget
