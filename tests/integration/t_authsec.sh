@@ -272,3 +272,108 @@ authd_extra_stop
 expect_eq "the third extra authd exits 0 on SIGTERM" 0 "$?"
 AUTHD_EXTRA_PID=
 forget
+
+# ---- 4. access tokens obey their owner -----------------------------------------
+A=$AUTHD/api/v1
+# api CREDS METHOD PATH [JSON]: the management API on node 3.
+api() {
+	local -a args=(-u "$1" -H 'Content-Type: application/json')
+	[ -z "${4:-}" ] || args+=(--data-binary "$4")
+	req "$2" "$A$3" "${args[@]}"
+}
+auth_user tasuser "$PW"
+UPAT=$(auth_token_new personal user:tasuser "now() + interval '10 minutes'")
+UPAT_ID=$(auth_sql "SELECT id FROM tokens WHERE user_id = (SELECT id FROM users WHERE name = 'tasuser')")
+ntok() {
+	auth_sql "SELECT count(*) FROM tokens WHERE user_id = (SELECT id FROM users WHERE name = '$1')"
+}
+hash0=$(auth_sql "SELECT password_hash FROM users WHERE name = 'tasuser'")
+api "tasuser:$UPAT" POST /users/tasuser/tokens '{"name":"minted"}'
+expect_eq "a PAT cannot create a token: 403" 403 "$STATUS"
+expect_eq "... and none was made" 1 "$(ntok tasuser)"
+api "tasuser:$UPAT" DELETE "/users/tasuser/tokens/$UPAT_ID"
+expect_eq "a PAT cannot revoke a token: 403" 403 "$STATUS"
+expect_eq "... and it is not revoked" t \
+	"$(auth_sql "SELECT revoked_at IS NULL FROM tokens WHERE id = '$UPAT_ID'")"
+api "tasuser:$UPAT" PATCH /users/tasuser "{\"password\":\"new-$PW\",\"current_password\":\"$PW\"}"
+expect_eq "a PAT cannot change its owner's password: 403" 403 "$STATUS"
+expect_eq "... and the password is unchanged" "$hash0" \
+	"$(auth_sql "SELECT password_hash FROM users WHERE name = 'tasuser'")"
+api "tasuser:$UPAT" PATCH /users/tasuser '{"email":"evil@example.com"}'
+expect_eq "a PAT cannot change its owner's email: 403" 403 "$STATUS"
+expect_eq "... and the email is unchanged" "" "$(auth_sql "SELECT email FROM users WHERE name = 'tasuser'")"
+api "tasuser:$UPAT" PATCH /users/tasuser '{"display_name":"Tas User"}'
+expect_eq "a PAT may still change the display name: 200" 200 "$STATUS"
+api "tasuser:$UPAT" GET /users/tasuser/tokens
+expect_eq "a PAT may still list the tokens: 200" 200 "$STATUS"
+api "tasadmin:$ADMIN_PAT" POST /orgs/tasorg/service-accounts/ci/tokens '{"name":"minted"}'
+expect_eq "an administrator's PAT cannot mint a service account token: 403" 403 "$STATUS"
+api "tasadmin:$ADMIN_PAT" POST /users/tasuser/tokens '{"name":"minted"}'
+expect_eq "an administrator's PAT cannot mint another user's token: 403" 403 "$STATUS"
+api "tasadmin:$ADMIN_PAT" PATCH /users/tasuser "{\"password\":\"new-$PW\"}"
+expect_eq "an administrator's PAT cannot set a password: 403" 403 "$STATUS"
+expect_eq "... and nothing was made or changed" "1|$hash0" \
+	"$(auth_sql "SELECT (SELECT count(*) FROM tokens WHERE user_id = u.id) || '|' || password_hash
+		FROM users u WHERE name = 'tasuser'")"
+LPAT=$(auth_token_new personal user:tasuser)
+auth_sql "UPDATE tokens SET read_only = true WHERE secret_hash = sha256(decode('${LPAT:38}', 'hex'))" >/dev/null
+api "tasuser:$LPAT" POST /users/tasuser/tokens '{"name":"minted"}'
+expect_eq "a limited PAT cannot create a token either: 403" 403 "$STATUS"
+api "tasuser:$PW" POST /users/tasuser/tokens '{"name":"by-password"}'
+expect_eq "the password still creates tokens: 201" 201 "$STATUS"
+
+# A refresh token from a PAT login: never past the PAT, dead with it.
+req GET "$AUTHD/token?service=$S&offline_token=true" -u "tasuser:$UPAT"
+R=$(jq -r '.refresh_token // empty' "$BODY")
+check "a PAT login with offline_token=true gets a refresh token" test -n "$R"
+RID=$(printf '%s' "${R:6:32}" | sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')
+expect_eq "the refresh token expires no later than the PAT (10 minutes, not refresh_ttl)" "t|t" \
+	"$(auth_sql "SELECT (r.expires_at <= p.expires_at) || '|' || (r.parent_id = p.id)
+		FROM tokens r, tokens p WHERE r.id = '$RID' AND p.id = '$UPAT_ID'" | sed 's/true/t/g')"
+refresh() {
+	req POST "$AUTHD/token" --data-urlencode grant_type=refresh_token \
+		--data-urlencode "refresh_token=$1" --data-urlencode "service=$S" \
+		--data-urlencode client_id=tas
+}
+refresh "$R"
+expect_eq "the refresh token works while the PAT lives" 200 "$STATUS"
+auth_sql "UPDATE tokens SET expires_at = now() - interval '1 second' WHERE id = '$UPAT_ID'" >/dev/null
+refresh "$R"
+expect_eq "once the PAT has expired, its refresh token is refused" 401 "$STATUS"
+UPAT2=$(auth_token_new personal user:tasuser)
+UPAT2_ID=$(auth_sql "SELECT id FROM tokens WHERE secret_hash = sha256(decode('${UPAT2:38}', 'hex'))")
+req GET "$AUTHD/token?service=$S&offline_token=true" -u "tasuser:$UPAT2"
+R2=$(jq -r '.refresh_token // empty' "$BODY")
+api "tasuser:$PW" DELETE "/users/tasuser/tokens/$UPAT2_ID"
+expect_eq "the owner revokes the PAT with the password: 204" 204 "$STATUS"
+refresh "$R2"
+expect_eq "a revoked PAT's refresh token is refused" 401 "$STATUS"
+
+# A password change revokes the refresh tokens; the access tokens too
+# only when asked.
+req GET "$AUTHD/token?service=$S&offline_token=true" -u "tasuser:$PW"
+R3=$(jq -r '.refresh_token // empty' "$BODY")
+UPAT3=$(auth_token_new personal user:tasuser)
+api "tasuser:$PW" PATCH /users/tasuser '{"revoke_tokens":true}'
+expect_eq "revoke_tokens without a password: 400" 400 "$STATUS"
+api "tasuser:$PW" PATCH /users/tasuser "{\"password\":\"new-$PW\",\"current_password\":\"$PW\"}"
+expect_eq "the owner changes the password: 200" 200 "$STATUS"
+refresh "$R3"
+expect_eq "the password change revoked the refresh token" 401 "$STATUS"
+expect_eq "... every refresh token of the user" 0 \
+	"$(auth_sql "SELECT count(*) FROM tokens WHERE kind = 'refresh' AND revoked_at IS NULL
+		AND user_id = (SELECT id FROM users WHERE name = 'tasuser')")"
+req GET "$AUTHD/token?service=$S" -u "tasuser:$UPAT3"
+expect_eq "the access token survives a plain password change" 200 "$STATUS"
+expect_eq "the change is audited with what it revoked (the three refresh tokens left)" '{"access": 0, "refresh": 3}' \
+	"$(auth_sql "SELECT detail->'tokens_revoked' FROM audit_log WHERE action = 'user.update'
+		AND target = 'tasuser' ORDER BY id DESC LIMIT 1")"
+api "tasuser:new-$PW" PATCH /users/tasuser \
+	"{\"password\":\"$PW\",\"current_password\":\"new-$PW\",\"revoke_tokens\":true}"
+expect_eq "a password change with revoke_tokens: 200" 200 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasuser:$UPAT3"
+expect_eq "... revoked the access tokens too" 401 "$STATUS"
+expect_eq "... all of them" 0 \
+	"$(auth_sql "SELECT count(*) FROM tokens WHERE revoked_at IS NULL
+		AND user_id = (SELECT id FROM users WHERE name = 'tasuser')")"
+forget
