@@ -138,9 +138,10 @@ int authd_error(struct http_req *r, unsigned status, const char *code,
 		const char *message);
 /* A 401 asking for Basic credentials. */
 int authd_unauthorized(struct http_req *r);
-/* The key that throttles client address addr: an IPv6 address by its
- * /64, which one client may hold whole; caller frees. */
-char *credential_addr_key(const char *addr);
+/* The address in the login delay keys for client address addr
+ * (throttlekey.c): an IPv6 address by its /64, which one client may hold
+ * whole; caller frees. */
+char *throttlekey_addr(const char *addr);
 /* Drops throttle keys quiet for lockout_window (housekeeping). */
 void credential_throttle_purge(struct db *db);
 int authd_json(struct http_req *r, unsigned status, char *text);

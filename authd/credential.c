@@ -15,9 +15,7 @@
  * password itself), which is what lets one node issue thousands of tokens
  * a second with a strong hash.
  */
-#include <arpa/inet.h>
 #include <inttypes.h>
-#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/hmac.h>
@@ -144,19 +142,6 @@ credential_basic(struct http_req *r, char **user, char **pass)
 	return 1;
 }
 
-char *
-credential_addr_key(const char *addr)
-{
-	struct in6_addr a;
-	char text[INET6_ADDRSTRLEN];
-
-	if (inet_pton(AF_INET6, addr, &a) != 1 || IN6_IS_ADDR_V4MAPPED(&a))
-		return xstrdup(addr);
-	memset(a.s6_addr + 8, 0, 8);
-	inet_ntop(AF_INET6, &a, text, sizeof(text));
-	return xasprintf("%s/64", text);
-}
-
 /* The throttle keys of one password login. */
 struct throttle {
 	char *pair;		/* "pair:<address> <account>" */
@@ -170,7 +155,7 @@ throttle_keys(struct throttle *t, const char *addr, const char *login)
 	/* One key per account however the login is spelt (case, blanks,
 	 * DOMAIN\user, user@realm); an address holds no blank. */
 	char *account = ldapauth_account_key(login, authd_ldap_ad);
-	char *a = credential_addr_key(addr);
+	char *a = throttlekey_addr(addr);
 
 	t->pair = xasprintf("pair:%s %s", a, account);
 	t->addr = xasprintf("addr:%s", a);

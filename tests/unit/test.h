@@ -37,5 +37,6 @@ void test_netaddr(void);
 void test_metrics(void);
 void test_tls(void);
 void test_ldapauth(void);
+void test_throttlekey(void);
 
 #endif
