@@ -599,10 +599,12 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	/* Before anything is looked up or hashed: a delayed guess learns
 	 * nothing, not even from the credential cache. */
 	if ((wait = throttle_get(db, &t)) > 0) {
+		char q[256];
+
 		throttle_release(&t);
 		authmetrics_login_failed("throttled");
-		log_debug("login of \"%.64s\" from %s delayed %ds", login, addr,
-			  wait);
+		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
+		log_debug("login of \"%s\" from %s delayed %ds", q, addr, wait);
 		out->retry_after = wait;
 		return CRED_THROTTLED;
 	}

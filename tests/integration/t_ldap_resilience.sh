@@ -141,7 +141,7 @@ for spelling in Bulk030 " bulk030" "BULK030 " bulk030 bulk030; do
 done
 # The first three count under one key; the other two come during the
 # delay and are refused unchecked.
-expect_eq "resilience: five wrong guesses in four spellings are one account's" 3 \
+expect_eq "resilience: five wrong guesses in four spellings count under one account's key (three before the delay)" 3 \
 	"$(psql -Atc "SELECT failures FROM login_failures WHERE key = 'pair:127.0.0.1 bulk030'")"
 login bulk030 "$(pw bulk030)"
 expect_eq "resilience: the right password is refused unchecked while delayed" 429 "$STATUS"
