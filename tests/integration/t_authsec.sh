@@ -248,10 +248,15 @@ timeout 20 bash -c "while [ ! -e '$W/stop' ]; do
 done" >>"$W/flood3" &
 FLOOD=$!
 sleep 1	# the flood at full strength
+n0=$(wc -l <"$W/flood3") t0=$(date +%s.%N)
 flood_pat=$(p50 flood-pat -u "taslock:$CPAT")
 flood_pw=$(p50 flood-pw -u "taslock:$PW")
+n1=$(wc -l <"$W/flood3") t1=$(date +%s.%N)
 touch "$W/stop"
 wait "$FLOOD"
+echo "# hash flood: $((n1 - n0)) flood answers during the $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s of measurement"
+check "hash flood: the flood went on during the measurement ($n0 answers before, $n1 after)" \
+	test "$n1" -gt "$n0"
 echo "# hash flood: p50 access token ${base_pat}s alone, ${flood_pat}s under the flood;" \
 	"cached password ${base_pw}s alone, ${flood_pw}s under the flood"
 echo "# hash flood answers: $(awk '{ print $1 }' "$W/flood3" | sort | uniq -c | tr -s ' \n' ' ')"
