@@ -15,7 +15,9 @@
 #  4. access tokens obey their owner: a personal access token cannot mint
 #     or revoke tokens or change the password or email; a refresh token
 #     from a token login expires with it and dies with it; a password
-#     change revokes refresh tokens (and access tokens when asked).
+#     change revokes refresh tokens (and access tokens when asked, also
+#     by berthctl); an administrator's lock stops the account's tokens
+#     too, and the unlock brings them back.
 # Timings are medians of several tries with generous ratios: the machine
 # is shared. Names start with "tas"; rows in login_failures are forgotten.
 . "$(dirname "$0")/lib.sh"
@@ -381,4 +383,37 @@ expect_eq "... revoked the access tokens too" 401 "$STATUS"
 expect_eq "... all of them" 0 \
 	"$(auth_sql "SELECT count(*) FROM tokens WHERE revoked_at IS NULL
 		AND user_id = (SELECT id FROM users WHERE name = 'tasuser')")"
+
+# berthctl user password --revoke-tokens, by the user themself.
+UPAT4=$(auth_token_new personal user:tasuser)
+BERTH_URL=$AUTHD BERTH_USER=tasuser BERTH_PASSWORD=$PW "$BUILD/berthctl" user password tasuser \
+	--new-password-stdin --revoke-tokens <<<"ctl-$PW" >"$W/ctl.out" 2>&1
+expect_eq "berthctl user password --revoke-tokens: exit 0" 0 "$?"
+req GET "$AUTHD/token?service=$S" -u "tasuser:$UPAT4"
+expect_eq "... revoked the access token" 401 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasuser:ctl-$PW"
+expect_eq "... and the new password works" 200 "$STATUS"
+
+# An administrator's lock stops every login of the account: its access
+# token and its refresh token too; the service account of its
+# organization is no part of it.
+UPAT5=$(auth_token_new personal user:tasuser)
+req GET "$AUTHD/token?service=$S&offline_token=true" -u "tasuser:ctl-$PW"
+R5=$(jq -r '.refresh_token // empty' "$BODY")
+api "tasadmin:$PW" POST /users/tasuser/lock '{"reason":"stolen laptop"}'
+expect_eq "an administrator locks tasuser" 200 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasuser:$UPAT5"
+expect_eq "locked: the access token is refused" 401 "$STATUS"
+refresh "$R5"
+expect_eq "locked: the refresh token is refused" 401 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasuser:ctl-$PW"
+expect_eq "locked: the password is refused" 401 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasorg+ci:$SAT"
+expect_eq "locked: a service account token works" 200 "$STATUS"
+api "tasadmin:$PW" POST /users/tasuser/unlock
+expect_eq "an administrator unlocks tasuser" 200 "$STATUS"
+req GET "$AUTHD/token?service=$S" -u "tasuser:$UPAT5"
+expect_eq "unlocked: the access token works again" 200 "$STATUS"
+refresh "$R5"
+expect_eq "unlocked: the refresh token works again" 200 "$STATUS"
 forget
