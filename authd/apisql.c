@@ -77,8 +77,8 @@ const struct db_stmt api_stmts[] = {
 	[API_USER_UNLOCK - A_COUNT] = { "api_user_unlock",
 		"WITH o AS (SELECT id, coalesce(locked_until > now(), false) "
 		"AS was FROM users WHERE name = $1 FOR UPDATE), "
-		"u AS (UPDATE users x SET locked_until = NULL, lock_reason = '' "
-		"FROM o WHERE x.id = o.id RETURNING o.was), "
+		"u AS (UPDATE users x SET locked_until = NULL, "
+		"lock_reason = '' FROM o WHERE x.id = o.id RETURNING o.was), "
 		"d AS (DELETE FROM login_failures WHERE key = 'user:' || $1 OR "
 		"(left(key, 5) = 'pair:' AND (right(key, length($1) + 1) = "
 		"' ' || $1 OR right(key, length($1) + 1) = ' ' || lower($1))) "

@@ -569,7 +569,7 @@ static enum cred_result
 check(struct db *db, const char *addr, const char *login, const char *secret,
       struct principal *out, bool audit_success)
 {
-	const char *why = "malformed";	/* the reason category of a failure */
+	const char *why = "malformed";	/* a failure's reason category */
 	struct throttle t;
 	enum cred_result ret;
 	int wait;

@@ -70,7 +70,8 @@ authd_refused(struct http_req *r, enum cred_result cr,
 	if (cr == CRED_BAD || cr == CRED_OK)
 		return authd_unauthorized(r);
 	doc = json_pack("{s:[{s:s, s:s}]}", "errors", "code",
-			cr == CRED_THROTTLED ? "TOOMANYREQUESTS" : "UNAVAILABLE",
+			cr == CRED_THROTTLED ? "TOOMANYREQUESTS"
+					     : "UNAVAILABLE",
 			"message",
 			cr == CRED_THROTTLED
 				? "too many failed logins; try again later"

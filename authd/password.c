@@ -33,7 +33,7 @@ static const char dummy_hash[] =
 
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_cond;
-static int queue_slots;		/* 0: no limit (the command line tools) */
+static int queue_slots;		/* 0: no limit (command line tools) */
 static int queue_busy, queue_waiting;
 static long queue_wait_ms;
 
@@ -48,6 +48,16 @@ password_queue_init(int slots, long wait_ms)
 	pthread_condattr_destroy(&a);
 	queue_slots = slots;
 	queue_wait_ms = wait_ms;
+}
+
+/* One wait for a slot (queue_lock held): false once until passed with
+ * every slot still busy. */
+static bool
+wait_slot(const struct timespec *until)
+{
+	int rc = pthread_cond_timedwait(&queue_cond, &queue_lock, until);
+
+	return rc != ETIMEDOUT || queue_busy < queue_slots;
 }
 
 /* Takes a slot, waiting a bounded time; false when shed. */
@@ -73,10 +83,7 @@ queue_enter(void)
 			}
 			queue_waiting++;
 			while (queue_busy >= queue_slots && ok)
-				ok = pthread_cond_timedwait(&queue_cond,
-							    &queue_lock,
-							    &until) != ETIMEDOUT ||
-				     queue_busy < queue_slots;
+				ok = wait_slot(&until);
 			queue_waiting--;
 		}
 	}
