@@ -65,7 +65,7 @@ forget() {
 		OR key LIKE 'addr:127.0.0.%'" >/dev/null
 }
 
-if auth_user taslock "$PW" && auth_user tasadmin "$PW" admin &&
+if auth_user taslock "$PW" && auth_user tasfast "$PW" && auth_user tasadmin "$PW" admin &&
 	auth_org tasorg && auth_sa tasorg ci && auth_grant tasorg - 1 sa:tasorg+ci &&
 	for i in 1 2 3 4 5; do auth_user "tascache$i" "$PW" || exit 1; done &&
 	ADMIN_PAT=$(auth_token_new personal user:tasadmin) &&
@@ -85,18 +85,21 @@ if ! authd_extra_start "$W/a1" AUTHD_LOCKOUT_THRESHOLD=1000 \
 	exit 0
 fi
 X=$AUTHD_EXTRA
-for i in 1 2 3; do timed "$X" -u "taslock:$PW" >/dev/null; done	# warm-up
-: >"$W/cached"
-for i in 1 2 3 4 5 6 7; do
-	timed "$X" -u "taslock:$PW" >>"$W/cached"
+# tasfast's password is cached: each round compares the locked
+# account's right and wrong passwords with a cache hit of the same moment.
+for i in 1 2 3; do
+	timed "$X" -u "taslock:$PW" >/dev/null	# warm-up
+	timed "$X" -u "tasfast:$PW" >/dev/null
 done
-expect_eq "locked oracle: before the lock the password works (cached)" 7 "$(grep -c '^200 ' "$W/cached")"
 auth_sql "UPDATE users SET locked_until = 'infinity' WHERE name = 'taslock'" >/dev/null
-: >"$W/right" ; : >"$W/wrong"
+: >"$W/right" ; : >"$W/wrong"; : >"$W/cached"
 for i in 1 2 3 4 5 6 7 8 9; do
 	timed "$X" -u "taslock:$PW" >>"$W/right"
 	timed "$X" -u "taslock:wrong-$PW" >>"$W/wrong"
+	timed "$X" -u "tasfast:$PW" >>"$W/cached"
 done
+expect_eq "locked oracle: the cached password of another account works meanwhile (9 x 200)" 9 \
+	"$(grep -c '^200 ' "$W/cached")"
 expect_eq "locked oracle: the right password is refused (9 x 401)" 9 "$(grep -c '^401 ' "$W/right")"
 expect_eq "locked oracle: so is a wrong one (9 x 401)" 9 "$(grep -c '^401 ' "$W/wrong")"
 m_cached=$(awk '{ print $2 }' "$W/cached" | median)
@@ -105,7 +108,7 @@ m_wrong=$(awk '{ print $2 }' "$W/wrong" | median)
 echo "# locked oracle medians: cached $m_cached s, locked right $m_right s, locked wrong $m_wrong s"
 echo "# locked right: $(awk '{ print $2 }' "$W/right" | tr '\n' ' ')/ wrong: $(awk '{ print $2 }' "$W/wrong" | tr '\n' ' ')"
 ratio_check "locked oracle: a right password takes as long as a wrong one" "$m_right" "$m_wrong" 0.5 2
-ratio_check "locked oracle: a right password is no faster than a hash (no cache hit)" "$m_right" "$m_cached" 2.5 100000
+ratio_check "locked oracle: a right password is no faster than a hash (no cache hit)" "$m_right" "$m_cached" 2 100000
 # Nothing verified while locked is cached: five accounts, each locked,
 # tried with its right password three times, unlocked; the first login
 # after must hash (slow), the second hits the cache (fast).
@@ -250,14 +253,14 @@ timeout 20 bash -c "while [ ! -e '$W/stop' ]; do
 done" >>"$W/flood3" &
 FLOOD=$!
 sleep 1	# the flood at full strength
-n0=$(wc -l <"$W/flood3") t0=$(date +%s.%N)
+n0=$(grep -c 'client=127.0.0.4 ' "$W/a3/log") t0=$(date +%s.%N)
 flood_pat=$(p50 flood-pat -u "taslock:$CPAT")
 flood_pw=$(p50 flood-pw -u "taslock:$PW")
-n1=$(wc -l <"$W/flood3") t1=$(date +%s.%N)
+n1=$(grep -c 'client=127.0.0.4 ' "$W/a3/log") t1=$(date +%s.%N)
 touch "$W/stop"
 wait "$FLOOD"
 echo "# hash flood: $((n1 - n0)) flood answers during the $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s of measurement"
-check "hash flood: the flood went on during the measurement ($n0 answers before, $n1 after)" \
+check "hash flood: the flood went on during the measurement (authd's log: $n0 flood requests before, $n1 after)" \
 	test "$n1" -gt "$n0"
 echo "# hash flood: p50 access token ${base_pat}s alone, ${flood_pat}s under the flood;" \
 	"cached password ${base_pw}s alone, ${flood_pw}s under the flood"
