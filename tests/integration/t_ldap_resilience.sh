@@ -146,12 +146,23 @@ expect_eq "resilience: five wrong guesses in four spellings count under one acco
 login bulk030 "$(pw bulk030)"
 expect_eq "resilience: the right password is refused unchecked while delayed" 429 "$STATUS"
 binds=$(($(grep -c "BIND dn=\"uid=bulk030," "$SLAPD_DIR/log") - binds_before))
-expect_eq "resilience: the directory saw only the guesses before the lockout" 3 "$binds"
+expect_eq "resilience: the directory saw only the guesses before the delay" 3 "$binds"
 sleep 3.2
 login BULK030 "$(pw bulk030)"
 expect_eq "resilience: after the delay the right password works (any spelling)" 200 "$STATUS"
 expect_eq "resilience: success clears the account's failures" 0 \
 	"$(psql -Atc "SELECT count(*) FROM login_failures WHERE key = 'pair:127.0.0.1 bulk030'")"
+# An administrator's lock of a directory user: the right password is
+# refused like a wrong one, and the directory never sees it.
+psql -Atc "UPDATE users SET locked_until = 'infinity' WHERE name = 'bulk030'" >/dev/null
+binds_before=$(grep -c "BIND dn=\"uid=bulk030," "$SLAPD_DIR/log")
+login bulk030 "$(pw bulk030)"
+expect_eq "resilience: a locked directory user's right password is refused (401)" 401 "$STATUS"
+expect_eq "resilience: ... without a bind" 0 \
+	"$(($(grep -c "BIND dn=\"uid=bulk030," "$SLAPD_DIR/log") - binds_before))"
+psql -Atc "UPDATE users SET locked_until = NULL WHERE name = 'bulk030'" >/dev/null
+login bulk030 "$(pw bulk030)"
+expect_eq "resilience: unlocked, the directory user signs in again" 200 "$STATUS"
 
 # ---- Refusals take the time of a wrong password ----------------------------
 # Medians of 7: an unknown user against a wrong password (the moving
