@@ -331,6 +331,17 @@ api_need_user(struct api *c)
 }
 
 int
+api_need_password(struct api *c, const char *what)
+{
+	if (!PRINCIPAL_PAT(&c->who))
+		return 0;
+	return api_fail(c, 403, "DENIED",
+			"a personal access token cannot %s; sign in with the "
+			"password",
+			what);
+}
+
+int
 api_user(struct api *c, const char *name, struct api_user *u)
 {
 	const char *p[1] = { name };
@@ -551,7 +562,7 @@ authenticate(struct api *c)
 	if (cr == CRED_ERROR)
 		return api_fail(c, 503, "UNAVAILABLE", "database error");
 	if (cr != CRED_OK) {
-		c->rc = authd_unauthorized(c->r);
+		c->rc = authd_refused(c->r, cr, &c->who);
 		return -1;
 	}
 	c->r->user = arena_strdup(&c->r->arena, c->who.name);

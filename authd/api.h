@@ -22,6 +22,8 @@ enum api_stmt {
 	API_USER_UPDATE,
 	API_USER_DELETE,
 	API_USER_UNLOCK,
+	API_USER_LOCK,
+	API_USER_REVOKE_TOKENS,
 	API_ADMINS_LOCK,
 	API_OWNED_LOCK,
 	API_SOLE_OWNER,
@@ -168,6 +170,12 @@ bool api_name_valid(const char *s);
 int api_need_admin(struct api *c);
 /* Refuses service accounts (403). */
 int api_need_user(struct api *c);
+/*
+ * Refuses (403) a caller that logged in with a personal access token: it
+ * may not do what (mint tokens, change a password), which would outlive
+ * the token or take the account over.
+ */
+int api_need_password(struct api *c, const char *what);
 
 /* A user looked up by name: 404 when there is none. */
 struct api_user {

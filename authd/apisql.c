@@ -15,6 +15,7 @@
 #define USER_JSON "json_build_object('name', u.name, 'email', u.email, " \
 	"'display_name', u.display_name, 'admin', u.is_admin, " \
 	"'disabled', u.disabled, 'source', u.source, " \
+	"'locked', coalesce(u.locked_until > now(), false), " \
 	"'tokens_valid_after', " TS("u.tokens_valid_after") ", " \
 	"'created', " TS("u.created_at") ", 'updated', " TS("u.updated_at") ")"
 
@@ -68,11 +69,38 @@ const struct db_stmt api_stmts[] = {
 	/* The namespace row owns the user's row (ON DELETE CASCADE). */
 	[API_USER_DELETE - A_COUNT] = { "api_user_delete",
 		"DELETE FROM namespaces WHERE name = $1 AND NOT is_org" },
-	/* Serializes changes that could leave no active administrator. */
-	/* An account's lockout (credential.c's "user:<name>" key). */
+	/* Ends an administrator's lock of user $1 and forgets the account's
+	 * failed logins from every address (credential.c's "pair:<address>
+	 * <account>" keys, and the "user:" keys of before 0006). Returns the
+	 * failures forgotten, whether it was locked, whether any delay was
+	 * running. */
 	[API_USER_UNLOCK - A_COUNT] = { "api_user_unlock",
-		"DELETE FROM login_failures WHERE key = 'user:' || $1 "
-		"RETURNING failures, coalesce(locked_until > now(), false)" },
+		"WITH o AS (SELECT id, coalesce(locked_until > now(), false) "
+		"AS was FROM users WHERE name = $1 FOR UPDATE), "
+		"u AS (UPDATE users x SET locked_until = NULL, "
+		"lock_reason = '' FROM o WHERE x.id = o.id RETURNING o.was), "
+		"d AS (DELETE FROM login_failures WHERE key = 'user:' || $1 OR "
+		"(left(key, 5) = 'pair:' AND (right(key, length($1) + 1) = "
+		"' ' || $1 OR right(key, length($1) + 1) = ' ' || lower($1))) "
+		"RETURNING failures, coalesce(locked_until > now(), false) "
+		"AS delayed) "
+		"SELECT coalesce((SELECT sum(failures) FROM d), 0), "
+		"coalesce((SELECT bool_or(was) FROM u), false), "
+		"coalesce((SELECT bool_or(delayed) FROM d), false)" },
+	/* $2 seconds (0: until unlocked), $3 the reason. */
+	[API_USER_LOCK - A_COUNT] = { "api_user_lock",
+		"UPDATE users SET locked_until = CASE WHEN $2::bigint > 0 "
+		"THEN now() + make_interval(secs => $2::double precision) "
+		"ELSE 'infinity' END, lock_reason = coalesce($3, '') "
+		"WHERE name = $1 RETURNING json_build_object('name', name, "
+		"'locked', true, 'until', CASE WHEN locked_until < 'infinity' "
+		"THEN " TS("locked_until") " END, 'reason', lock_reason)" },
+	/* A password change ends the user's refresh tokens, and with $2
+	 * their access tokens. Returns the kinds revoked. */
+	[API_USER_REVOKE_TOKENS - A_COUNT] = { "api_user_revoke_tokens",
+		"UPDATE tokens SET revoked_at = now() WHERE user_id = "
+		"(SELECT id FROM users WHERE name = $1) AND revoked_at IS NULL "
+		"AND (kind = 'refresh' OR $2::boolean) RETURNING kind" },
 	[API_ADMINS_LOCK - A_COUNT] = { "api_admins_lock",
 		"SELECT name FROM users WHERE is_admin AND NOT disabled "
 		"ORDER BY id FOR UPDATE" },

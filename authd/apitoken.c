@@ -200,6 +200,11 @@ token_revoke(struct api *c, const struct principal *owner, const char *uuid)
 int
 apitoken_handle(struct api *c, const struct principal *owner, const char *id)
 {
+	/* A token that mints tokens could outlive itself (until scopes say
+	 * otherwise, no personal access token manages tokens). */
+	if (strcmp(c->r->method, "GET") != 0 &&
+	    api_need_password(c, "create or revoke tokens") < 0)
+		return -1;
 	if (!strcmp(c->r->method, "POST"))
 		return token_create(c, owner);
 	if (!strcmp(c->r->method, "DELETE"))

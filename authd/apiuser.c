@@ -9,6 +9,16 @@
 
 #include "api.h"
 
+/* Every password hash slot stayed busy: 503, to retry in a second. */
+static int
+api_busy(struct api *c)
+{
+	struct principal p = { .retry_after = 1 };
+
+	c->rc = authd_refused(c->r, CRED_BUSY, &p);
+	return -1;
+}
+
 /* Self or a system administrator; 404 for anyone else. */
 static int
 user_self_or_admin(struct api *c, const char *name, struct api_user *u)
@@ -125,7 +135,8 @@ user_create(struct api *c)
 	    user_profile(c, &p[3], &p[4]) < 0 ||
 	    api_bool(c, "admin", &admin) < 0)
 		return -1;
-	p[1] = hash = password_hash(password);
+	if ((p[1] = hash = password_hash(password)) == NULL)
+		return api_busy(c);
 	p[2] = admin ? admin : "f";
 	if (api_begin(c) < 0 || user_insert(c, p) < 0 || api_commit(c) < 0)
 		goto out;
@@ -144,16 +155,22 @@ user_prove(struct api *c, const struct api_user *u)
 {
 	const char *current;
 	struct principal p;
+	enum cred_result cr;
 
 	if (c->who.is_admin)
 		return 0;
 	if (api_str(c, "current_password", true, PASSWORD_MAX, &current) < 0)
 		return -1;
-	if (strncmp(current, "berth_", 6) != 0 &&
-	    credential_check(c->db, c->r->client, u->name, current, &p) ==
-		    CRED_OK &&
-	    p.kind == P_USER && p.id == c->who.id)
-		return 0;
+	if (strncmp(current, "berth_", 6) != 0) {
+		cr = credential_check(c->db, c->r->client, u->name, current,
+				      &p);
+		if (cr == CRED_OK && p.kind == P_USER && p.id == c->who.id)
+			return 0;
+		if (cr == CRED_THROTTLED || cr == CRED_BUSY) {
+			c->rc = authd_refused(c->r, cr, &p);
+			return -1;
+		}
+	}
 	return api_fail(c, 403, "DENIED", "current_password is wrong");
 }
 
@@ -180,6 +197,7 @@ admins_besides(struct api *c, const struct api_user *u)
 struct user_change {
 	const char *password, *email, *display, *admin, *disabled;
 	const char *revive; /* "t": a re-enable keeps the old tokens */
+	const char *revoke; /* "t": a password change ends access tokens */
 };
 
 static int
@@ -188,7 +206,7 @@ user_change_parse(struct api *c, const struct api_user *u,
 {
 	static const char *const fields[] = {
 		"password", "current_password", "email", "display_name",
-		"admin", "disabled", "revive_tokens", NULL
+		"admin", "disabled", "revive_tokens", "revoke_tokens", NULL
 	};
 
 	if (api_fields(c, fields) < 0 ||
@@ -196,7 +214,17 @@ user_change_parse(struct api *c, const struct api_user *u,
 	    user_profile(c, &ch->email, &ch->display) < 0 ||
 	    api_bool(c, "admin", &ch->admin) < 0 ||
 	    api_bool(c, "disabled", &ch->disabled) < 0 ||
-	    api_bool(c, "revive_tokens", &ch->revive) < 0)
+	    api_bool(c, "revive_tokens", &ch->revive) < 0 ||
+	    api_bool(c, "revoke_tokens", &ch->revoke) < 0)
+		return -1;
+	if (ch->revoke && ch->password == NULL)
+		return api_fail(c, 400, "BAD_REQUEST",
+				"revoke_tokens goes with \"password\"");
+	if (ch->revoke == NULL)
+		ch->revoke = "f";
+	/* A leaked token must not take the account over for good. */
+	if ((ch->password || ch->email) &&
+	    api_need_password(c, "change a password or an email") < 0)
 		return -1;
 	if (ch->revive && (ch->disabled == NULL || *ch->disabled != 'f'))
 		return api_fail(c, 400, "BAD_REQUEST",
@@ -211,6 +239,32 @@ user_change_parse(struct api *c, const struct api_user *u,
 				u->name);
 	if (ch->password && user_prove(c, u) < 0)
 		return -1;
+	return 0;
+}
+
+/* A password change ends the user's refresh tokens (and with
+ * revoke_tokens their access tokens), in the caller's transaction. */
+static int
+user_revoke_tokens(struct api *c, const struct api_user *u,
+		   const struct user_change *ch, json_t **counts)
+{
+	const char *p[2] = { u->name, ch->revoke };
+	PGresult *res;
+	int refresh = 0, access = 0;
+
+	*counts = NULL;
+	if (ch->password == NULL)
+		return 0;
+	if ((res = api_exec(c, API_USER_REVOKE_TOKENS, 2, p)) == NULL)
+		return -1;
+	for (int i = 0; i < PQntuples(res); i++)
+		if (!strcmp(PQgetvalue(res, i, 0), "refresh"))
+			refresh++;
+		else
+			access++;
+	PQclear(res);
+	*counts = json_pack("{s:i, s:i}", "refresh", refresh, "access",
+			    access);
 	return 0;
 }
 
@@ -235,6 +289,7 @@ user_patch(struct api *c)
 	struct user_change ch;
 	const char *p[7];
 	char *hash = NULL;
+	json_t *detail, *revoked = NULL;
 	bool demote;
 	int ret = -1;
 
@@ -245,18 +300,25 @@ user_patch(struct api *c)
 		 ((ch.admin && *ch.admin == 'f') ||
 		  (ch.disabled && *ch.disabled == 't'));
 	p[0] = u.name;
-	p[1] = hash = ch.password ? password_hash(ch.password) : NULL;
+	if (ch.password && (hash = password_hash(ch.password)) == NULL)
+		return api_busy(c);
+	p[1] = hash;
 	p[2] = ch.email;
 	p[3] = ch.display;
 	p[4] = ch.admin;
 	p[5] = ch.disabled;
 	p[6] = ch.revive;
 	if (api_begin(c) < 0 || (demote && admins_besides(c, &u) < 0) ||
-	    api_exec_count(c, API_USER_UPDATE, 7, p) < 0 || api_commit(c) < 0)
+	    api_exec_count(c, API_USER_UPDATE, 7, p) < 0 ||
+	    user_revoke_tokens(c, &u, &ch, &revoked) < 0 || api_commit(c) < 0)
 		goto out;
-	api_audit(c, "user.update", u.name, user_change_json(&ch));
+	detail = user_change_json(&ch);
+	if (revoked != NULL)
+		json_object_set(detail, "tokens_revoked", revoked);
+	api_audit(c, "user.update", u.name, detail);
 	ret = api_reply_row(c, 200, API_USER_GET, 1, p, "user");
 out:
+	json_decref(revoked);
 	free(hash);
 	return ret;
 }
@@ -309,16 +371,17 @@ user_delete(struct api *c)
 	return api_no_content(c);
 }
 
-/* POST /users/{name}/unlock: ends the account's lockout and forgets its
- * failed logins (administrators). The client address's count stays. */
+/* POST /users/{name}/unlock: ends an administrator's lock of the account
+ * and forgets its failed logins from every address (administrators). The
+ * addresses' own counts stay. */
 static int
 user_unlock(struct api *c)
 {
 	struct api_user u;
-	const char *p[1] = { c->arg[0] };
+	const char *p[1];
 	PGresult *res;
 	json_t *doc;
-	bool locked;
+	bool locked, delayed;
 	long long failures;
 
 	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0)
@@ -326,12 +389,65 @@ user_unlock(struct api *c)
 	p[0] = u.name;
 	if ((res = api_exec(c, API_USER_UNLOCK, 1, p)) == NULL)
 		return -1;
-	locked = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't';
-	failures = PQntuples(res) == 1 ? atoll(PQgetvalue(res, 0, 0)) : 0;
+	failures = atoll(PQgetvalue(res, 0, 0));
+	locked = PQgetvalue(res, 0, 1)[0] == 't';
+	delayed = PQgetvalue(res, 0, 2)[0] == 't';
 	PQclear(res);
-	doc = json_pack("{s:s, s:b, s:I}", "name", u.name, "was_locked",
-			locked, "failures", (json_int_t)failures);
+	doc = json_pack("{s:s, s:b, s:b, s:I}", "name", u.name, "was_locked",
+			locked, "was_delayed", delayed, "failures",
+			(json_int_t)failures);
 	api_audit(c, "user.unlock", u.name, json_deep_copy(doc));
+	return api_reply(c, 200, doc);
+}
+
+/*
+ * POST /users/{name}/lock {reason, expires_in}: no login of the account
+ * (password, access or refresh token) succeeds until an unlock or
+ * expires_in seconds (absent: until unlocked). Registry tokens already
+ * issued live out their token_ttl. Administrators, never on themselves.
+ */
+static int
+user_lock(struct api *c)
+{
+	static const char *const fields[] = { "reason", "expires_in", NULL };
+	struct api_user u;
+	const char *p[3], *reason;
+	json_t *v = json_object_get(c->body, "expires_in");
+	char secs[24] = "0";
+	PGresult *res;
+	json_t *doc;
+
+	if (api_need_admin(c) < 0 || api_fields(c, fields) < 0 ||
+	    api_str(c, "reason", false, 200, &reason) < 0)
+		return -1;
+	if (v != NULL && !json_is_null(v)) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+		    json_integer_value(v) > 10LL * 365 * 86400)
+			return api_fail(c, 400, "BAD_REQUEST",
+					"expires_in must be seconds, from 1 "
+					"to %lld", 10LL * 365 * 86400);
+		snprintf(secs, sizeof(secs), "%lld",
+			 (long long)json_integer_value(v));
+	}
+	if (api_user(c, c->arg[0], &u) < 0)
+		return -1;
+	if (u.id[0] && strtoll(u.id, NULL, 10) == c->who.id)
+		return api_fail(c, 409, "CONFLICT",
+				"an administrator cannot lock their own "
+				"account");
+	p[0] = u.name;
+	p[1] = secs;
+	p[2] = reason;
+	if ((res = api_exec(c, API_USER_LOCK, 3, p)) == NULL)
+		return -1;
+	if (PQntuples(res) != 1) {
+		PQclear(res);
+		return api_fail(c, 404, "NOT_FOUND", "user \"%.64s\" not found",
+				u.name);
+	}
+	doc = api_json_col(res, 0, 0);
+	PQclear(res);
+	api_audit(c, "user.lock", u.name, json_deep_copy(doc));
 	return api_reply(c, 200, doc);
 }
 
@@ -458,6 +574,7 @@ const struct api_route apiuser_routes[] = {
 	{ "PATCH", "users/*", user_patch },
 	{ "DELETE", "users/*", user_delete },
 	{ "POST", "users/*/unlock", user_unlock },
+	{ "POST", "users/*/lock", user_lock },
 	{ "GET", "users/*/tokens", user_tokens },
 	{ "POST", "users/*/tokens", user_tokens },
 	{ "DELETE", "users/*/tokens/*", user_tokens },

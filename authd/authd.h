@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "buf.h"
 #include "db.h"
@@ -29,10 +30,15 @@ struct authd_config {
 	long long token_ttl;		/* seconds */
 	long long refresh_ttl;
 	struct signing_keys *signing;	/* swapped whole by SIGHUP */
-	long long lockout_threshold;	/* an account's failures in the window */
-	long long lockout_addr_threshold; /* an address's (NAT: many users) */
+	/* Failed password logins delay one account from one address (a
+	 * pair), and one address's password logins (NAT: many users), for
+	 * lockout_delay * 2^(failures - threshold) s, at most
+	 * lockout_duration; forgotten lockout_window s after the last. */
+	long long lockout_threshold;	/* a pair's failures */
+	long long lockout_addr_threshold; /* an address's */
 	long long lockout_window;	/* seconds */
-	long long lockout_duration;	/* seconds */
+	long long lockout_delay;	/* seconds: the first delay */
+	long long lockout_duration;	/* seconds: the longest delay */
 	long long cred_cache_ttl;	/* seconds a verified password is cached */
 	long long audit_retention_days;	/* 0: records are kept forever */
 };
@@ -76,7 +82,13 @@ struct principal {
 	 * schema/0004_identity.sql). */
 	bool token_read_only;	/* pull only */
 	bool token_repos;	/* only the repositories of its list */
+	/* When a check answers CRED_THROTTLED or CRED_BUSY: the seconds
+	 * the client should wait (Retry-After). */
+	int retry_after;
 };
+
+/* Whether p logged in with a personal access token. */
+#define PRINCIPAL_PAT(p) ((p)->via != NULL && !strcmp((p)->via, "pat"))
 
 /* Prepared statements (authsql.c). */
 enum authd_stmt {
@@ -90,7 +102,7 @@ enum authd_stmt {
 	A_THROTTLE_GET,
 	A_THROTTLE_FAIL,
 	A_THROTTLE_CLEAR,
-	A_THROTTLE_LOCK,
+	A_THROTTLE_PURGE,
 	A_AUDIT,
 	A_AUDIT2,
 	A_USER_CREATE_NS,
@@ -126,13 +138,28 @@ int authd_error(struct http_req *r, unsigned status, const char *code,
 		const char *message);
 /* A 401 asking for Basic credentials. */
 int authd_unauthorized(struct http_req *r);
+/* The address in the login delay keys for client address addr
+ * (throttlekey.c): an IPv6 address by its /64, which one client may hold
+ * whole; caller frees. */
+char *throttlekey_addr(const char *addr);
+/* Drops throttle keys quiet for lockout_window (housekeeping). */
+void credential_throttle_purge(struct db *db);
 int authd_json(struct http_req *r, unsigned status, char *text);
 
-/* Passwords (password.c): argon2id. */
-char *password_hash(const char *password);	/* caller frees */
-bool password_verify(const char *encoded, const char *password);
-/* Spends the time of a verification, for unknown users. */
-void password_verify_dummy(const char *password);
+/*
+ * Passwords (password.c): argon2id, at most `slots` hashes at once (0: no
+ * limit) and as many waiting, each at most wait_ms; the others are shed.
+ * Called once before serving.
+ */
+void password_queue_init(int slots, long wait_ms);
+/* A new hash (caller frees), or NULL when shed. */
+char *password_hash(const char *password);
+enum password_match { PW_MATCH, PW_MISMATCH, PW_BUSY };
+enum password_match password_verify(const char *encoded,
+				    const char *password);
+/* Spends the time of a verification, for unknown users: PW_MISMATCH, or
+ * PW_BUSY when shed. */
+enum password_match password_verify_dummy(const char *password);
 /* A fresh random password of 24 characters (caller frees); it always
  * passes password_policy. */
 char *password_generate(void);
@@ -148,13 +175,22 @@ char *password_generate(void);
 const char *password_policy(const char *password);
 
 /* Credentials (credential.c). */
-enum cred_result { CRED_OK, CRED_BAD, CRED_ERROR };
+enum cred_result {
+	CRED_OK,
+	CRED_BAD,	/* 401 */
+	CRED_ERROR,	/* the database failed: 503 */
+	CRED_THROTTLED,	/* too many failures: 429, out->retry_after */
+	CRED_BUSY,	/* every hash slot busy: 503, out->retry_after */
+};
 /*
  * Checks a login name and secret (a password, a personal access token or
- * a service account token) from client address addr; throttles and locks
- * out per account and per address, and audits the attempt. The answer
- * for a locked account or an unknown user is CRED_BAD, as for a wrong
- * password, after the same work.
+ * a service account token) from client address addr, and audits the
+ * attempt. A password is refused without being looked at while its
+ * (account, address) pair or its address is delayed (CRED_THROTTLED);
+ * its failures start or lengthen those delays. Tokens are never
+ * throttled, and their failures count toward nothing. The answer for an
+ * account an administrator locked or an unknown user is CRED_BAD, as for
+ * a wrong password, after the same work and whatever the password.
  */
 enum cred_result credential_check(struct db *db, const char *addr,
 				  const char *login, const char *secret,
@@ -191,6 +227,10 @@ char *credential_token_create_limited(struct db *db, const char *kind,
 				      const char *repos_json);
 /* Whether p logged in with an access token that has limits. */
 #define PRINCIPAL_LIMITED(p) ((p)->token_read_only || (p)->token_repos)
+/* The answer (endpoint.c) for a refused credential check: 401, 429 or 503 (with
+ * Retry-After when p says how long). */
+int authd_refused(struct http_req *r, enum cred_result cr,
+		  const struct principal *p);
 /* Resolves a refresh token to its owner; CRED_BAD when unusable. */
 enum cred_result credential_refresh(struct db *db, const char *token,
 				    struct principal *out);

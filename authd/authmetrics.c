@@ -9,7 +9,8 @@
 
 static const char *const reasons[] = { "bad_credentials", "bad_token",
 				       "locked",	  "disabled",
-				       "directory_error", "other" };
+				       "directory_error", "throttled",
+				       "other" };
 
 static const struct {
 	const char *why;	/* credential.c's reason category (audit) */
@@ -24,24 +25,27 @@ static const struct {
 	{ "disabled", 3 },
 	{ "directory_unavailable", 4 },
 	{ "not_provisioned", 4 },
+	{ "throttled", 5 },
 };
 
 static struct metric login_failures = {
 	.name = "login_failures_total",
 	.help = "failed logins by reason (bad_credentials: unknown user, "
-		"wrong or empty password, refused by the directory)",
+		"wrong or empty password, refused by the directory; locked: "
+		"by an administrator; throttled: refused unchecked during a "
+		"delay)",
 	.kind = METRIC_COUNTER,
 	.label = "reason",
 	.values = reasons,
 	.nvalues = (int)ARRAY_SIZE(reasons),
 };
 
-static const char *const lock_kinds[] = { "account", "address" };
+static const char *const lock_kinds[] = { "pair", "address" };
 
 static struct metric lockouts = {
 	.name = "lockouts_total",
-	.help = "lockouts started: an account or a client address reached "
-		"its failure threshold",
+	.help = "login delays started: an (account, address) pair or a "
+		"client address reached its failure threshold",
 	.kind = METRIC_COUNTER,
 	.label = "kind",
 	.values = lock_kinds,
@@ -84,6 +88,19 @@ authmetrics_lockout(const char *key)
 	metric_add(&lockouts, strncmp(key, "addr:", 5) == 0, 1);
 }
 
+static struct metric hash_shed = {
+	.name = "password_hash_shed_total",
+	.help = "password checks refused (503) because every hash slot "
+		"stayed busy",
+	.kind = METRIC_COUNTER,
+};
+
+void
+authmetrics_hash_shed(void)
+{
+	metric_add(&hash_shed, 0, 1);
+}
+
 void
 authmetrics_token_issued(int kind)
 {
@@ -96,6 +113,7 @@ void
 authmetrics_register(void)
 {
 	/* Registration prepends: the last one registered renders first. */
+	metrics_register(&hash_shed);
 	metrics_register(&tokens_issued);
 	metrics_register(&lockouts);
 	metrics_register(&login_failures);

@@ -12,8 +12,10 @@ const char *authmetrics_reason(const char *why);
 
 /* A failed login; why is credential.c's reason ("wrong password", ...). */
 void authmetrics_login_failed(const char *why);
-/* An account ("user:...") or address ("addr:...") key was locked out. */
+/* A pair ("pair:...") or address ("addr:...") key started its delays. */
 void authmetrics_lockout(const char *key);
+/* A password hash was shed (every slot busy). */
+void authmetrics_hash_shed(void);
 /* A registry token was issued to a principal of kind (enum principal_kind). */
 void authmetrics_token_issued(int kind);
 

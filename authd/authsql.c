@@ -6,61 +6,70 @@
 
 const struct db_stmt authd_stmts[A_COUNT] = {
 	[A_USER_BY_NAME] = { "user_by_name",
-		"SELECT id, name, password_hash, is_admin, disabled, source "
+		"SELECT id, name, password_hash, is_admin, disabled, source, "
+		"coalesce(locked_until > now(), false) "
 		"FROM users WHERE name = $1" },
 	/* A service account logs in as "<org>+<name>". */
 	[A_SA_BY_LOGIN] = { "sa_by_login",
 		"SELECT s.id, o.name || '+' || s.name, s.disabled "
 		"FROM service_accounts s JOIN organizations o "
 		"ON o.id = s.org_id WHERE o.name = $1 AND s.name = $2" },
-	/* Dead: revoked, expired, or made before its user's last disable
-	 * (tokens_valid_after, schema/0004_identity.sql). */
+	/* Dead: revoked, expired, made before its user's last disable
+	 * (tokens_valid_after, schema/0004_identity.sql), or issued to an
+	 * access token that is revoked or expired (parent_id, 0006). */
 	[A_TOKEN_BY_ID] = { "token_by_id",
 		"SELECT t.kind, t.secret_hash, t.user_id, t.sa_id, "
 		"(t.revoked_at IS NOT NULL OR "
 		" (t.expires_at IS NOT NULL AND t.expires_at <= now()) OR "
-		" coalesce(t.created_at <= u.tokens_valid_after, false)), "
+		" coalesce(t.created_at <= u.tokens_valid_after, false) OR "
+		" coalesce(pt.revoked_at IS NOT NULL OR "
+		"          pt.expires_at <= now(), false)), "
 		"t.revoked_at IS NOT NULL, "
 		"t.read_only, t.repositories IS NOT NULL "
 		"FROM tokens t LEFT JOIN users u ON u.id = t.user_id "
+		"LEFT JOIN tokens pt ON pt.id = t.parent_id "
 		"WHERE t.id = $1::uuid" },
 	[A_TOKEN_TOUCH] = { "token_touch",
 		"SELECT berth_token_touch($1::uuid)" },
 	/* Limits: $9 read-only and $10 the repositories (a JSON array),
-	 * each NULL to take those of token $8 (NULL: none). */
+	 * each NULL to take those of token $8 (NULL: none). A token made
+	 * from token $8 never outlives it (least() skips NULLs), and a
+	 * refresh token dies with it (parent_id). */
 	[A_TOKEN_INSERT] = { "token_insert",
 		"INSERT INTO tokens (id, kind, user_id, sa_id, name, "
-		"secret_hash, expires_at, read_only, repositories) "
+		"secret_hash, expires_at, read_only, repositories, parent_id) "
 		"SELECT $1::uuid, $2, $3, $4, $5, "
-		"$6, CASE WHEN $7::bigint > 0 THEN now() + "
+		"$6, least(CASE WHEN $7::bigint > 0 THEN now() + "
 		"make_interval(secs => $7::double precision) END, "
+		"p.expires_at), "
 		"coalesce($9::boolean, p.read_only, false), "
 		"CASE WHEN $10::json IS NULL THEN p.repositories "
-		"ELSE ARRAY(SELECT json_array_elements_text($10::json)) END "
+		"ELSE ARRAY(SELECT json_array_elements_text($10::json)) END, "
+		"CASE WHEN $2 = 'refresh' THEN p.id END "
 		"FROM (SELECT 1) x LEFT JOIN tokens p ON p.id = $8::uuid" },
 	[A_REPO_LEVEL] = { "repo_level",
 		"SELECT berth_repo_level($1, $2, $3)" },
 	[A_TOKEN_LEVEL] = { "token_level",
 		"SELECT berth_token_level($1::uuid, $2, $3, $4)" },
+	/* The keys (pair, address) on record, with the seconds that their
+	 * delay has left (0: none). */
 	[A_THROTTLE_GET] = { "throttle_get",
-		"SELECT key, coalesce(locked_until > now(), false) "
+		"SELECT key, greatest(0, coalesce(ceil(extract(epoch FROM "
+		"locked_until - now())), 0))::int "
 		"FROM login_failures WHERE key IN ($1, $2)" },
-	/* Counts a failure in a sliding window; locks at the threshold. */
+	/* A failure of the pair $1 and of the address $2, in one round
+	 * trip (berth_login_failed, schema/0006_authsec.sql). */
 	[A_THROTTLE_FAIL] = { "throttle_fail",
-		"INSERT INTO login_failures AS f (key, failures, window_start) "
-		"VALUES ($1, 1, now()) ON CONFLICT (key) DO UPDATE SET "
-		"failures = CASE WHEN f.window_start < now() - "
-		"  make_interval(secs => $2::double precision) "
-		"  THEN 1 ELSE f.failures + 1 END, "
-		"window_start = CASE WHEN f.window_start < now() - "
-		"  make_interval(secs => $2::double precision) "
-		"  THEN now() ELSE f.window_start END "
-		"RETURNING failures" },
+		"SELECT a.failures, a.delay, b.failures, b.delay "
+		"FROM berth_login_failed($1, $3, $5, $6, $7) a, "
+		"berth_login_failed($2, $4, $5, $6, $7) b" },
 	[A_THROTTLE_CLEAR] = { "throttle_clear",
 		"DELETE FROM login_failures WHERE key = $1" },
-	[A_THROTTLE_LOCK] = { "throttle_lock",
-		"UPDATE login_failures SET locked_until = now() + "
-		"make_interval(secs => $2::double precision) WHERE key = $1" },
+	/* Keys quiet for the window after their last failure and delay. */
+	[A_THROTTLE_PURGE] = { "throttle_purge",
+		"DELETE FROM login_failures WHERE greatest(last_failure, "
+		"locked_until, window_start) < now() - "
+		"make_interval(secs => $1::double precision)" },
 	[A_AUDIT] = { "audit",
 		"INSERT INTO audit_log (actor, action, target, client, "
 		"success, detail) VALUES ($1, $2, $3, $4, $5, "
@@ -75,7 +84,8 @@ const struct db_stmt authd_stmts[A_COUNT] = {
 		"display_name) VALUES ($1, $2, $3, coalesce($4, ''), "
 		"coalesce($5, '')) RETURNING id" },
 	[A_USER_BY_ID] = { "user_by_id",
-		"SELECT name, is_admin, disabled, source FROM users "
+		"SELECT name, is_admin, disabled, source, "
+		"coalesce(locked_until > now(), false) FROM users "
 		"WHERE id = $1" },
 	[A_SA_BY_ID] = { "sa_by_id",
 		"SELECT o.name || '+' || s.name, s.disabled "

@@ -3,13 +3,17 @@
  * passwords (argon2id), personal access tokens and service account tokens
  * typed as the password, and refresh tokens.
  *
- * DESIGN: failures are counted per account and per client address in
- * PostgreSQL, so a lockout holds on every authd node. Every failure path
- * does the work of a password check, so neither the answer nor its timing
- * tells an unknown user, a locked one and a wrong password apart. A
- * verified password is remembered briefly under an HMAC keyed with a
- * process secret (never the password itself), which is what lets one node
- * issue thousands of tokens a second with a strong hash.
+ * DESIGN: failed password logins are counted per (account, address)
+ * pair and per address in PostgreSQL, so their growing delays hold on
+ * every authd node; a delayed login is refused before anything is looked
+ * up or hashed, and nothing can delay an account everywhere (only an
+ * administrator locks one). Tokens are 256-bit secrets: never throttled,
+ * never hashed. Every other failure path does the work of a password
+ * check, so neither the answer nor its timing tells an unknown user, a
+ * locked one and a wrong password apart. A verified password is
+ * remembered briefly under an HMAC keyed with a process secret (never the
+ * password itself), which is what lets one node issue thousands of tokens
+ * a second with a strong hash.
  */
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -138,56 +142,105 @@ credential_basic(struct http_req *r, char **user, char **pass)
 	return 1;
 }
 
-struct throttle_state {
-	bool user_row;		/* the account has failures on record */
-	bool locked;		/* the account or the address is locked */
+/* The throttle keys of one password login. */
+struct throttle {
+	char *pair;		/* "pair:<address> <account>" */
+	char *addr;		/* "addr:<address>" */
+	bool pair_row;		/* the pair has failures on record */
 };
 
-/* One query for both keys; a database error locks nothing. */
 static void
-throttle_get(struct db *db, const char *ukey, const char *akey,
-	     struct throttle_state *st)
+throttle_keys(struct throttle *t, const char *addr, const char *login)
 {
-	const char *p[2] = { ukey, akey };
-	PGresult *res = db_exec(db, A_THROTTLE_GET, 2, p);
+	/* One key per account however the login is spelt (case, blanks,
+	 * DOMAIN\user, user@realm); an address holds no blank. */
+	char *account = ldapauth_account_key(login, authd_ldap_ad);
+	char *a = throttlekey_addr(addr);
 
-	memset(st, 0, sizeof(*st));
-	if (res == NULL)
-		return;
-	for (int i = 0; i < PQntuples(res); i++) {
-		if (!strcmp(PQgetvalue(res, i, 0), ukey))
-			st->user_row = true;
-		if (PQgetvalue(res, i, 1)[0] == 't')
-			st->locked = true;
-	}
-	PQclear(res);
+	t->pair = xasprintf("pair:%s %s", a, account);
+	t->addr = xasprintf("addr:%s", a);
+	t->pair_row = false;
+	free(account);
+	free(a);
 }
 
 static void
-throttle_fail(struct db *db, const char *key, long long threshold)
+throttle_release(struct throttle *t)
 {
-	char window[24], duration[24], q[256];
-	const char *p[2] = { key, window };
-	PGresult *res;
-	long long failures = 0;
+	free(t->pair);
+	free(t->addr);
+}
 
-	snprintf(window, sizeof(window), "%lld", authd.lockout_window);
-	if ((res = db_exec(db, A_THROTTLE_FAIL, 2, p)) == NULL)
-		return;
-	if (PQntuples(res) == 1)
-		failures = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+/*
+ * Seconds the login must wait (the longer of the pair's and the
+ * address's delays), 0 when it may go on. One query for both keys; a
+ * database error delays nothing (the check that follows fails anyway).
+ */
+static int
+throttle_get(struct db *db, struct throttle *t)
+{
+	const char *p[2] = { t->pair, t->addr };
+	PGresult *res = db_exec(db, A_THROTTLE_GET, 2, p);
+	int wait = 0;
+
+	if (res == NULL)
+		return 0;
+	for (int i = 0; i < PQntuples(res); i++) {
+		int left = atoi(PQgetvalue(res, i, 1));
+
+		wait = left > wait ? left : wait;
+		if (!strcmp(PQgetvalue(res, i, 0), t->pair))
+			t->pair_row = true;
+	}
 	PQclear(res);
-	if (failures < threshold)
-		return;
-	if (failures == threshold)	/* later failures extend the lock */
-		authmetrics_lockout(key);
+	return wait;
+}
+
+/* Logs, counts and audits a delay that a failure of key just started. */
+static void
+throttle_started(struct db *db, const char *key, const char *addr,
+		 long long failures, long long delay)
+{
+	char q[256], detail[96];
+
 	log_escape(q, sizeof(q), key, LOG_ESC_QUOTE);
-	log_warnx("locking \"%s\" out for %llds after %lld failed logins", q,
-		  authd.lockout_duration, failures);
-	snprintf(duration, sizeof(duration), "%lld", authd.lockout_duration);
-	p[1] = duration;
-	if ((res = db_exec(db, A_THROTTLE_LOCK, 2, p)) != NULL)
-		PQclear(res);
+	log_warnx("delaying \"%s\" for %llds after %lld failed logins", q,
+		  delay, failures);
+	if (failures == (strncmp(key, "addr:", 5) == 0
+				 ? authd.lockout_addr_threshold
+				 : authd.lockout_threshold))
+		authmetrics_lockout(key);
+	snprintf(detail, sizeof(detail),
+		 "{\"failures\":%lld,\"seconds\":%lld}", failures, delay);
+	audit_write(db, "anonymous", "login.throttle", key, addr, true, detail);
+}
+
+/* Counts a failed password login of the pair and of the address. */
+static void
+throttle_fail(struct db *db, struct throttle *t, const char *addr)
+{
+	char thr[24], athr[24], window[24], delay[24], cap[24];
+	const char *p[7] = { t->pair, t->addr, thr, athr, window, delay, cap };
+	PGresult *res;
+
+	snprintf(thr, sizeof(thr), "%lld", authd.lockout_threshold);
+	snprintf(athr, sizeof(athr), "%lld", authd.lockout_addr_threshold);
+	snprintf(window, sizeof(window), "%lld", authd.lockout_window);
+	snprintf(delay, sizeof(delay), "%lld", authd.lockout_delay);
+	snprintf(cap, sizeof(cap), "%lld", authd.lockout_duration);
+	if ((res = db_exec(db, A_THROTTLE_FAIL, 7, p)) == NULL)
+		return;
+	if (PQntuples(res) == 1) {
+		for (int k = 0; k < 2; k++) {
+			long long n = atoll(PQgetvalue(res, 0, 2 * k));
+			long long d = atoll(PQgetvalue(res, 0, 2 * k + 1));
+
+			if (d > 0)
+				throttle_started(db, k ? t->addr : t->pair,
+						 addr, n, d);
+		}
+	}
+	PQclear(res);
 }
 
 static void
@@ -197,6 +250,18 @@ throttle_clear(struct db *db, const char *key)
 	PGresult *res = db_exec(db, A_THROTTLE_CLEAR, 1, p);
 
 	PQclear(res);
+}
+
+void
+credential_throttle_purge(struct db *db)
+{
+	char window[24];
+	const char *p[1] = { window };
+	PGresult *res;
+
+	snprintf(window, sizeof(window), "%lld", authd.lockout_window);
+	if ((res = db_exec(db, A_THROTTLE_PURGE, 1, p)) != NULL)
+		PQclear(res);
 }
 
 /* Parses "berth_<32 hex id><64 hex secret>" into a uuid and a secret hash. */
@@ -227,18 +292,24 @@ token_split(const char *s, char *uuid, unsigned char *secret_hash)
 	return true;
 }
 
+/* A user by id, when enabled and not locked (else *why says which). */
 static bool
-load_user(struct db *db, int64_t id, struct principal *out)
+load_user(struct db *db, int64_t id, struct principal *out, const char **why)
 {
 	char idbuf[24];
 	const char *p[1] = { idbuf };
 	PGresult *res;
 	bool ok;
 
+	*why = "disabled";
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
 	if ((res = db_exec(db, A_USER_BY_ID, 1, p)) == NULL)
 		return false;
 	ok = PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 'f';
+	if (ok && PQgetvalue(res, 0, 4)[0] == 't') {
+		*why = "locked";
+		ok = false;
+	}
 	if (ok) {
 		out->kind = P_USER;
 		out->id = id;
@@ -316,9 +387,10 @@ token_check(struct db *db, const char *token, const char *kinds,
 		*why = PQgetvalue(res, 0, 5)[0] == 't' ? "revoked" : "expired";
 		goto out;
 	}
+	*why = "disabled";
 	if (!PQgetisnull(res, 0, 2))
 		ok = load_user(db, strtoll(PQgetvalue(res, 0, 2), NULL, 10),
-			       out);
+			       out, why);
 	else
 		ok = load_sa(db, strtoll(PQgetvalue(res, 0, 3), NULL, 10), out);
 	if (ok) {
@@ -328,8 +400,6 @@ token_check(struct db *db, const char *token, const char *kinds,
 		util_strlcpy(out->token_id, uuid, sizeof(out->token_id));
 		out->token_read_only = PQgetvalue(res, 0, 6)[0] == 't';
 		out->token_repos = PQgetvalue(res, 0, 7)[0] == 't';
-	} else {
-		*why = "disabled";
 	}
 out:
 	PQfreemem(stored);
@@ -338,47 +408,52 @@ out:
 }
 
 /* The reason of a directory outage: a failure that counts toward no
- * lockout (compared by address). */
+ * delay (compared by address). */
 static const char directory_down[] = "directory_unavailable";
 
+/* The answer after the work of a password check that was not made: the
+ * same time whatever the password, and nothing learnt or cached. */
+static enum cred_result
+refuse_hashed(const char *secret)
+{
+	return password_verify_dummy(secret) == PW_BUSY ? CRED_BUSY : CRED_BAD;
+}
+
 /*
- * A directory login: the cache, or a search and bind against the
- * directory, then provisioning. Only a local account is never tried here.
- * While the account or address is locked out (locked) the directory never
- * sees the guess, so Berth cannot lock the account in the directory.
+ * A directory login: the user's row (an administrator's lock), the
+ * cache, or a search and bind against the directory, then provisioning.
+ * Only a local account is never tried here. A locked user's guess never
+ * reaches the directory, so Berth cannot lock the account there.
  */
-static bool
+static enum cred_result
 directory_check(struct db *db, const char *login, const char *secret,
-		struct principal *out, const char **why, bool locked)
+		struct principal *out, const char **why)
 {
 	char *key = xasprintf("ldap:%s", login);
+	char *name = ldapauth_login_name(login, authd_ldap_ad);
+	const char *p[1] = { name };
+	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
 	unsigned char mac[32];
 	struct ldap_user u;
 	enum ldap_result r;
+	int64_t id = -1;
 	bool ok = false;
 
 	cache_mac(-1, key, secret, mac);
 	free(key);
-	if (locked) {
-		*why = "locked out";
-		password_verify_dummy(secret);
-		return false;
+	free(name);
+	if (res != NULL && PQntuples(res) == 1 &&
+	    !strcmp(PQgetvalue(res, 0, 5), "ldap")) {
+		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		if (PQgetvalue(res, 0, 6)[0] == 't') {
+			PQclear(res);
+			*why = "locked";
+			return refuse_hashed(secret);
+		}
 	}
-	if (cache_hit(mac)) {
-		char *name = ldapauth_login_name(login, authd_ldap_ad);
-		const char *p[1] = { name };
-		PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
-
-		free(name);
-		if (res != NULL && PQntuples(res) == 1 &&
-		    !strcmp(PQgetvalue(res, 0, 5), "ldap"))
-			ok = load_user(db, strtoll(PQgetvalue(res, 0, 0), NULL,
-						   10),
-				       out);
-		PQclear(res);
-		if (ok)
-			return true;
-	}
+	PQclear(res);
+	if (id >= 0 && cache_hit(mac) && load_user(db, id, out, why))
+		return CRED_OK;
 	r = ldapauth_login(login, secret, &u);
 	if (r == LDAP_AUTH_OK) {
 		ok = ldapsync_provision(db, &u, out) == 0;
@@ -391,126 +466,177 @@ directory_check(struct db *db, const char *login, const char *secret,
 	}
 	if (ok)
 		cache_put(mac);
-	return ok;
+	return ok ? CRED_OK : CRED_BAD;
 }
 
-/* A local password: the user's row, then the cache or argon2id. */
-static bool
+/*
+ * A local password: the user's row, then the cache or argon2id. An
+ * account an administrator locked is never verified (nor cached): its
+ * answer costs a dummy hash whatever the password.
+ */
+static enum cred_result
 password_check(struct db *db, const char *login, const char *secret,
-	       struct principal *out, const char **why, bool locked)
+	       struct principal *out, const char **why)
 {
 	const char *p[1] = { login };
 	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
+	enum cred_result ret = CRED_BAD;
 	unsigned char mac[32];
 	const char *hash;
 	int64_t id;
-	bool ok = false;
 
 	/* No local account of that name: the directory's user, if any. */
 	if (ldapauth_enabled() && res != NULL &&
 	    (PQntuples(res) == 0 || !strcmp(PQgetvalue(res, 0, 5), "ldap"))) {
 		PQclear(res);
-		return directory_check(db, login, secret, out, why, locked);
+		return directory_check(db, login, secret, out, why);
 	}
 	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
 		*why = "unknown_user";	/* or one without a local password */
-		password_verify_dummy(secret);
 		PQclear(res);
-		return false;
+		return refuse_hashed(secret);
+	}
+	if (PQgetvalue(res, 0, 6)[0] == 't') {
+		*why = "locked";
+		PQclear(res);
+		return refuse_hashed(secret);
 	}
 	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	hash = PQgetvalue(res, 0, 2);
 	cache_mac(id, hash, secret, mac);
 	if (cache_hit(mac)) {
-		ok = true;
-	} else if (password_verify(hash, secret)) {
-		cache_put(mac);
-		ok = true;
+		ret = CRED_OK;
 	} else {
-		*why = "bad_password";
+		switch (password_verify(hash, secret)) {
+		case PW_MATCH:
+			cache_put(mac);
+			ret = CRED_OK;
+			break;
+		case PW_BUSY:
+			ret = CRED_BUSY;
+			break;
+		case PW_MISMATCH:
+			*why = "bad_password";
+			break;
+		}
 	}
-	if (ok && PQgetvalue(res, 0, 4)[0] == 't') {
+	if (ret == CRED_OK && PQgetvalue(res, 0, 4)[0] == 't') {
 		*why = "disabled";
-		ok = false;
+		ret = CRED_BAD;
 	}
-	if (ok) {
+	if (ret == CRED_OK) {
 		out->kind = P_USER;
 		out->id = id;
 		util_strlcpy(out->name, PQgetvalue(res, 0, 1), sizeof(out->name));
 		out->is_admin = PQgetvalue(res, 0, 3)[0] == 't';
+		out->via = "password";
 	}
 	PQclear(res);
-	return ok;
+	return ret;
+}
+
+/* A personal access or service account token typed as the password:
+ * never throttled, never hashed, counted toward no delay. */
+static enum cred_result
+token_login(struct db *db, const char *login, const char *secret,
+	    struct principal *out, const char **why)
+{
+	if (!token_check(db, secret, "personal,service", out, why))
+		return CRED_BAD;
+	if (strcmp(out->name, login) != 0) {
+		*why = "bad_token";	/* another principal's */
+		return CRED_BAD;
+	}
+	return CRED_OK;
+}
+
+/* Logs, counts and audits a refused login. */
+static void
+refused(struct db *db, const char *addr, const char *login, const char *why)
+{
+	char q[256], detail[64];
+
+	authmetrics_login_failed(why);
+	log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
+	log_info("login failed for \"%s\" from %s: %s", q, addr, why);
+	/* The reason goes only to the audit log and the server log: the
+	 * client's answer is the same for all of them. */
+	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}", why);
+	audit_write(db, login, "login", "", addr, false, detail);
 }
 
 static enum cred_result
 check(struct db *db, const char *addr, const char *login, const char *secret,
       struct principal *out, bool audit_success)
 {
-	/* One key per account however the login is spelt (case, blanks,
-	 * DOMAIN\\user, user@realm). */
-	char *account = ldapauth_account_key(login, authd_ldap_ad);
-	char *ukey = xasprintf("user:%s", account), *akey = xasprintf("addr:%s", addr);
-	const char *why = NULL;	/* the reason category of a failure */
-	struct throttle_state st;
-	char detail[64];
-	bool ok = false;
+	const char *why = "malformed";	/* a failure's reason category */
+	struct throttle t;
+	enum cred_result ret;
+	int wait;
 
-	free(account);
 	memset(out, 0, sizeof(*out));
-	throttle_get(db, ukey, akey, &st);
+	/* Empty or oversized: no secret to learn, so nothing is hashed. */
 	if (*login == '\0' || *secret == '\0' || strlen(login) > 128) {
-		why = "malformed";	/* empty or oversized credentials */
-		password_verify_dummy(secret);
-	} else if (strncmp(secret, TOKEN_PREFIX, 6) == 0) {
-		ok = token_check(db, secret, "personal,service", out, &why);
-		if (ok && strcmp(out->name, login) != 0) {
-			ok = false;
-			why = "bad_token";	/* another principal's */
+		refused(db, addr, login, why);
+		return CRED_BAD;
+	}
+	if (strncmp(secret, TOKEN_PREFIX, 6) == 0) {
+		ret = token_login(db, login, secret, out, &why);
+		if (ret != CRED_OK && db_unavailable(db)) {
+			memset(out, 0, sizeof(*out));
+			return CRED_ERROR;
 		}
-		password_verify_dummy(secret);	/* same time as a password */
-	} else {
-		ok = password_check(db, login, secret, out, &why, st.locked);
-		if (ok)
-			out->via = "password";
+		if (ret != CRED_OK) {
+			memset(out, 0, sizeof(*out));
+			refused(db, addr, login, why);
+		} else if (audit_success) {
+			audit_write(db, out->name, "login", "", addr, true,
+				    NULL);
+		}
+		return ret;
 	}
-	/* An unreachable database is an outage, not a failed login. */
-	if (!ok && db_unavailable(db)) {
-		memset(out, 0, sizeof(*out));
-		free(ukey);
-		free(akey);
-		return CRED_ERROR;
-	}
-	if (ok && st.locked) {
-		ok = false;
-		why = "locked";
-	}
-	if (ok) {
-		if (st.user_row)
-			throttle_clear(db, ukey);
-	} else {
+	throttle_keys(&t, addr, login);
+	/* Before anything is looked up or hashed: a delayed guess learns
+	 * nothing, not even from the credential cache. */
+	if ((wait = throttle_get(db, &t)) > 0) {
 		char q[256];
 
-		/* An outage of the directory is no wrong password. */
-		if (why != directory_down) {
-			throttle_fail(db, ukey, authd.lockout_threshold);
-			throttle_fail(db, akey, authd.lockout_addr_threshold);
-		}
-		memset(out, 0, sizeof(*out));
-		authmetrics_login_failed(why);
+		throttle_release(&t);
+		authmetrics_login_failed("throttled");
 		log_escape(q, sizeof(q), login, LOG_ESC_QUOTE);
-		log_info("login failed for \"%s\" from %s: %s", q, addr, why);
+		log_debug("login of \"%s\" from %s delayed %ds", q, addr, wait);
+		out->retry_after = wait;
+		return CRED_THROTTLED;
 	}
-	/* The reason goes only to the audit log and the server log: the
-	 * client's answer is the same for all of them. */
-	snprintf(detail, sizeof(detail), "{\"reason\":\"%s\"}",
-		 why ? why : "");
-	if (!ok || audit_success)
-		audit_write(db, ok ? out->name : login, "login", "", addr, ok,
-			    ok ? NULL : detail);
-	free(ukey);
-	free(akey);
-	return ok ? CRED_OK : CRED_BAD;
+	ret = password_check(db, login, secret, out, &why);
+	if (ret == CRED_BUSY) {
+		/* Nothing was checked: no failure to count. */
+		throttle_release(&t);
+		memset(out, 0, sizeof(*out));
+		out->retry_after = 1;
+		return CRED_BUSY;
+	}
+	/* An unreachable database is an outage, not a failed login. */
+	if (ret != CRED_OK && db_unavailable(db)) {
+		throttle_release(&t);
+		memset(out, 0, sizeof(*out));
+		return CRED_ERROR;
+	}
+	if (ret == CRED_OK) {
+		if (t.pair_row)
+			throttle_clear(db, t.pair);
+		if (audit_success)
+			audit_write(db, out->name, "login", "", addr, true,
+				    NULL);
+	} else {
+		/* An outage of the directory is no wrong password. */
+		if (why != directory_down)
+			throttle_fail(db, &t, addr);
+		memset(out, 0, sizeof(*out));
+		refused(db, addr, login, why);
+	}
+	throttle_release(&t);
+	return ret;
 }
 
 enum cred_result

@@ -4,6 +4,7 @@
  * shape as the registry: {"errors":[{"code","message"}]}.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "authd.h"
@@ -55,6 +56,37 @@ authd_unauthorized(struct http_req *r)
 	http_resp_header(resp, "Content-Type", "application/json");
 	http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"berth\"");
 	return http_respond(r, 401, resp);
+}
+
+int
+authd_refused(struct http_req *r, enum cred_result cr,
+	      const struct principal *p)
+{
+	json_t *doc;
+	struct MHD_Response *resp;
+	char *text, wait[16];
+	unsigned status = cr == CRED_THROTTLED ? 429 : 503;
+
+	if (cr == CRED_BAD || cr == CRED_OK)
+		return authd_unauthorized(r);
+	doc = json_pack("{s:[{s:s, s:s}]}", "errors", "code",
+			cr == CRED_THROTTLED ? "TOOMANYREQUESTS"
+					     : "UNAVAILABLE",
+			"message",
+			cr == CRED_THROTTLED
+				? "too many failed logins; try again later"
+			: cr == CRED_BUSY ? "too many logins at once; try again"
+					  : "database");
+	text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	resp = http_resp_take(text, strlen(text));
+	http_resp_header(resp, "Content-Type", "application/json");
+	http_resp_header(resp, "Cache-Control", "no-store");
+	if (cr != CRED_ERROR && p->retry_after > 0) {
+		snprintf(wait, sizeof(wait), "%d", p->retry_after);
+		http_resp_header(resp, "Retry-After", wait);
+	}
+	return http_respond(r, status, resp);
 }
 
 static enum authd_route

@@ -334,6 +334,7 @@ ldapsync_handle(struct http_req *r)
 	struct principal who;
 	struct ldapsync_report rep;
 	char *user = NULL, *pass = NULL, *body;
+	enum cred_result cr;
 	struct db *db;
 	int n;
 
@@ -341,11 +342,16 @@ ldapsync_handle(struct http_req *r)
 		return authd_error(r, 405, "UNSUPPORTED", "use POST");
 	if ((db = db_thread()) == NULL)
 		return authd_error(r, 503, "UNAVAILABLE", "database");
-	if (credential_basic(r, &user, &pass) != 1 ||
-	    credential_check(db, r->client, user, pass, &who) != CRED_OK) {
+	if (credential_basic(r, &user, &pass) != 1) {
 		free(user);
 		free(pass);
 		return authd_unauthorized(r);
+	}
+	if ((cr = credential_check(db, r->client, user, pass, &who)) !=
+	    CRED_OK) {
+		free(user);
+		free(pass);
+		return authd_refused(r, cr, &who);
 	}
 	free(user);
 	free(pass);

@@ -43,7 +43,8 @@ static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
 static long long opt_idle_timeout, opt_header_timeout, opt_max_conns;
 static long long opt_max_conns_addr;
 static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
-static long long opt_lock_addr_threshold;
+static long long opt_lock_addr_threshold, opt_lock_delay;
+static long long opt_hash_concurrency, opt_hash_wait;
 static long long opt_cache_ttl, opt_audit_retention;
 static char *opt_ldap_urls, *opt_ldap_ca, *opt_ldap_cert, *opt_ldap_key;
 static char *opt_ldap_bind_dn, *opt_ldap_bind_pw, *opt_ldap_type;
@@ -98,14 +99,25 @@ static const struct conf_key settings[] = {
 	{ "refresh_ttl", CONF_INT, &opt_refresh_ttl, "2592000", 60,
 	  31536000, false, "seconds a refresh token lives" },
 	{ "lockout_threshold", CONF_INT, &opt_lock_threshold, "10", 1, 1000,
-	  false, "failed logins of one account before it is locked out" },
+	  false, "failed passwords of one account from one address before "
+	  "that pair's logins are delayed" },
 	{ "lockout_address_threshold", CONF_INT, &opt_lock_addr_threshold,
 	  "100", 1, 100000, false,
-	  "failed logins from one address before it is locked out" },
+	  "failed passwords from one address before its password logins "
+	  "are delayed" },
 	{ "lockout_window", CONF_INT, &opt_lock_window, "900", 1, 86400,
-	  false, "seconds over which failures are counted" },
+	  false, "seconds after the last failure and its delay until the "
+	  "failures are forgotten" },
+	{ "lockout_delay", CONF_INT, &opt_lock_delay, "1", 1, 86400, false,
+	  "seconds of the first delay; each further failure doubles it" },
 	{ "lockout_duration", CONF_INT, &opt_lock_duration, "900", 1, 86400,
-	  false, "seconds a lockout lasts" },
+	  false, "the longest delay, in seconds" },
+	{ "hash_concurrency", CONF_INT, &opt_hash_concurrency, "0", 0, 256,
+	  false, "password hashes at once (as many may wait); 0: the CPU "
+	  "count, at most threads / 4 (at least 1)" },
+	{ "hash_queue_wait", CONF_INT, &opt_hash_wait, "500", 1, 60000,
+	  false, "milliseconds a password check waits for a hash slot "
+	  "before 503" },
 	{ "credential_cache_ttl", CONF_INT, &opt_cache_ttl, "60", 0, 3600,
 	  false, "seconds a verified password is remembered (as an HMAC)" },
 	{ "ldap_urls", CONF_STR, &opt_ldap_urls, "", 0, 0, false,
@@ -317,6 +329,7 @@ load_settings(const char *path)
 	authd.lockout_threshold = opt_lock_threshold;
 	authd.lockout_addr_threshold = opt_lock_addr_threshold;
 	authd.lockout_window = opt_lock_window;
+	authd.lockout_delay = opt_lock_delay;
 	authd.lockout_duration = opt_lock_duration;
 	authd.cred_cache_ttl = opt_cache_ttl;
 	authd.audit_retention_days = opt_audit_retention;
@@ -428,6 +441,23 @@ housekeeping(time_t *last_sync)
 			log_info("ldap sync: %d users disabled", n);
 	}
 	(void)audit_purge(db, 10);
+	credential_throttle_purge(db);
+}
+
+/* hash_concurrency, or its default: the CPU count, at most a quarter of
+ * the worker threads, so that hashing and waiting for a slot never take
+ * more than half of them. */
+static int
+hash_slots(void)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	long quarter = opt_threads / 4 > 0 ? opt_threads / 4 : 1;
+
+	if (opt_hash_concurrency > 0)
+		return (int)opt_hash_concurrency;
+	if (cpus < 1)
+		cpus = 1;
+	return (int)(cpus < quarter ? cpus : quarter);
 }
 
 static int
@@ -454,6 +484,7 @@ cmd_serve(void)
 
 	if (check_settings() < 0 || load_keys() < 0)
 		return 1;
+	password_queue_init(hash_slots(), (long)opt_hash_wait);
 	if (migrate_verify(opt_database) < 0)
 		return 1;
 	setup_db();

@@ -253,10 +253,8 @@ token_get(struct http_req *r)
 		free(user);
 		free(pass);
 		user = pass = NULL;
-		if (cr == CRED_ERROR)
-			return authd_error(r, 503, "UNAVAILABLE", "database");
 		if (cr != CRED_OK)
-			return authd_unauthorized(r);
+			return authd_refused(r, cr, &who);
 	}
 	free(user);
 	free(pass);
@@ -305,10 +303,7 @@ token_post(struct http_req *r)
 					      : CRED_BAD;
 
 		if (cr != CRED_OK) {
-			ret = cr == CRED_ERROR
-				      ? authd_error(r, 503, "UNAVAILABLE",
-						    "database")
-				      : authd_unauthorized(r);
+			ret = authd_refused(r, cr, &who);
 			goto out;
 		}
 	} else if (grant != NULL && !strcmp(grant, "refresh_token")) {

@@ -34,6 +34,8 @@ struct opts {
 	const char *expires_in, *actor, *action, *target, *before;
 	const char *ldap_group;
 	const char *since, *until;
+	const char *reason;
+	bool revoke_tokens;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
 	bool read_only, revive_tokens, delete_repositories;
@@ -543,6 +545,8 @@ cmd_user_password(struct ctl *c, char **a)
 	if (pw == NULL)
 		return usage_error("no new password on stdin");
 	body = json_pack("{s:s}", "password", pw);
+	if (c->o.revoke_tokens)
+		json_object_set_new(body, "revoke_tokens", json_true());
 	if (!strcmp(a[0], c->user))
 		json_object_set_new(body, "current_password",
 				    json_string(c->password));
@@ -583,6 +587,23 @@ cmd_user_unlock(struct ctl *c, char **a)
 			arena_printf(&c->arena, "/users/%s/unlock",
 				     seg(c, a[0])),
 			NULL, NULL);
+}
+
+/* An administrator's lock: until unlock, or --expires-in seconds. */
+static int
+cmd_user_lock(struct ctl *c, char **a)
+{
+	bool bad = false;
+	json_t *ttl = expires_arg(c, &bad), *body;
+
+	if (bad)
+		return usage_error("--expires-in takes seconds");
+	body = json_pack("{s:o}", "expires_in", ttl);
+	if (c->o.reason != NULL)
+		json_object_set_new(body, "reason", json_string(c->o.reason));
+	return ctl_call(c, "POST",
+			arena_printf(&c->arena, "/users/%s/lock", seg(c, a[0])),
+			body, NULL);
 }
 
 static int
@@ -1061,11 +1082,12 @@ static const struct command commands[] = {
 	{ "user get", "NAME", 1, "", cmd_user_get },
 	{ "user update", "NAME", 1, "--email --display-name --admin --no-admin",
 	  cmd_user_update },
-	{ "user password", "NAME", 1, "--new-password-stdin",
+	{ "user password", "NAME", 1, "--new-password-stdin --revoke-tokens",
 	  cmd_user_password },
 	{ "user disable", "NAME", 1, "", cmd_user_disable },
 	{ "user enable", "NAME", 1, "--revive-tokens", cmd_user_enable },
 	{ "user unlock", "NAME", 1, "", cmd_user_unlock },
+	{ "user lock", "NAME", 1, "--reason --expires-in", cmd_user_lock },
 	{ "user delete", "NAME", 1, "--delete-repositories --force",
 	  cmd_user_delete },
 	{ "org create", "ORG", 1, "", cmd_org_create },
@@ -1157,6 +1179,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--ldap-group", ldap_group),
 		V("--since", since),
 		V("--until", until),
+		V("--reason", reason),
 		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
@@ -1165,6 +1188,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		F("--new-password-stdin", new_password_stdin),
 		F("--read-only", read_only),
 		F("--revive-tokens", revive_tokens),
+		F("--revoke-tokens", revoke_tokens),
 		F("--delete-repositories", delete_repositories),
 #undef V
 #undef F
@@ -1298,8 +1322,12 @@ usage(FILE *f)
 		"--force): the namespace's\n"
 		"  repositories are deleted with it; without, it must have "
 		"none.\n"
-		"  user unlock: ends the account's login lockout (system "
-		"administrators).\n"
+		"  user lock: refuses every login of the account until "
+		"user unlock (or\n"
+		"  --expires-in seconds); user unlock also forgets its failed "
+		"logins (system\n"
+		"  administrators). user password --revoke-tokens also "
+		"revokes access tokens.\n"
 		"  repo delete: the repository, its tags and manifests "
 		"(its admins).\n"
 		"  audit: --action X. or X* matches a prefix; --since and "

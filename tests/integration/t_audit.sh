@@ -20,7 +20,7 @@ EXTRA_PID= LOCKER=
 cleanup() {
 	[ -z "$LOCKER" ] || kill "$LOCKER" 2>/dev/null
 	[ -z "$EXTRA_PID" ] || kill "$EXTRA_PID" 2>/dev/null
-	auth_sql "DELETE FROM login_failures WHERE key LIKE 'user:tau%'" >/dev/null 2>&1
+	auth_sql "DELETE FROM login_failures WHERE key LIKE 'pair:% tau%'" >/dev/null 2>&1
 }
 trap cleanup EXIT
 trap "exit 143" TERM
@@ -261,8 +261,8 @@ else
 fi
 
 # ---- failed logins: a reason in the audit record, the same answer --------------
-auth_sql "INSERT INTO login_failures (key, failures, window_start, locked_until)
-	VALUES ('user:taulock', 1, now(), now() + interval '1 hour')" >/dev/null
+# An administrator's lock (schema/0006_authsec.sql).
+auth_sql "UPDATE users SET locked_until = now() + interval '1 hour' WHERE name = 'taulock'" >/dev/null
 # A secret of the right shape that matches no stored hash.
 BADPAT=${PAT:0:38}$(printf '%s' "${PAT:38}" | tr '0-9a-f' '1-9a-f0')
 declare -A why=([tau:wrong-$PW]=bad_password [taunobody:$PW]=unknown_user

@@ -1,8 +1,8 @@
 #!/bin/bash
 # The identity lifecycle, through the management API, berthctl, /token and
-# registryd node 4, with the tables checked after each step: unlocking an
-# account, the bootstrap administrator's password policy, access tokens
-# limited to pulls or to repositories, tokens a disable ends for good
+# registryd node 4, with the tables checked after each step: locking and
+# unlocking an account, the bootstrap administrator's password policy,
+# access tokens limited to pulls or to repositories, tokens a disable ends for good
 # unless the re-enable revives them, user and organization deletion that
 # leaves the next owner of the name nothing, and repository deletion.
 # Names start with "tid"; the database is shared. Refused logins count
@@ -93,40 +93,61 @@ else
 	exit 0
 fi
 
-# ---- 1. unlock -------------------------------------------------------------------
+# ---- 1. lock and unlock ---------------------------------------------------------
+# A full lock is an administrator's decision (POST .../lock); unlock ends
+# it and forgets the account's failed logins from every address.
 lock_bob() {
+	call "$ADMIN" POST /users/tid-bob/lock '{"reason":"tid test"}'
 	auth_sql "INSERT INTO login_failures (key, failures, window_start,
-		locked_until) VALUES ('user:tid-bob', 10, now(), now() + interval '1 hour')
+		last_failure, locked_until) VALUES ('pair:203.0.113.9 tid-bob', 10, now(),
+		now(), now() + interval '1 hour')
 		ON CONFLICT (key) DO UPDATE SET failures = 10,
 		locked_until = now() + interval '1 hour'" >/dev/null
 }
 lock_bob
+expect_eq "an administrator locks tid-bob (until unlocked)" '[200,"tid-bob",true,null,"tid test"]' \
+	"$(jq -c --argjson s "$STATUS" '[$s, .name, .locked, .until, .reason]' "$BODY")"
 want "a locked account cannot sign in, even with its password" 401 "$BOB" GET /me
 want "a plain user cannot unlock anyone: 403" 403 "$EVE" POST /users/tid-bob/unlock
-expect_eq "the refused unlock left the lockout" 1 \
-	"$(count "SELECT count(*) FROM login_failures WHERE key = 'user:tid-bob' AND locked_until > now()")"
+want "a plain user cannot lock anyone: 403" 403 "$EVE" POST /users/tid-alice/lock
+expect_eq "the refused unlock left the lock" t \
+	"$(count "SELECT locked_until > now() FROM users WHERE name = 'tid-bob'")"
 want "nor can the locked user themself (locked: 401)" 401 "$BOB" POST /users/tid-bob/unlock
+want "an administrator cannot lock themself: 409" 409 "$ADMIN" POST /users/admin/lock
+want "lock: a bad expires_in is refused" 400 "$ADMIN" POST /users/tid-eve/lock '{"expires_in":0}'
+expect_eq "... and tid-eve is not locked" f \
+	"$(count "SELECT coalesce(locked_until > now(), false) FROM users WHERE name = 'tid-eve'")"
 want "an administrator unlocks tid-bob" 200 "$ADMIN" POST /users/tid-bob/unlock
 expect_eq "unlock answers what it cleared (the refused logins counted too)" \
-	'["tid-bob",true,12]' "$(jqb '[.name, .was_locked, .failures]')"
-expect_eq "the lockout row is gone" 0 \
-	"$(count "SELECT count(*) FROM login_failures WHERE key = 'user:tid-bob'")"
+	'["tid-bob",true,true,12]' "$(jqb '[.name, .was_locked, .was_delayed, .failures]')"
+expect_eq "the lock and the delay rows are gone" '|0' \
+	"$(count "SELECT coalesce((SELECT locked_until::text FROM users WHERE name = 'tid-bob'), '') || '|' ||
+		(SELECT count(*) FROM login_failures WHERE key LIKE 'pair:% tid-bob')")"
 want "tid-bob signs in again" 200 "$BOB" GET /me
-expect_eq "user.unlock is audited" 'admin|true' \
-	"$(count "SELECT actor || '|' || success FROM audit_log WHERE action = 'user.unlock' AND target = 'tid-bob' ORDER BY id DESC LIMIT 1")"
+expect_eq "user.lock and user.unlock are audited" 'admin|true|user.lock,admin|true|user.unlock' \
+	"$(count "SELECT string_agg(actor || '|' || success || '|' || action, ',' ORDER BY id) FROM
+		(SELECT * FROM audit_log WHERE action IN ('user.lock', 'user.unlock') AND target = 'tid-bob'
+		 ORDER BY id DESC LIMIT 2) x")"
 want "unlocking an unknown user: 404" 404 "$ADMIN" POST /users/tid-nobody/unlock
+want "locking an unknown user: 404" 404 "$ADMIN" POST /users/tid-nobody/lock
 want "unlocking an account with no failures: 200" 200 "$ADMIN" POST /users/tid-eve/unlock
 expect_eq "... and nothing was locked" false "$(jqb .was_locked)"
-lock_bob
+ctl admin "$AUTHD_ADMIN_PASSWORD" user lock tid-bob --reason "by berthctl" --expires-in 3600
+rc "berthctl user lock" 0
+expect_eq "berthctl user lock prints the lock" '[true,"by berthctl"]' "$(jq -c '[.locked, .reason]' "$OUT")"
+expect_eq "berthctl user lock: for an hour" t \
+	"$(count "SELECT locked_until BETWEEN now() + interval '59 minutes' AND now() + interval '61 minutes' FROM users WHERE name = 'tid-bob'")"
 ctl admin "$AUTHD_ADMIN_PASSWORD" user unlock tid-bob
 rc "berthctl user unlock" 0
 expect_eq "berthctl user unlock prints the result" true "$(jq -c .was_locked "$OUT")"
-expect_eq "berthctl user unlock cleared the row" 0 \
-	"$(count "SELECT count(*) FROM login_failures WHERE key = 'user:tid-bob'")"
+expect_eq "berthctl user unlock cleared the lock" '' \
+	"$(count "SELECT locked_until FROM users WHERE name = 'tid-bob'")"
 lock_bob
 ctl tid-eve "$PW" user unlock tid-bob
 rc "berthctl user unlock as a plain user: exit 1" 1
-auth_sql "DELETE FROM login_failures WHERE key = 'user:tid-bob'" >/dev/null
+ctl tid-eve "$PW" user lock tid-alice
+rc "berthctl user lock as a plain user: exit 1" 1
+call "$ADMIN" POST /users/tid-bob/unlock
 
 # ---- 2. the bootstrap administrator's password ------------------------------------
 boot() {
@@ -363,14 +384,14 @@ call "$ADMIN" POST /orgs/tid-acme/teams '{"name":"devs"}'
 call "$ADMIN" PUT /orgs/tid-acme/teams/devs/members/tid-gone
 call "$ADMIN" PUT /repositories/tid-acme/web/grants/users/tid-gone '{"level":"write"}'
 auth_sql "INSERT INTO login_failures (key, failures, window_start, locked_until)
-	VALUES ('user:tid-gone', 3, now(), NULL)" >/dev/null
+	VALUES ('pair:203.0.113.9 tid-gone', 3, now(), NULL)" >/dev/null
 GONE_ID=$(count "SELECT id FROM users WHERE name = 'tid-gone'")
 expect_eq "tid-gone's fixtures" '1|1|1|1|1' \
 	"$(count "SELECT (SELECT count(*) FROM repositories WHERE name LIKE 'tid-gone/%') || '|' ||
 		(SELECT count(*) FROM grants WHERE user_id = $GONE_ID) || '|' ||
 		(SELECT count(*) FROM team_members WHERE user_id = $GONE_ID) || '|' ||
 		(SELECT count(*) FROM tokens WHERE user_id = $GONE_ID) || '|' ||
-		(SELECT count(*) FROM login_failures WHERE key = 'user:tid-gone')")"
+		(SELECT count(*) FROM login_failures WHERE key = 'pair:203.0.113.9 tid-gone')")"
 want "deleting a user whose namespace holds repositories: 409" 409 "$ADMIN" DELETE /users/tid-gone
 expect_match "... naming the way out" 'delete_repositories=true' "$(jqb '.errors[0].message')"
 expect_eq "the refused delete changed nothing" 1 \
@@ -382,7 +403,7 @@ expect_eq "nothing of tid-gone is left (repositories, grants, teams, tokens, loc
 		(SELECT count(*) FROM grants WHERE user_id = $GONE_ID) || '|' ||
 		(SELECT count(*) FROM team_members WHERE user_id = $GONE_ID) || '|' ||
 		(SELECT count(*) FROM tokens WHERE user_id = $GONE_ID) || '|' ||
-		(SELECT count(*) FROM login_failures WHERE key = 'user:tid-gone')")"
+		(SELECT count(*) FROM login_failures WHERE key = 'pair:203.0.113.9 tid-gone')")"
 expect_eq "tid-gone's blobs are queued for GC" 2 \
 	"$(count "SELECT count(*) FROM gc_blob_reviews WHERE digest IN ('$(sha256_of "$W/gone/config.json")', '$(sha256_of "$W/gone/layer1")')")"
 expect_eq "user.delete is audited with the repositories" 1 \
@@ -429,4 +450,4 @@ expect_eq "tid-eve is no owner of the new tid-org" "" \
 req GET "$REG/v2/tid-org/app/manifests/v1" -H "Accept: $MT_OCI_MANIFEST"
 expect_status_code "the old org's image is gone" 404 "NAME_UNKNOWN MANIFEST_UNKNOWN"
 
-auth_sql "DELETE FROM login_failures WHERE key = 'addr:127.0.0.1' OR key LIKE 'user:tid-%'" >/dev/null
+auth_sql "DELETE FROM login_failures WHERE key = 'addr:127.0.0.1' OR key LIKE 'pair:% tid-%'" >/dev/null

@@ -246,7 +246,7 @@ PW=logs-$(od -An -tx1 -N6 /dev/urandom | tr -d ' \n')
 U=tlog$M
 auth_user "$U" "$PW" || { not_ok "authd: fixture user" "setup failed"; exit 0; }
 if ! authd_extra_start "$W/authd" AUTHD_TRUSTED_PROXIES=127.0.0.1/32 \
-	AUTHD_LOCKOUT_ADDRESS_THRESHOLD=3 AUTHD_LOCKOUT_THRESHOLD=1000 \
+	AUTHD_LOCKOUT_ADDRESS_THRESHOLD=3 AUTHD_LOCKOUT_THRESHOLD=1000 AUTHD_LOCKOUT_DELAY=60 \
 	AUTHD_LOG_LEVEL=info; then
 	not_ok "authd: start an authd with trusted_proxies" "$(tail -c 300 "$W/authd/log")"
 	exit 0
@@ -259,14 +259,15 @@ login() {	# login SRC XFF USER PASS [ID]
 }
 F1=203.0.113.$((RANDOM % 200 + 20))
 F2=198.51.100.$((RANDOM % 200 + 20))
-KEYS=("addr:$F1" "addr:$F2" "addr:127.0.0.5" "addr:127.0.0.1" "addr:127.0.0.6" "user:$U")
+KEYS=("addr:$F1" "addr:$F2" "addr:127.0.0.5" "addr:127.0.0.1" "addr:127.0.0.6"
+	"pair:$F1 $U" "pair:$F2 $U")
 # forget: drops our rows from the shared login_failures (the forged
 # name's too: every "user:<U>x..." key).
 forget() {
 	local k list=
 	for k in "${KEYS[@]}"; do list="$list${list:+, }'$k'"; done
 	auth_sql "DELETE FROM login_failures WHERE key IN ($list)
-		OR key LIKE 'user:${U}x%'" >/dev/null
+		OR key LIKE 'pair:% ${U}x%'" >/dev/null
 }
 forget
 login 127.0.0.1 "$F2" "$U" "$PW" "logs-$M-a1"
@@ -285,7 +286,7 @@ expect_eq "authd: failures counted against the forwarded address" "t" \
 expect_eq "authd: not against the proxy's own address" "" \
 	"$(auth_sql "SELECT failures FROM login_failures WHERE key = 'addr:127.0.0.1'")"
 login 127.0.0.1 "$F1" "$U" "$PW"
-expect_eq "authd: the locked forwarded address is refused a good login" 401 "$STATUS"
+expect_eq "authd: the delayed forwarded address is refused a good login (429)" 429 "$STATUS"
 login 127.0.0.1 "$F2" "$U" "$PW"
 expect_eq "authd: another forwarded address through the same proxy works" 200 "$STATUS"
 expect_eq "authd: the audit log names the forwarded client" 3 \

@@ -20,8 +20,8 @@ cleanup() {
 	[ -z "$UPLOAD_PID" ] || kill "$UPLOAD_PID" 2>/dev/null
 	[ -z "$AUTHD_EXTRA_PID" ] || kill "$AUTHD_EXTRA_PID" 2>/dev/null
 	[ -z "$EXTRA_PID" ] || kill "$EXTRA_PID" 2>/dev/null
-	auth_sql "DELETE FROM login_failures WHERE key IN ('user:tmnobody',
-		'user:tmlock', 'user:tmoff', 'addr:127.0.0.1')" >/dev/null
+	auth_sql "DELETE FROM login_failures WHERE key IN ('pair:127.0.0.1 tmnobody',
+		'pair:127.0.0.1 tmlock', 'pair:127.0.0.1 tmoff', 'addr:127.0.0.1')" >/dev/null
 	auth_sql "DELETE FROM namespaces WHERE name IN ('tmlock', 'tmoff')" \
 		>/dev/null
 }
@@ -379,7 +379,7 @@ else
 fi
 mport=$(extra_free_port)
 if authd_extra_start "$W/authd" AUTHD_METRICS_LISTEN="127.0.0.1:$mport" \
-	AUTHD_LOCKOUT_THRESHOLD=2; then
+	AUTHD_LOCKOUT_THRESHOLD=2 AUTHD_LOCKOUT_DELAY=60; then
 	ok "authd starts with metrics_listen"
 	expect_status "authd metrics_listen: the main port's /metrics is 404" 404 GET \
 		"$AUTHD_EXTRA/metrics"
@@ -389,7 +389,7 @@ if authd_extra_start "$W/authd" AUTHD_METRICS_LISTEN="127.0.0.1:$mport" \
 	for i in 1 2; do
 		req GET "$AUTHD_EXTRA/token?service=$AUTH_SERVICE" -u tmlock:wrong
 	done
-	expect_status "authd: the locked account's right password is refused" 401 GET \
+	expect_status "authd: the delayed pair's right password is refused unchecked" 429 GET \
 		"$AUTHD_EXTRA/token?service=$AUTH_SERVICE" -u tmlock:right-pw
 	expect_status "authd: the disabled account is refused" 401 GET \
 		"$AUTHD_EXTRA/token?service=$AUTH_SERVICE" -u tmoff:right-pw
@@ -401,10 +401,10 @@ if authd_extra_start "$W/authd" AUTHD_METRICS_LISTEN="127.0.0.1:$mport" \
 	check_text "authd metrics_listen" "$W/b1"
 	delta "authd: two wrong passwords count as bad_credentials" "$W/b0" "$W/b1" \
 		'berth_authd_login_failures_total{reason="bad_credentials"}' 2
-	delta "authd: the threshold starts one account lockout" "$W/b0" "$W/b1" \
-		'berth_authd_lockouts_total{kind="account"}' 1
-	delta "authd: the right password while locked counts as locked" "$W/b0" "$W/b1" \
-		'berth_authd_login_failures_total{reason="locked"}' 1
+	delta "authd: the threshold starts one delay of the (account, address) pair" "$W/b0" "$W/b1" \
+		'berth_authd_lockouts_total{kind="pair"}' 1
+	delta "authd: the right password while delayed counts as throttled" "$W/b0" "$W/b1" \
+		'berth_authd_login_failures_total{reason="throttled"}' 1
 	delta "authd: the disabled account counts as disabled" "$W/b0" "$W/b1" \
 		'berth_authd_login_failures_total{reason="disabled"}' 1
 	authd_extra_stop

@@ -28,6 +28,7 @@ static const struct {
 	{ "metrics", test_metrics },
 	{ "tls", test_tls },
 	{ "ldapauth", test_ldapauth },
+	{ "throttlekey", test_throttlekey },
 };
 
 char *

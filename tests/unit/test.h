@@ -39,5 +39,6 @@ void test_connlimit(void);
 void test_metrics(void);
 void test_tls(void);
 void test_ldapauth(void);
+void test_throttlekey(void);
 
 #endif
