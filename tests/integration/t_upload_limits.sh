@@ -35,11 +35,13 @@ session_is() {
 	expect_eq "$1: file" "$2" "$(disk_size "$3")"
 }
 
-# wait_disk ID SIZE: up to 5 s for the file to reach SIZE (a vanished
-# client is noticed when the server next reads from its connection).
+# wait_disk ID SIZE: up to 30 s for the file to reach SIZE. A vanished
+# client is noticed when libmicrohttpd next reads from its connection; for
+# one that died in the middle of a chunked body, a loaded machine has been
+# seen to take about 9 s.
 wait_disk() {
 	local i
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		[ "$(disk_size "$1")" = "$2" ] && return 0
 		sleep 0.1
 	done
