@@ -38,22 +38,18 @@ int
 authd_error(struct http_req *r, unsigned status, const char *code,
 	    const char *message)
 {
-	json_t *doc = json_pack("{s:[{s:s, s:s}]}", "errors", "code", code,
-				"message", message);
-	int ret = authd_json(r, status, json_dumps(doc, JSON_COMPACT));
+	struct MHD_Response *resp = http_error_resp(code, message, NULL);
 
-	json_decref(doc);
-	return ret;
+	http_resp_header(resp, "Cache-Control", "no-store");
+	return http_respond(r, status, resp);
 }
 
 int
 authd_unauthorized(struct http_req *r)
 {
-	const char *text = "{\"errors\":[{\"code\":\"UNAUTHORIZED\","
-			   "\"message\":\"authentication required\"}]}";
-	struct MHD_Response *resp = http_resp_copy(text, strlen(text));
+	struct MHD_Response *resp =
+		http_error_resp("UNAUTHORIZED", "authentication required", NULL);
 
-	http_resp_header(resp, "Content-Type", "application/json");
 	http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"berth\"");
 	return http_respond(r, 401, resp);
 }
@@ -62,31 +58,25 @@ int
 authd_refused(struct http_req *r, enum cred_result cr,
 	      const struct principal *p)
 {
-	json_t *doc;
 	struct MHD_Response *resp;
-	char *text, wait[16];
-	unsigned status = cr == CRED_THROTTLED ? 429 : 503;
+	char wait[16];
 
 	if (cr == CRED_BAD || cr == CRED_OK)
 		return authd_unauthorized(r);
-	doc = json_pack("{s:[{s:s, s:s}]}", "errors", "code",
-			cr == CRED_THROTTLED ? "TOOMANYREQUESTS"
-					     : "UNAVAILABLE",
-			"message",
-			cr == CRED_THROTTLED
-				? "too many failed logins; try again later"
-			: cr == CRED_BUSY ? "too many logins at once; try again"
-					  : "database");
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	resp = http_resp_take(text, strlen(text));
-	http_resp_header(resp, "Content-Type", "application/json");
+	resp = cr == CRED_THROTTLED
+		       ? http_error_resp("TOOMANYREQUESTS",
+					 "too many failed logins; try again "
+					 "later", NULL)
+		       : http_error_resp("UNAVAILABLE",
+					 cr == CRED_BUSY ? "too many logins at "
+							   "once; try again"
+							 : "database", NULL);
 	http_resp_header(resp, "Cache-Control", "no-store");
 	if (cr != CRED_ERROR && p->retry_after > 0) {
 		snprintf(wait, sizeof(wait), "%d", p->retry_after);
 		http_resp_header(resp, "Retry-After", wait);
 	}
-	return http_respond(r, status, resp);
+	return http_respond(r, cr == CRED_THROTTLED ? 429 : 503, resp);
 }
 
 static enum authd_route

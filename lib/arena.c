@@ -1,10 +1,12 @@
 /*
  * Arena allocator (see arena.h): a list of blocks, each at least 4 KiB,
- * with bump allocation inside the newest one.
+ * with bump allocation inside the newest one. Deferred cleanups live in
+ * the arena's own memory, a list run newest first at release.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "util.h"
@@ -18,15 +20,30 @@ struct arena_block {
 	_Alignas(ARENA_ALIGN) unsigned char data[];
 };
 
+struct arena_cleanup {
+	struct arena_cleanup *next;
+	void (*fn)(void *p);	/* NULL once cancelled */
+	void *p;
+};
+
 void
 arena_init(struct arena *a)
 {
 	a->head = NULL;
+	a->cleanups = NULL;
 }
 
 void
 arena_release(struct arena *a)
 {
+	/* One at a time off the list: a cleanup may defer another. */
+	while (a->cleanups != NULL) {
+		struct arena_cleanup *c = a->cleanups;
+
+		a->cleanups = c->next;
+		if (c->fn != NULL)
+			c->fn(c->p);
+	}
 	while (a->head != NULL) {
 		struct arena_block *next = a->head->next;
 		free(a->head);
@@ -88,4 +105,53 @@ arena_printf(struct arena *a, const char *fmt, ...)
 	vsnprintf(p, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	return p;
+}
+
+struct arena_cleanup *
+arena_defer(struct arena *a, void (*fn)(void *p), void *p)
+{
+	struct arena_cleanup *c = arena_alloc(a, sizeof(*c));
+
+	c->fn = fn;
+	c->p = p;
+	c->next = a->cleanups;
+	a->cleanups = c;
+	return c;
+}
+
+void
+arena_cleanup_cancel(struct arena_cleanup *c)
+{
+	if (c != NULL)
+		c->fn = NULL;
+}
+
+static void
+close_fd(void *p)
+{
+	close(*(int *)p);
+}
+
+struct arena_cleanup *
+arena_defer_close(struct arena *a, int fd)
+{
+	int *box;
+
+	if (fd < 0)
+		return NULL;
+	box = arena_alloc(a, sizeof(*box));
+	*box = fd;
+	return arena_defer(a, close_fd, box);
+}
+
+static void
+unlink_path(void *p)
+{
+	(void)unlink(p);
+}
+
+struct arena_cleanup *
+arena_defer_unlink(struct arena *a, const char *path)
+{
+	return arena_defer(a, unlink_path, arena_strdup(a, path));
 }

@@ -46,9 +46,23 @@ make_key(void)
 		fatalx("pthread_key_create failed");
 }
 
+int
+db_stmts_check(const struct db_stmt *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (s[i].name == NULL || *s[i].name == '\0' ||
+		    s[i].sql == NULL || *s[i].sql == '\0') {
+			log_warnx("prepared statement slot %d is empty", i);
+			return -1;
+		}
+	return 0;
+}
+
 void
 db_setup(const char *ci, const struct db_stmt *s, int n)
 {
+	if (db_stmts_check(s, n) < 0)
+		BUG("a prepared statement table has an empty slot");
 	free(conninfo);
 	conninfo = xstrdup(ci ? ci : "");
 	stmts = s;
@@ -241,6 +255,74 @@ db_command(struct db *db, const char *sql)
 		return -1;
 	PQclear(res);
 	return 0;
+}
+
+static void
+clear_result(void *p)
+{
+	PQclear(p);
+}
+
+PGresult *
+db_query(struct db *db, struct arena *a, int stmt, int n,
+	 const char *const *params)
+{
+	PGresult *res = db_exec(db, stmt, n, params);
+
+	if (res != NULL)
+		arena_defer(a, clear_result, res);
+	return res;
+}
+
+bool
+db_isnull(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) != 0;
+}
+
+const char *
+db_text(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+int64_t
+db_int64(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col)
+		       ? 0
+		       : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+bool
+db_bool(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) &&
+	       PQgetvalue(res, row, col)[0] == 't';
+}
+
+long long
+db_changed(const PGresult *res)
+{
+	return strtoll(PQcmdTuples((PGresult *)res), NULL, 10);
+}
+
+int
+db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	int ret;
+
+	if (db_command(db, "BEGIN") < 0)
+		return -1;
+	if ((ret = fn(db, arg)) < 0) {
+		db_rollback(db);
+		return ret;
+	}
+	if (db_command(db, "COMMIT") < 0) {
+		db_rollback(db);
+		return -1;
+	}
+	return ret;
 }
 
 void

@@ -9,7 +9,9 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
 
+#include "arena.h"
 #include "util.h"
 
 struct db;
@@ -22,9 +24,12 @@ struct db_stmt {
 /*
  * Sets the conninfo and the statements every connection prepares (the
  * array must outlive the process' use of db). Call once before any thread
- * uses db_thread().
+ * uses db_thread(). A table with an empty slot is a bug: fatal at start.
  */
 void db_setup(const char *conninfo, const struct db_stmt *stmts, int n);
+/* Whether every one of the n slots has a name and SQL: 0, or -1 with the
+ * first empty slot's number logged. */
+int db_stmts_check(const struct db_stmt *stmts, int n) MUST_CHECK;
 
 /* Closes the calling thread's connection, if any. */
 void db_thread_close(void);
@@ -56,6 +61,34 @@ PGresult *db_exec(struct db *db, int stmt, int n, const char *const *params)
 PGresult *db_exec_bin(struct db *db, int stmt, int n,
 		      const char *const *params, const int *lengths,
 		      const int *formats, int result_format) MUST_CHECK;
+
+/* As db_exec, with the result cleared when arena a is released: the
+ * caller never PQclear()s it. */
+PGresult *db_query(struct db *db, struct arena *a, int stmt, int n,
+		   const char *const *params) MUST_CHECK;
+
+/*
+ * Typed reads of column col of row row, for the row accessors beside each
+ * statement. db_text is NULL for SQL NULL; the numbers and db_bool read
+ * SQL NULL as 0 / false (db_isnull tells them apart).
+ */
+bool db_isnull(const PGresult *res, int row, int col);
+const char *db_text(const PGresult *res, int row, int col);
+int64_t db_int64(const PGresult *res, int row, int col);
+bool db_bool(const PGresult *res, int row, int col);
+/* Rows a statement changed (PQcmdTuples), 0 when it says none. */
+long long db_changed(const PGresult *res);
+
+/*
+ * Runs fn(db, arg) in one transaction: BEGIN, fn, COMMIT. When fn returns
+ * a negative value, or the COMMIT fails, the transaction is rolled back
+ * and that value (-1 for the COMMIT) is returned; otherwise fn's value.
+ * The one place where BEGIN and COMMIT are written: what must commit with
+ * a change (an outbox of events) goes in here, not in each caller. A
+ * failed BEGIN returns -1 without calling fn; db_sqlstate() tells why.
+ */
+int db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+	MUST_CHECK;
 
 /* Runs one SQL command without parameters (BEGIN, COMMIT, ...). */
 int db_command(struct db *db, const char *sql) MUST_CHECK;

@@ -205,18 +205,10 @@ framing_check(struct MHD_Connection *c, const char *version)
 static int
 bad_request(struct http_req *r, const char *why)
 {
-	json_t *doc = json_pack("{s:[{s:s, s:s, s:s}]}", "errors", "code",
-				"UNSUPPORTED", "message", "bad request",
-				"detail", why);
-	char *text = json_dumps(doc, JSON_COMPACT);
 	struct MHD_Response *resp;
 
-	json_decref(doc);
-	if (text == NULL)
-		fatalx("could not encode an error body");
 	rlog_warnx(r, "bad request: %s", why);
-	resp = http_resp_take(text, strlen(text));
-	http_resp_header(resp, "Content-Type", "application/json");
+	resp = http_error_resp("UNSUPPORTED", "bad request", why);
 	http_resp_header(resp, "Connection", "close");
 	return http_respond(r, 400, resp);
 }
@@ -375,6 +367,25 @@ http_resp_header(struct MHD_Response *resp, const char *name,
 {
 	if (MHD_add_response_header(resp, name, value) != MHD_YES)
 		BUG("could not add header %s", name);
+}
+
+struct MHD_Response *
+http_error_resp(const char *code, const char *message, const char *detail)
+{
+	json_t *doc = json_pack("{s:s, s:s}", "code", code, "message",
+				message);
+	struct MHD_Response *resp;
+	char *text;
+
+	if (detail != NULL)
+		json_object_set_new(doc, "detail", json_string(detail));
+	doc = json_pack("{s:[o]}", "errors", doc);
+	if ((text = json_dumps(doc, JSON_COMPACT)) == NULL)
+		fatalx("could not encode an error body");
+	json_decref(doc);
+	resp = http_resp_take(text, strlen(text));
+	http_resp_header(resp, "Content-Type", "application/json");
+	return resp;
 }
 
 int

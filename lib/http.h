@@ -119,6 +119,22 @@ struct MHD_Response *http_resp_head(uint64_t len);
 void http_resp_header(struct MHD_Response *resp, const char *name,
 		      const char *value);
 
+/* An error as an API's table gives it: status, code, default message. */
+struct http_error {
+	unsigned status;
+	const char *code;	/* e.g. "BLOB_UNKNOWN" */
+	const char *message;
+};
+
+/*
+ * The one writer of error bodies: {"errors":[{"code","message"}]}, with
+ * "detail" when not NULL (the distribution spec's shape, which authd's
+ * APIs share), as a JSON response for the caller to add headers to and
+ * respond with.
+ */
+struct MHD_Response *http_error_resp(const char *code, const char *message,
+				     const char *detail);
+
 /*
  * Queues resp with status (adding X-Request-Id) and drops our reference.
  * Returns 0, or -1 when libmicrohttpd refused (the connection closes).

@@ -2,13 +2,10 @@
  * The error table (see error.h): status, code and message per error.
  */
 #include "error.h"
+#include "http.h"
 #include "util.h"
 
-static const struct {
-	unsigned status;
-	const char *code;
-	const char *message;
-} errors[E_ERROR_MAX] = {
+static const struct http_error errors[E_ERROR_MAX] = {
 	[E_NONE] = { 200, "NONE", "no error" },
 	[E_BLOB_UNKNOWN] = { 404, "BLOB_UNKNOWN", "blob unknown to registry" },
 	[E_BLOB_UPLOAD_INVALID] = { 400, "BLOB_UPLOAD_INVALID",

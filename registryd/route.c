@@ -75,31 +75,19 @@ reg_respond(struct http_req *r, unsigned status, struct MHD_Response *resp)
 int
 reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 {
-	json_t *err, *doc;
-	char *text;
+	struct reg_req *q = r->app;
 	struct MHD_Response *resp;
 
 	if (e == E_INTERNAL || e == E_UNAVAILABLE)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
-	err = json_pack("{s:s, s:s}", "code", error_code(e), "message",
-			e == E_UNAUTHORIZED && r->app != NULL &&
-					((struct reg_req *)r->app)->denied
-				? ((struct reg_req *)r->app)->denied
-				: error_message(e));
-	if (detail != NULL && e != E_INTERNAL)
-		json_object_set_new(err, "detail", json_string(detail));
-	doc = json_pack("{s:[o]}", "errors", err);
-	text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
-	if (text == NULL)
-		fatalx("could not encode an error body");
-	resp = http_resp_take(text, strlen(text));
-	http_resp_header(resp, "Content-Type", "application/json");
-	if (e == E_UNAUTHORIZED && r->app != NULL &&
-	    ((struct reg_req *)r->app)->challenge != NULL)
-		http_resp_header(resp, "WWW-Authenticate",
-				 ((struct reg_req *)r->app)->challenge);
+	resp = http_error_resp(error_code(e),
+			       e == E_UNAUTHORIZED && q != NULL && q->denied
+				       ? q->denied
+				       : error_message(e),
+			       e != E_INTERNAL ? detail : NULL);
+	if (e == E_UNAUTHORIZED && q != NULL && q->challenge != NULL)
+		http_resp_header(resp, "WWW-Authenticate", q->challenge);
 	if (e == E_METHOD_UNKNOWN)
 		http_resp_header(resp, "Allow", "GET, HEAD, PUT, PATCH, POST, "
 						"DELETE");

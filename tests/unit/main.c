@@ -16,6 +16,8 @@ static const struct {
 	void (*fn)(void);
 } suites[] = {
 	{ "conf", test_conf },
+	{ "db", test_db },
+	{ "defer", test_defer },
 	{ "digest", test_digest },
 	{ "reference", test_reference },
 	{ "range", test_range },
