@@ -29,6 +29,7 @@ static const struct {
 	{ "tls", test_tls },
 	{ "ldapauth", test_ldapauth },
 	{ "throttlekey", test_throttlekey },
+	{ "path", test_path },
 };
 
 char *
