@@ -30,6 +30,7 @@ static const struct {
 	{ "ldapauth", test_ldapauth },
 	{ "throttlekey", test_throttlekey },
 	{ "path", test_path },
+	{ "buf", test_buf },
 };
 
 char *

@@ -41,5 +41,6 @@ void test_tls(void);
 void test_ldapauth(void);
 void test_throttlekey(void);
 void test_path(void);
+void test_buf(void);
 
 #endif
