@@ -31,6 +31,7 @@ static const struct {
 	{ "throttlekey", test_throttlekey },
 	{ "path", test_path },
 	{ "buf", test_buf },
+	{ "arena", test_arena },
 };
 
 char *

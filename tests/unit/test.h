@@ -42,5 +42,6 @@ void test_ldapauth(void);
 void test_throttlekey(void);
 void test_path(void);
 void test_buf(void);
+void test_arena(void);
 
 #endif
