@@ -32,6 +32,7 @@ static const struct {
 	{ "path", test_path },
 	{ "buf", test_buf },
 	{ "arena", test_arena },
+	{ "form", test_form },
 };
 
 char *

@@ -43,5 +43,6 @@ void test_throttlekey(void);
 void test_path(void);
 void test_buf(void);
 void test_arena(void);
+void test_form(void);
 
 #endif
