@@ -33,6 +33,7 @@ static const struct {
 	{ "buf", test_buf },
 	{ "arena", test_arena },
 	{ "form", test_form },
+	{ "scope", test_scope },
 };
 
 char *

@@ -44,5 +44,6 @@ void test_path(void);
 void test_buf(void);
 void test_arena(void);
 void test_form(void);
+void test_scope(void);
 
 #endif
