@@ -13,7 +13,9 @@ decode(const char *s, size_t n)
 	char *out = xmalloc(n + 1), *w = out;
 
 	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '+') {
+		if (s[i] == '\0') {
+			goto bad;	/* raw: "grant_type\0x" is no grant_type */
+		} else if (s[i] == '+') {
 			*w++ = ' ';
 		} else if (s[i] == '%') {
 			int hi, lo;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "log.h"
 #include "util.h"
 
 #define ARENA_BLOCK 4096
@@ -57,6 +58,9 @@ arena_alloc(struct arena *a, size_t n)
 	struct arena_block *b = a->head;
 	void *p;
 
+	/* Rounding up or adding the block header must not wrap. */
+	if (n > SIZE_MAX - sizeof(*b) - ARENA_ALIGN)
+		fatalx("out of memory allocating %zu bytes", n);
 	n = (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
 	if (b == NULL || b->cap - b->used < n) {
 		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;

@@ -60,14 +60,11 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 		log_debug("libmicrohttpd: %s", msg);
 }
 
-/* Percent-decoding in place; %00 is kept encoded so no NUL enters a path. */
-static size_t
-unescape_cb(void *cls, struct MHD_Connection *c, char *s)
+size_t
+http_unescape(char *s)
 {
 	char *w = s;
 
-	(void)cls;
-	(void)c;
 	for (char *p = s; *p; p++) {
 		int hi, lo;
 
@@ -81,6 +78,14 @@ unescape_cb(void *cls, struct MHD_Connection *c, char *s)
 	}
 	*w = '\0';
 	return (size_t)(w - s);
+}
+
+static size_t
+unescape_cb(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return http_unescape(s);
 }
 
 static void

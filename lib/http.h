@@ -100,6 +100,14 @@ int http_listen_check(const char *listen_addr) MUST_CHECK;
 int http_check_serving(const char *listen_addr, const char *tls_cert,
 		       const char *tls_key) MUST_CHECK;
 
+/*
+ * Percent-decodes s in place (libmicrohttpd's unescape callback) and
+ * returns the new length. %XX with two hex digits becomes that byte, %2F a
+ * '/', except %00, which stays encoded so no NUL enters a path; a bad or
+ * cut-off escape stays as it is, and '+' stays a '+'.
+ */
+size_t http_unescape(char *s);
+
 /* A request header, a query argument (first of that name), or NULL. */
 const char *http_header(struct http_req *r, const char *name);
 const char *http_query(struct http_req *r, const char *name);

@@ -31,6 +31,11 @@ static const struct {
 	{ "tls", test_tls },
 	{ "ldapauth", test_ldapauth },
 	{ "throttlekey", test_throttlekey },
+	{ "path", test_path },
+	{ "buf", test_buf },
+	{ "arena", test_arena },
+	{ "form", test_form },
+	{ "scope", test_scope },
 };
 
 char *

@@ -42,5 +42,10 @@ void test_metrics(void);
 void test_tls(void);
 void test_ldapauth(void);
 void test_throttlekey(void);
+void test_path(void);
+void test_buf(void);
+void test_arena(void);
+void test_form(void);
+void test_scope(void);
 
 #endif
