@@ -79,7 +79,8 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 	char *text;
 	struct MHD_Response *resp;
 
-	if (e == E_INTERNAL || e == E_UNAVAILABLE)
+	/* Once: the module that failed (db.c, storage.c) logged it already. */
+	if ((e == E_INTERNAL || e == E_UNAVAILABLE) && r->warnings == 0)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
 	err = json_pack("{s:s, s:s}", "code", error_code(e), "message",
