@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 #include <openssl/pem.h>
 
+#include "jwk.h"
 #include "jwt.h"
 #include "log.h"
 #include "test.h"
