@@ -79,7 +79,7 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 	char *text;
 	struct MHD_Response *resp;
 
-	/* Once: the module that failed (db.c, storage.c) logged it already. */
+	/* Once: a module's warning (db.c, storage.c) names the request. */
 	if ((e == E_INTERNAL || e == E_UNAVAILABLE) && r->warnings == 0)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
