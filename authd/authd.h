@@ -12,6 +12,7 @@
 #include "buf.h"
 #include "db.h"
 #include "http.h"
+#include "jwk.h"
 #include "jwt.h"
 
 /* The published keys; the last one signs. Immutable once published. */

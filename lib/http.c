@@ -219,16 +219,12 @@ bad_request(struct http_req *r, const char *why)
 }
 
 static enum MHD_Result
-access_cb(void *cls, struct MHD_Connection *c, const char *url,
-	  const char *method, const char *version, const char *data,
-	  size_t *data_size, void **con_cls)
+access_step(struct http_server *s, struct http_req *r,
+	    struct MHD_Connection *c, const char *url, const char *method,
+	    const char *version, const char *data, size_t *data_size)
 {
-	struct http_server *s = cls;
-	struct http_req *r = *con_cls;
 	size_t n;
 
-	if (r == NULL)
-		BUG("request without uri_cb");
 	if (!r->started) {
 		const char *bad;
 
@@ -259,6 +255,24 @@ access_cb(void *cls, struct MHD_Connection *c, const char *url,
 	return MHD_YES;
 }
 
+/* The application runs with r as the thread's log context, and only then:
+ * the thread goes on to other connections' requests after. */
+static enum MHD_Result
+access_cb(void *cls, struct MHD_Connection *c, const char *url,
+	  const char *method, const char *version, const char *data,
+	  size_t *data_size, void **con_cls)
+{
+	struct http_req *r = *con_cls;
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		BUG("request without uri_cb");
+	httplog_enter(r);
+	ret = access_step(cls, r, c, url, method, version, data, data_size);
+	httplog_leave();
+	return ret;
+}
+
 static void
 completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 	     enum MHD_RequestTerminationCode toe)
@@ -272,8 +286,10 @@ completed_cb(void *cls, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	connlimit_request_done(conn_limit_of(c));
+	httplog_enter(r);
 	if (r->started)
 		s->h->done(r, ok);
+	httplog_leave();
 	ns = util_now_ns() - r->start_ns;
 	if (!ok && r->status == 0)
 		r->status = 499;	/* client closed, as nginx logs it */

@@ -38,6 +38,7 @@ struct http_req {
 	int route;		/* metrics index; -1 until routed */
 	bool responded;
 	bool is_head;
+	unsigned warnings;	/* warnings logged while handling it */
 	struct arena arena;	/* freed when the request completes */
 	void *app;		/* the application's per-request state */
 	void *ctx;		/* the application's server-wide context */
@@ -151,7 +152,8 @@ int http_respond(struct http_req *r, unsigned status,
 		 struct MHD_Response *resp);
 
 /* Request-scoped warning: "req id=... client=... user=... method=...
- * path="...": msg" in text, the same as fields in json. */
+ * path="...": msg" in text, the same as fields in json. Inside r's
+ * callbacks log_warnx says the same (see httplog_enter). */
 void rlog_warnx(struct http_req *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -1,9 +1,12 @@
 /*
  * Request ids, client addresses and the request log lines (see
  * httplog.h). Every value a client chose goes through lib/log.c's fields,
- * which escape it: a path or a header cannot forge or split a line.
+ * which escape it: a path or a header cannot forge or split a line. The
+ * log context (httplog_enter) points at the request itself, so a line
+ * logged after the application set r->user names the user.
  */
 #include <stdio.h>
+#include <string.h>
 #include <strings.h>
 
 #include "httplog.h"
@@ -107,20 +110,53 @@ httplog_request(const struct http_req *r, const char *route, bool ok,
 		   (int)ARRAY_SIZE(f) - (ok ? 1 : 0), NULL);
 }
 
-void
-httplog_vwarn(const struct http_req *r, const char *fmt, va_list ap)
+/* The fields that name r in every line logged while handling it. */
+static int
+req_fields(const void *arg, struct log_field *f, int max)
 {
-	char msg[1024];
-	const struct log_field f[] = {
+	const struct http_req *r = arg;
+	const struct log_field mine[] = {
 		{ "request_id", "id", LOG_F_WORD, r->id },
 		{ "client", NULL, LOG_F_WORD, r->client },
 		{ "user", NULL, LOG_F_WORD, r->user },
 		{ "method", NULL, LOG_F_WORD, r->method },
 		{ "path", NULL, LOG_F_QUOTED, r->path },
 	};
+	int n = (int)ARRAY_SIZE(mine) < max ? (int)ARRAY_SIZE(mine) : max;
 
-	if (log_level < LOG_LVL_WARN)
+	memcpy(f, mine, (size_t)n * sizeof(*f));
+	return n;
+}
+
+void
+httplog_enter(struct http_req *r)
+{
+	log_ctx_set(&(struct log_ctx){ .tag = "req",
+				       .fields = req_fields,
+				       .arg = r,
+				       .warnings = &r->warnings });
+}
+
+void
+httplog_leave(void)
+{
+	log_ctx_set(NULL);
+}
+
+void
+httplog_vwarn(struct http_req *r, const char *fmt, va_list ap)
+{
+	const struct log_ctx *cur = log_ctx_get();
+	struct log_ctx saved;
+
+	if (cur != NULL && cur->arg == r) {
+		log_vwarnx(fmt, ap);
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	log_fields(LOG_LVL_WARN, "req", f, (int)ARRAY_SIZE(f), msg);
+	}
+	/* Outside r's callbacks (or inside another request's): name r for
+	 * this line only. */
+	saved = cur != NULL ? *cur : (struct log_ctx){ 0 };
+	httplog_enter(r);
+	log_vwarnx(fmt, ap);
+	log_ctx_set(saved.fields != NULL ? &saved : NULL);
 }

@@ -2,11 +2,9 @@
  * Registry tokens (Docker token specification): JSON Web Tokens signed with
  * ES256 (default) or RS256, carrying an "access" claim of
  * {type, name, actions} entries. authd signs them; registryd verifies them
- * with configured public keys or keys fetched from authd's JWKS.
- *
- * Key ids follow the libtrust format Docker's tools use (the SHA-256 of the
- * DER SubjectPublicKeyInfo, first 240 bits, base32, in 12 groups of four
- * joined by ':'), so CNCF Distribution can trust authd's tokens too.
+ * with configured public keys or keys fetched from authd's JWKS. The keys
+ * themselves (PEM files, key ids, JWKS documents) are lib/jwk.h's, which
+ * this header includes: a token is signed and verified with them.
  */
 #ifndef BERTH_JWT_H
 #define BERTH_JWT_H
@@ -14,32 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "jwk.h"
 #include "util.h"
-
-struct jwt_key;
-
-/* A private key for signing, from a PEM file; NULL (logged) on failure. */
-struct jwt_key *jwt_key_load_private(const char *pem_path);
-/*
- * A key for verifying, from a PEM file holding a public key, a certificate
- * (then its chain is kept for the x5c header when it is also used to
- * sign) or a private key; NULL (logged) on failure.
- */
-struct jwt_key *jwt_key_load_public(const char *pem_path);
-/* Sets the certificate chain (PEM file) sent as x5c with tokens k signs. */
-int jwt_key_set_chain(struct jwt_key *k, const char *pem_path) MUST_CHECK;
-void jwt_key_free(struct jwt_key *k);
-const char *jwt_key_kid(const struct jwt_key *k);
-const char *jwt_key_alg(const struct jwt_key *k);	/* "ES256", "RS256" */
-
-/* The public keys as a JWKS document {"keys":[...]}; caller frees. */
-char *jwt_jwks_render(struct jwt_key *const *keys, int n);
-/*
- * Parses a JWKS document into verification keys (EC P-256 and RSA; others
- * are skipped). Sets *keys (caller frees each and the array) and *n.
- */
-int jwt_jwks_parse(const char *json, size_t len, struct jwt_key ***keys,
-		   int *n) MUST_CHECK;
 
 struct jwt_access {
 	char *type;		/* "repository", "registry" */
@@ -95,8 +69,5 @@ enum jwt_verdict jwt_verify(const char *token, struct jwt_key *const *keys,
 const char *jwt_verdict_str(enum jwt_verdict v);
 
 void jwt_claims_release(struct jwt_claims *c);
-
-/* Encodes n bytes as unpadded base64url (RFC 7515); caller frees. */
-char *jwt_b64url(const void *data, size_t n);
 
 #endif

@@ -4,9 +4,13 @@
  * mid-line (stderr goes to journald or a file opened O_APPEND). Every
  * piece of text is escaped on the way in (log_escape), which is what makes
  * "one call, one physical line" hold for messages that carry client input.
+ * The log context is thread-local: libmicrohttpd's workers set it on entry
+ * to each callback of a request and clear it on the way out, so a line can
+ * name only the request its thread is handling right then.
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,10 +29,18 @@
 
 enum log_format { LOG_FORMAT_TEXT, LOG_FORMAT_JSON };
 
-enum log_level log_level = LOG_LVL_INFO;
-/* Set by the main thread (SIGHUP), read by the workers: atomics. */
-static int log_format = LOG_FORMAT_TEXT;
+/* Set by the main thread (SIGHUP), read by the workers: atomics, relaxed
+ * (a worker may see a reload a line late, nothing depends on the order). */
+_Atomic enum log_level log_level = LOG_LVL_INFO;
+static _Atomic int log_format = LOG_FORMAT_TEXT;
 static const char *log_daemon;
+static _Thread_local struct log_ctx log_ctx;	/* .fields NULL: none */
+
+static bool
+level_on(enum log_level lvl)
+{
+	return atomic_load_explicit(&log_level, memory_order_relaxed) >= lvl;
+}
 
 int
 log_parse_level(const char *s)
@@ -51,7 +63,8 @@ log_set_level(const char *s)
 			  "\"%s\"", s);
 		return -1;
 	}
-	log_level = (enum log_level)lvl;
+	atomic_store_explicit(&log_level, (enum log_level)lvl,
+			      memory_order_relaxed);
 	return 0;
 }
 
@@ -68,7 +81,7 @@ log_set_format(const char *s)
 		log_warnx("log_format must be text or json, not \"%s\"", s);
 		return -1;
 	}
-	__atomic_store_n(&log_format, f, __ATOMIC_RELAXED);
+	atomic_store_explicit(&log_format, f, memory_order_relaxed);
 	return 0;
 }
 
@@ -76,6 +89,20 @@ void
 log_set_daemon(const char *name)
 {
 	log_daemon = name;
+}
+
+void
+log_ctx_set(const struct log_ctx *c)
+{
+	if (c != NULL && c->fields == NULL)
+		BUG("log context without fields");
+	log_ctx = c != NULL ? *c : (struct log_ctx){ 0 };
+}
+
+const struct log_ctx *
+log_ctx_get(void)
+{
+	return log_ctx.fields != NULL ? &log_ctx : NULL;
 }
 
 /* The length of the valid UTF-8 sequence at p (2 to 4), or 0. */
@@ -280,7 +307,7 @@ emit(const char *level, const char *tag, const struct log_field *f, int n,
 	const char *d = log_daemon;
 
 	timestamp(ts, sizeof(ts));
-	if (__atomic_load_n(&log_format, __ATOMIC_RELAXED) ==
+	if (atomic_load_explicit(&log_format, memory_order_relaxed) ==
 	    LOG_FORMAT_JSON) {
 		line_addf(&l, "{\"ts\":\"%s\"", ts);
 		if (d != NULL) {
@@ -323,31 +350,43 @@ void
 log_fields(enum log_level lvl, const char *tag, const struct log_field *f,
 	   int n, const char *msg)
 {
-	if (log_level < lvl)
+	if (!level_on(lvl))
 		return;
+	if (lvl <= LOG_LVL_WARN && log_ctx.warnings != NULL)
+		(*log_ctx.warnings)++;
 	emit(level_names[lvl], tag, f, n, msg);
 }
 
+/* A message line, naming the thread's request when it has one; warn says
+ * whether the line counts as a warning of that request. */
 static void __attribute__((format(printf, 2, 0)))
-vlog(const char *level, const char *fmt, va_list ap, int err)
+vlog(const char *level, const char *fmt, va_list ap, int err, bool warn)
 {
+	struct log_field f[LOG_CTX_FIELDS];
+	const char *tag = NULL;
 	char msg[2048];
-	int n;
+	int len, n = 0;
 
-	n = vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (err && n >= 0 && (size_t)n < sizeof(msg))
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+	len = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (err && len >= 0 && (size_t)len < sizeof(msg))
+		snprintf(msg + len, sizeof(msg) - (size_t)len, ": %s",
 			 strerror(err));
-	emit(level, NULL, NULL, 0, msg);
+	if (log_ctx.fields != NULL) {
+		tag = log_ctx.tag;
+		n = log_ctx.fields(log_ctx.arg, f, LOG_CTX_FIELDS);
+		if (warn && log_ctx.warnings != NULL)
+			(*log_ctx.warnings)++;
+	}
+	emit(level, tag, f, n, msg);
 }
 
 #define LOG_BODY(lvl, err)                                                     \
 	do {                                                                   \
 		va_list ap;                                                    \
-		if (log_level < (lvl))                                         \
+		if (!level_on(lvl))                                            \
 			return;                                                \
 		va_start(ap, fmt);                                             \
-		vlog(level_names[lvl], fmt, ap, err);                          \
+		vlog(level_names[lvl], fmt, ap, err, (lvl) <= LOG_LVL_WARN);   \
 		va_end(ap);                                                    \
 	} while (0)
 
@@ -363,6 +402,13 @@ void
 log_warnx(const char *fmt, ...)
 {
 	LOG_BODY(LOG_LVL_WARN, 0);
+}
+
+void
+log_vwarnx(const char *fmt, va_list ap)
+{
+	if (level_on(LOG_LVL_WARN))
+		vlog(level_names[LOG_LVL_WARN], fmt, ap, 0, true);
 }
 
 void
@@ -384,7 +430,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("fatal", fmt, ap, err);
+	vlog("fatal", fmt, ap, err, true);
 	va_end(ap);
 	exit(1);
 }
@@ -395,7 +441,7 @@ fatalx(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("fatal", fmt, ap, 0);
+	vlog("fatal", fmt, ap, 0, true);
 	va_end(ap);
 	exit(1);
 }
@@ -406,7 +452,7 @@ log_abort(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog("fatal", fmt, ap, 0);
+	vlog("fatal", fmt, ap, 0, true);
 	va_end(ap);
 	abort();
 }

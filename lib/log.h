@@ -4,16 +4,20 @@
  * client cannot start a line of its own. Two formats: text
  * ("2026-12-03T12:00:00.123Z registryd info: message") and json (one
  * object per line: ts, daemon, level, msg and structured fields). The
- * level is checked before formatting.
+ * level is checked before formatting. A thread handling a request sets it
+ * as its log context, and every line it logs meanwhile names the request.
  */
 #ifndef BERTH_LOG_H
 #define BERTH_LOG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 enum log_level { LOG_LVL_ERROR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-extern enum log_level log_level;
+/* Written on SIGHUP while workers read it, hence atomic: a plain read or
+ * assignment is one atomic access. */
+extern _Atomic enum log_level log_level;
 
 /* Parses "error", "warn", "info" or "debug"; -1 on anything else. */
 int log_parse_level(const char *s);
@@ -61,6 +65,38 @@ struct log_field {
  */
 void log_fields(enum log_level lvl, const char *tag,
 		const struct log_field *f, int n, const char *msg);
+
+/*
+ * A thread's log context: the request it is handling. While it is set,
+ * every line the thread logs with log_warn, log_warnx, log_info, log_debug
+ * or fatal names the request: in text "TS DAEMON LEVEL: TAG k=v ...: msg",
+ * in json the fields after msg. Lines from log_fields carry only their own
+ * fields (the access line names its request itself).
+ */
+#define LOG_CTX_FIELDS 8
+
+struct log_ctx {
+	const char *tag;	/* text: the word before the fields */
+	/*
+	 * Fills at most max fields naming the request, returns how many.
+	 * Called at each line, so it sees what the request learnt since
+	 * the context was set (its user, once authenticated); the values
+	 * must stay valid until it returns. Must not log.
+	 */
+	int (*fields)(const void *arg, struct log_field *f, int max);
+	const void *arg;
+	/* When not NULL, counts the warnings (and fatal lines) logged. */
+	unsigned *warnings;
+};
+
+/* Makes a copy of *c this thread's context; NULL clears it. */
+void log_ctx_set(const struct log_ctx *c);
+/* This thread's context (a copy of what log_ctx_set got), or NULL. */
+const struct log_ctx *log_ctx_get(void);
+
+/* log_warnx with a va_list. */
+void log_vwarnx(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 
 enum log_escape_flags {
 	LOG_ESC_QUOTE = 1 << 0,	/* also " and \ as \" and \\ */

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "jwk.h"
 #include "jwt.h"
 #include "log.h"
 #include "registryd.h"

@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
-#include "jwt.h"
+#include "jwk.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"

@@ -78,7 +78,8 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 	struct reg_req *q = r->app;
 	struct MHD_Response *resp;
 
-	if (e == E_INTERNAL || e == E_UNAVAILABLE)
+	/* Once: a module's warning (db.c, storage.c) names the request. */
+	if ((e == E_INTERNAL || e == E_UNAVAILABLE) && r->warnings == 0)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
 	resp = http_error_resp(error_code(e),

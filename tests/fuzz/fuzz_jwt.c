@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "jwk.h"
 #include "jwt.h"
 #include "log.h"
 #include "util.h"

@@ -23,6 +23,7 @@ static const struct {
 	{ "range", test_range },
 	{ "storage", test_storage },
 	{ "manifest", test_manifest },
+	{ "jwk", test_jwk },
 	{ "jwt", test_jwt },
 	{ "log", test_log },
 	{ "netaddr", test_netaddr },

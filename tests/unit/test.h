@@ -34,6 +34,7 @@ void test_reference(void);
 void test_range(void);
 void test_storage(void);
 void test_manifest(void);
+void test_jwk(void);
 void test_jwt(void);
 void test_log(void);
 void test_netaddr(void);

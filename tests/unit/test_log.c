@@ -1,10 +1,13 @@
 /*
  * Log escaping and line shapes: control characters, quotes, backslashes
  * and invalid UTF-8 never split or forge a line, in text or json; every
- * json line parses; truncation never cuts an escape; request ids.
+ * json line parses; truncation never cuts an escape; request ids; the
+ * thread's log context (set, cleared, in both formats, per thread).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -230,6 +233,155 @@ request_ids(void)
 	CHECK(!httplog_id_valid(max));
 }
 
+static struct http_req ctx_req = {
+	.id = "rid-1", .client = "192.0.2.7", .method = "PUT",
+	.path = "/v2/a b/blobs",
+};
+static struct http_req other_req = {
+	.id = "rid-2", .client = "192.0.2.8", .method = "GET", .path = "/v2/",
+};
+
+static void
+log_in_ctx(void)
+{
+	httplog_enter(&ctx_req);
+	log_warnx("before auth");
+	ctx_req.user = "alice";	/* as the application does after auth */
+	log_info("after auth");
+	log_warn("with errno");
+	rlog_warnx(&other_req, "another request");
+	log_debug("hidden at info");
+	log_fields(LOG_LVL_INFO, "request", NULL, 0, NULL);
+	httplog_leave();
+	log_info("outside");
+}
+
+static void *
+thread_log(void *arg)
+{
+	(void)arg;
+	log_info("from another thread");
+	return NULL;
+}
+
+/* Logs from a second thread while this one has a context. */
+static void
+log_two_threads(void)
+{
+	pthread_t t;
+
+	httplog_enter(&ctx_req);
+	if (pthread_create(&t, NULL, thread_log, NULL) == 0)
+		pthread_join(t, NULL);
+	httplog_leave();
+}
+
+/* The n-th line of s (0-based) copied into out, or "". */
+static void
+nth_line(const char *s, int n, char *out, size_t size)
+{
+	const char *nl;
+
+	for (; n > 0 && (nl = strchr(s, '\n')) != NULL; n--)
+		s = nl + 1;
+	nl = strchr(s, '\n');
+	if (n > 0 || nl == NULL || (size_t)(nl - s) >= size) {
+		out[0] = '\0';
+		return;
+	}
+	memcpy(out, s, (size_t)(nl - s));
+	out[nl - s] = '\0';
+}
+
+static void
+ctx_text(void)
+{
+	char *out, l[512];
+
+	CHECK(log_set_format("text") == 0);
+	ctx_req.user = NULL;
+	ctx_req.warnings = other_req.warnings = 0;
+	errno = ENOENT;
+	out = capture(log_in_ctx);
+	CHECK(count_lines(out) == 6);
+	nth_line(out, 0, l, sizeof(l));
+	CHECK(strstr(l, " warning: req id=rid-1 client=192.0.2.7 user=- "
+			"method=PUT path=\"/v2/a b/blobs\": before auth"));
+	nth_line(out, 1, l, sizeof(l));
+	CHECK(strstr(l, " info: req id=rid-1 client=192.0.2.7 user=alice "
+			"method=PUT path=\"/v2/a b/blobs\": after auth"));
+	nth_line(out, 2, l, sizeof(l));
+	CHECK(strstr(l, " user=alice ") != NULL &&
+	      strstr(l, ": with errno: ") != NULL);
+	/* rlog_warnx names its own request, then the context is back. */
+	nth_line(out, 3, l, sizeof(l));
+	CHECK(strstr(l, " warning: req id=rid-2 client=192.0.2.8 user=- "
+			"method=GET path=\"/v2/\": another request") != NULL);
+	/* log_fields lines carry their own fields only. */
+	nth_line(out, 4, l, sizeof(l));
+	CHECK(strstr(l, " info: request") != NULL && strstr(l, "rid") == NULL);
+	/* Cleared: the next line names no request. */
+	nth_line(out, 5, l, sizeof(l));
+	CHECK(strstr(l, " info: outside") != NULL && strstr(l, "rid") == NULL);
+	CHECK(ctx_req.warnings == 2 && other_req.warnings == 1);
+	CHECK(log_ctx_get() == NULL);
+	free(out);
+}
+
+static void
+ctx_json(void)
+{
+	char *out, l[512];
+	json_t *doc;
+
+	CHECK(log_set_format("json") == 0);
+	ctx_req.user = NULL;
+	out = capture(log_in_ctx);
+	CHECK(log_set_format("text") == 0);
+	CHECK(count_lines(out) == 6);
+	nth_line(out, 0, l, sizeof(l));
+	doc = json_loads(l, 0, NULL);
+	CHECK(doc != NULL &&
+	      !strcmp(json_string_value(json_object_get(doc, "msg")),
+		      "before auth") &&
+	      !strcmp(json_string_value(json_object_get(doc, "request_id")),
+		      "rid-1") &&
+	      !strcmp(json_string_value(json_object_get(doc, "client")),
+		      "192.0.2.7") &&
+	      json_is_null(json_object_get(doc, "user")) &&
+	      !strcmp(json_string_value(json_object_get(doc, "method")),
+		      "PUT") &&
+	      !strcmp(json_string_value(json_object_get(doc, "path")),
+		      "/v2/a b/blobs"));
+	json_decref(doc);
+	nth_line(out, 1, l, sizeof(l));
+	doc = json_loads(l, 0, NULL);
+	CHECK(doc != NULL &&
+	      !strcmp(json_string_value(json_object_get(doc, "user")),
+		      "alice") &&
+	      !strcmp(json_string_value(json_object_get(doc, "level")),
+		      "info"));
+	json_decref(doc);
+	nth_line(out, 5, l, sizeof(l));
+	doc = json_loads(l, 0, NULL);
+	CHECK(doc != NULL && json_object_get(doc, "request_id") == NULL);
+	json_decref(doc);
+	free(out);
+}
+
+static void
+ctx_threads(void)
+{
+	char *out;
+
+	out = capture(log_two_threads);
+	CHECK(count_lines(out) == 1 &&
+	      strstr(out, " info: from another thread\n") != NULL &&
+	      strstr(out, "rid-1") == NULL);
+	free(out);
+	CHECK(log_ctx_get() == NULL);
+}
+
 void
 test_log(void)
 {
@@ -241,6 +393,9 @@ test_log(void)
 	json_lines();
 	long_lines();
 	request_ids();
+	ctx_text();
+	ctx_json();
+	ctx_threads();
 	CHECK(log_set_format("xml") < 0);
 	log_set_daemon(NULL);
 	log_level = saved;
