@@ -146,6 +146,16 @@ token_post grant_type=client_credentials "service=$AUTH_SERVICE" client_id=t
 expect_eq "an unknown grant_type: 400" 400 "$STATUS"
 token_post grant_type=password username=tatuser password=wrong "service=$AUTH_SERVICE" client_id=t
 expect_eq "password grant with a wrong password: 401" 401 "$STATUS"
+# A raw NUL after the right password once cut the field down to it.
+{
+	printf 'grant_type=password&username=tatuser&password=%s' \
+		"$(jq -rn --arg v "$PW" '$v | @uri')"
+	printf '\0junk&service=%s&client_id=t' "$AUTH_SERVICE"
+} >"$W/nul-form"
+req POST "$AUTHD/token" -H 'Content-Type: application/x-www-form-urlencoded' \
+	--data-binary @"$W/nul-form"
+check "password grant with a raw NUL after the right password: no token ($STATUS)" \
+	eval '[ "$STATUS" = 400 ] || [ "$STATUS" = 401 ]'
 
 # ---- the service ------------------------------------------------------------
 req GET "$AUTHD/token?service=other-registry&scope=repository:$APP:pull" -u "tatuser:$PW"
