@@ -143,6 +143,7 @@ daemon_main(const struct daemon *d, int argc, char **argv)
 	int ret;
 
 	current = d;
+	conf_path = NULL;
 	log_set_daemon(d->name);
 	if ((ret = parse_options(d, argc, argv)) >= 0)
 		return ret;
@@ -160,6 +161,7 @@ daemon_main(const struct daemon *d, int argc, char **argv)
 		d->release();
 	conf_release(d->settings, d->n_settings);
 	current = NULL;
+	conf_path = NULL;
 	return ret;
 }
 

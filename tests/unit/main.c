@@ -16,6 +16,7 @@ static const struct {
 	void (*fn)(void);
 } suites[] = {
 	{ "conf", test_conf },
+	{ "daemon", test_daemon },
 	{ "digest", test_digest },
 	{ "reference", test_reference },
 	{ "range", test_range },

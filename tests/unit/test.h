@@ -27,6 +27,7 @@ extern const char *test_data_dir;
 char *test_read_file(const char *rel, size_t *len);
 
 void test_conf(void);
+void test_daemon(void);
 void test_digest(void);
 void test_reference(void);
 void test_range(void);
