@@ -57,7 +57,8 @@ extern const char *const daemon_log_formats[];	/* "text", "json" */
 	  CONF_ENUM_VAR(&daemon_log_level, daemon_log_levels), "info",	\
 	  0, 0, true, "least severe messages logged" },			\
 	{ "log_format", CONF_ENUM,					\
-	  CONF_ENUM_VAR(&daemon_log_format, daemon_log_formats), "text",	\
+	  CONF_ENUM_VAR(&daemon_log_format, daemon_log_formats),	\
+	  "text",							\
 	  0, 0, true, "line format (json: one JSON object per line)" }
 
 /*

@@ -50,13 +50,16 @@ static const struct conf_key settings[] = {
 	  "blob storage directory, shared by every node" },
 	{ "threads", CONF_INT32, &http_cfg.threads, "8", 1, 256, false,
 	  "HTTP worker threads, each with one database connection" },
-	{ "idle_timeout", CONF_UINT32, &http_cfg.idle_timeout, "120", 1, 86400, false,
+	{ "idle_timeout", CONF_UINT32, &http_cfg.idle_timeout,
+	  "120", 1, 86400, false,
 	  "seconds a connection may stay idle" },
 	{ "conn_memory", CONF_SIZE, &http_cfg.conn_memory, "524288", 65536,
 	  16777216, false, "per-connection buffer bytes" },
-	{ "header_timeout", CONF_UINT32, &http_cfg.header_timeout, "10", 0, 3600,
+	{ "header_timeout", CONF_UINT32, &http_cfg.header_timeout,
+	  "10", 0, 3600,
 	  false, "seconds a request's headers may take to arrive; 0: any" },
-	{ "max_connections", CONF_UINT32, &http_cfg.max_connections, "0", 0, 1000000, false,
+	{ "max_connections", CONF_UINT32, &http_cfg.max_connections,
+	  "0", 0, 1000000, false,
 	  "connections held at once; 0: from the open file limit" },
 	{ "max_connections_per_address", CONF_UINT32,
 	  &http_cfg.max_per_address, "256",
@@ -244,7 +247,8 @@ start(void)
 	}
 	log_info("registryd serving on %s%s, storage \"%s\", %s",
 		 http_cfg.listen, http_cfg.tls_cert ? " (https)" : "",
-		 reg.storage_root, reg.auth_realm ? "token auth on" : "no auth");
+		 reg.storage_root,
+		 reg.auth_realm ? "token auth on" : "no auth");
 	return 0;
 }
 
@@ -253,7 +257,7 @@ stop(void)
 {
 	http_stop(srv);
 	http_stop(msrv);
-	auditlog_stop();	/* the workers are gone: flush what they queued */
+	auditlog_stop();	/* the workers are gone: flush their records */
 	db_teardown();
 	storage_release();
 	authz_release();
