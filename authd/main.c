@@ -40,8 +40,8 @@ static long long opt_hash_concurrency, opt_hash_wait;
 static const char *opt_ldap_user_filter, *opt_ldap_group_base;
 static const char *opt_ldap_attr_user, *opt_ldap_attr_display;
 static long long opt_ldap_sync, opt_ldap_max_concurrent;
-static int opt_ldap_type;	/* LDAP_TYPE_* */
-enum { LDAP_TYPE_OPENLDAP, LDAP_TYPE_AD };
+static int opt_ldap_type;	/* DIRECTORY_* */
+enum { DIRECTORY_OPENLDAP, DIRECTORY_AD };
 static const char *const ldap_types[] = { "openldap", "ad", NULL };
 static struct ldapauth_config ldap_cfg;
 static struct netaddr_set trusted_proxies;
@@ -187,10 +187,10 @@ or_default(const char *v, const char *def)
 }
 
 /* The directory settings that default by ldap_type or by each other. */
-static int
+static void
 setup_ldap(void)
 {
-	bool ad = opt_ldap_type == LDAP_TYPE_AD;
+	bool ad = opt_ldap_type == DIRECTORY_AD;
 
 	ldap_cfg.user_filter = or_default(
 		opt_ldap_user_filter,
@@ -211,7 +211,6 @@ setup_ldap(void)
 	authd_ldap_ad = ad;
 	conf_empty_is_unset(&ldapsync_admin_group);
 	ldapauth_init(&ldap_cfg);
-	return 0;
 }
 
 /* authd_stmts then api_stmts, in the numbering both enums use. */
@@ -299,7 +298,8 @@ configure(void)
 		return -1;
 	conf_empty_is_unset(&http_cfg.tls_cert);
 	conf_empty_is_unset(&http_cfg.tls_key);
-	return setup_ldap();
+	setup_ldap();
+	return 0;
 }
 
 static void
