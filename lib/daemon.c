@@ -142,11 +142,11 @@ daemon_main(const struct daemon *d, int argc, char **argv)
 	const struct daemon_command *cmd = &d->commands[0];
 	int ret;
 
-	current = d;
 	conf_path = NULL;
 	log_set_daemon(d->name);
 	if ((ret = parse_options(d, argc, argv)) >= 0)
 		return ret;
+	current = d;
 	if (optind < argc)
 		cmd = daemon_command_find(d, argv[optind++]);
 	if (load_settings(d) < 0) {
