@@ -5,6 +5,8 @@
  */
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,9 +54,12 @@ release(void)
 	released++;
 }
 
+static int cmd_loop(char **args);
+
 static const struct daemon_command commands[] = {
 	{ "serve", NULL, 0, cmd_serve, "serve nothing" },
 	{ "echo", "NAME", 1, cmd_echo, "echo NAME" },
+	{ "loop", NULL, 0, cmd_loop, "the serve loop, signalled by itself" },
 };
 
 static const struct daemon testd = {
@@ -68,13 +73,18 @@ static const struct daemon testd = {
 	.release = release,
 };
 
+/* What the last run() printed, stdout and stderr. */
+static char last_out[8192];
+
 /* daemon_main on a NULL-terminated argument list, with stdout and stderr
- * (usage, getopt's complaints, the log) sent to /dev/null. */
+ * (usage, getopt's complaints, the log) captured into last_out. */
 static int
 run(const char *first, ...)
 {
 	char *argv[8] = { (char *)"testd" };
-	int argc = 1, saved_out, saved_err, null, ret;
+	char path[] = "/tmp/berth-daemon-run-XXXXXX";
+	int argc = 1, saved_out, saved_err, fd = mkstemp(path), ret;
+	ssize_t n;
 	va_list ap;
 
 	va_start(ap, first);
@@ -84,11 +94,10 @@ run(const char *first, ...)
 	va_end(ap);
 	fflush(stdout);
 	fflush(stderr);
-	null = open("/dev/null", O_WRONLY);
 	saved_out = dup(1);
 	saved_err = dup(2);
-	dup2(null, 1);
-	dup2(null, 2);
+	dup2(fd, 1);
+	dup2(fd, 2);
 	optind = 0;	/* GNU getopt: start over */
 	ret = daemon_main(&testd, argc, argv);
 	fflush(stdout);
@@ -97,7 +106,10 @@ run(const char *first, ...)
 	dup2(saved_err, 2);
 	close(saved_out);
 	close(saved_err);
-	close(null);
+	n = pread(fd, last_out, sizeof(last_out) - 1, 0);
+	last_out[n > 0 ? n : 0] = '\0';
+	close(fd);
+	unlink(path);
 	return ret;
 }
 
@@ -131,7 +143,7 @@ test_commands(void)
 	CHECK(daemon_command_find(&testd, "echo") == &commands[1]);
 	CHECK(daemon_command_find(&testd, "serve") == &commands[0]);
 	CHECK(daemon_command_find(&testd, "ech") == NULL);
-	CHECK(strstr(u, "usage: testd [-c file] [serve | echo NAME]\n"
+	CHECK(strstr(u, "usage: testd [-c file] [serve | echo NAME | loop]\n"
 			"       testd --version\n") == u);
 	CHECK(strstr(u, "\n  echo                 echo NAME\n"));
 	CHECK(strstr(u, "settings (file keys; environment BERTHTESTD_<KEY>):\n"
@@ -152,6 +164,7 @@ test_main(void)
 	      strcmp(echo_arg, "x") == 0);
 	CHECK(run("echo", NULL) == 2 && echoed == 1);	/* NAME missing */
 	CHECK(run("nope", NULL) == 2);
+	CHECK(strncmp(last_out, "usage: testd ", 13) == 0);
 	CHECK(run("-h", NULL) == 0 && run("--help", NULL) == 0);
 	CHECK(run("-V", NULL) == 0 && run("--version", NULL) == 0);
 	CHECK(run("-x", NULL) == 2);
@@ -161,6 +174,8 @@ test_main(void)
 	CHECK(run(NULL) == 42);
 	setenv("BERTHTESTD_N", "101", 1);
 	CHECK(run(NULL) == 1 && served == 3);
+	CHECK(strstr(last_out, "environment BERTHTESTD_N: \"n\" must be an "
+			       "integer from 0 to 100, not \"101\""));
 	unsetenv("BERTHTESTD_N");
 	configure_ret = -1;
 	CHECK(run(NULL) == 1 && served == 3);
@@ -222,10 +237,102 @@ test_ticks(void)
 	daemon_ticks_stop(ts);
 }
 
+/*
+ * The serve loop: a thread started by the start hook (so it has the
+ * signals blocked) sends SIGHUP, then SIGTERM, to the loop's thread once
+ * the tick has run; the tick stops before the stop hook runs.
+ */
+static pthread_t loop_thread, signaller;
+static int loop_ticks, loop_reloads, loop_ticks_at_stop = -1;
+static bool loop_reload_ok;
+
+static void
+loop_tick(struct db *db)
+{
+	(void)db;
+	__atomic_add_fetch(&loop_ticks, 1, __ATOMIC_RELAXED);
+}
+
+static void
+wait_for(const int *counter)
+{
+	struct timespec pause = { .tv_nsec = 5 * 1000000L };
+
+	for (int i = 0; i < 1000 && !__atomic_load_n(counter, __ATOMIC_RELAXED);
+	     i++)
+		nanosleep(&pause, NULL);
+}
+
+static void *
+signal_loop(void *arg)
+{
+	(void)arg;
+	wait_for(&loop_ticks);
+	pthread_kill(loop_thread, SIGHUP);
+	wait_for(&loop_reloads);
+	pthread_kill(loop_thread, SIGTERM);
+	return NULL;
+}
+
+static int
+loop_start(void)
+{
+	loop_thread = pthread_self();
+	return pthread_create(&signaller, NULL, signal_loop, NULL) == 0 ? 0
+									 : -1;
+}
+
+static void
+loop_reload(bool ok)
+{
+	loop_reload_ok = ok;
+	__atomic_add_fetch(&loop_reloads, 1, __ATOMIC_RELAXED);
+}
+
+static void
+loop_stop(void)
+{
+	pthread_join(signaller, NULL);
+	loop_ticks_at_stop = __atomic_load_n(&loop_ticks, __ATOMIC_RELAXED);
+}
+
+static int
+cmd_loop(char **args)
+{
+	static const struct daemon_tick ticks[] = {
+		{ "test-loop", loop_tick, 5, false, NULL },
+	};
+	const struct daemon_server hooks = {
+		.start = loop_start,
+		.reload = loop_reload,
+		.stop = loop_stop,
+		.ticks = ticks,
+		.n_ticks = 1,
+	};
+
+	(void)args;
+	return daemon_serve(&hooks);
+}
+
+static void
+test_serve(void)
+{
+	struct timespec pause = { .tv_nsec = 50 * 1000000L };
+
+	CHECK(run("loop", NULL) == 0);
+	CHECK(strstr(last_out, "testd info: SIGHUP: configuration reloaded"));
+	CHECK(strstr(last_out, "testd info: stopping on signal 15"));
+	CHECK(loop_reloads == 1 && loop_reload_ok);
+	CHECK(loop_ticks_at_stop >= 1);
+	nanosleep(&pause, NULL);
+	CHECK(loop_ticks == loop_ticks_at_stop);
+}
+
 void
 test_daemon(void)
 {
 	test_commands();
 	test_main();
 	test_ticks();
+	test_serve();
 }
