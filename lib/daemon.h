@@ -26,8 +26,19 @@ struct daemon_command {
 	const char *help;	/* one line, for -h */
 };
 
-/* A program: its settings, its commands (the first runs when none is
- * named) and the hooks around them. Every pointer outlives daemon_main. */
+/*
+ * A program: its settings, its commands (the first runs when none is
+ * named) and the hooks around them. Every pointer outlives daemon_main.
+ * A new daemon's main.c is its settings table, its commands and
+ *	static const struct daemon replicator = {
+ *		.name = "replicator", .env_prefix = "REPLICATOR",
+ *		.settings = settings, .n_settings = NSETTINGS,
+ *		.commands = commands, .n_commands = NCOMMANDS,
+ *	};
+ *	int main(int argc, char **argv)
+ *	{ return daemon_main(&replicator, argc, argv); }
+ * where the serve command checks its settings and calls daemon_serve.
+ */
 struct daemon {
 	const char *name;	/* "registryd": logs, usage, --version */
 	const char *env_prefix;	/* "REGISTRYD": REGISTRYD_<KEY> overrides */
