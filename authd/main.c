@@ -6,19 +6,16 @@
  *
  * DESIGN: like registryd, libmicrohttpd's thread pool with one PostgreSQL
  * connection per worker. State shared across authd nodes (lockouts, the
- * audit log, tokens) lives in PostgreSQL. The main thread waits for
- * signals: SIGHUP reloads the signing keys (rotation: append the new key,
- * reload; tokens signed with older keys stay valid while the keys remain
- * listed) and the TLS certificate, SIGTERM/SIGINT stop. Between signals
- * it syncs the directory and purges audit records past
- * audit_retention_days.
+ * audit log, tokens) lives in PostgreSQL. The main thread only waits for
+ * signals (lib/daemon.c): SIGHUP reloads the signing keys (rotation:
+ * append the new key, reload; tokens signed with older keys stay valid
+ * while the keys remain listed) and the TLS certificate, SIGTERM/SIGINT
+ * stop. A housekeeping tick thread, with its own connection, syncs the
+ * directory and purges audit records past audit_retention_days.
  * Usage: authd [-c file] [serve | migrate | check-config |
  * bootstrap-admin NAME | purge-audit]
  */
-#include <getopt.h>
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,89 +25,88 @@
 #include "authmetrics.h"
 #include "ldapauth.h"
 #include "conf.h"
+#include "daemon.h"
 #include "log.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "netaddr.h"
-#include "version.h"
 
 struct authd_config authd;
 
-static char *opt_listen, *opt_database, *opt_log_level, *opt_service;
-static char *opt_issuer, *opt_signing_keys, *opt_signing_chain;
-static char *opt_tls_cert, *opt_tls_key, *opt_metrics_listen;
-static long long opt_threads, opt_token_ttl, opt_refresh_ttl;
-static long long opt_idle_timeout, opt_header_timeout, opt_max_conns;
-static long long opt_max_conns_addr;
-static long long opt_lock_threshold, opt_lock_window, opt_lock_duration;
-static long long opt_lock_addr_threshold, opt_lock_delay;
+/* Settings without a home in authd, ldap_cfg or http_cfg. */
+static const char *opt_database, *opt_signing_keys, *opt_signing_chain;
+static const char *opt_metrics_listen, *opt_trusted_proxies;
 static long long opt_hash_concurrency, opt_hash_wait;
-static long long opt_cache_ttl, opt_audit_retention;
-static char *opt_ldap_urls, *opt_ldap_ca, *opt_ldap_cert, *opt_ldap_key;
-static char *opt_ldap_bind_dn, *opt_ldap_bind_pw, *opt_ldap_type;
-static char *opt_ldap_user_base, *opt_ldap_user_filter, *opt_ldap_group_base;
-static char *opt_ldap_group_filter, *opt_ldap_attr_user, *opt_ldap_attr_display;
-static char *opt_ldap_attr_email, *opt_ldap_admin_group;
-static bool opt_ldap_starttls, opt_ldap_nested, opt_ldap_referrals;
-static long long opt_ldap_net_timeout, opt_ldap_timeout, opt_ldap_page;
-static long long opt_ldap_sync, opt_ldap_down, opt_ldap_sync_max_disable;
-static long long opt_ldap_max_concurrent;
+static const char *opt_ldap_user_filter, *opt_ldap_group_base;
+static const char *opt_ldap_attr_user, *opt_ldap_attr_display;
+static long long opt_ldap_sync, opt_ldap_max_concurrent;
+static int opt_ldap_type;	/* DIRECTORY_* */
+enum { DIRECTORY_OPENLDAP, DIRECTORY_AD };
+static const char *const ldap_types[] = { "openldap", "ad", NULL };
 static struct ldapauth_config ldap_cfg;
-static const char *conf_path;
-static char *opt_log_format, *opt_trusted_proxies;
 static struct netaddr_set trusted_proxies;
+static struct http_config http_cfg = {
+	.conn_memory = 65536,
+	.trusted_proxies = &trusted_proxies,
+	.route_names = authd_route_names,
+	.n_routes = AR_COUNT,
+};
 
 static const struct conf_key settings[] = {
-	{ "listen", CONF_STR, &opt_listen, "127.0.0.1:5001", 0, 0, false,
+	{ "listen", CONF_STR, &http_cfg.listen, "127.0.0.1:5001", 0, 0, false,
 	  "address and port to serve on" },
 	{ "database", CONF_STR, &opt_database, "", 0, 0, false,
 	  "libpq connection string" },
-	{ "threads", CONF_INT, &opt_threads, "8", 1, 256, false,
+	{ "threads", CONF_INT32, &http_cfg.threads, "8", 1, 256, false,
 	  "HTTP worker threads" },
-	{ "idle_timeout", CONF_INT, &opt_idle_timeout, "60", 1, 86400, false,
+	{ "idle_timeout", CONF_UINT32, &http_cfg.idle_timeout,
+	  "60", 1, 86400, false,
 	  "seconds a connection may stay idle" },
-	{ "header_timeout", CONF_INT, &opt_header_timeout, "10", 0, 3600,
+	{ "header_timeout", CONF_UINT32, &http_cfg.header_timeout,
+	  "10", 0, 3600,
 	  false, "seconds a request's headers may take to arrive; 0: any" },
-	{ "max_connections", CONF_INT, &opt_max_conns, "0", 0, 1000000, false,
+	{ "max_connections", CONF_UINT32, &http_cfg.max_connections,
+	  "0", 0, 1000000, false,
 	  "connections held at once; 0: from the open file limit" },
-	{ "max_connections_per_address", CONF_INT, &opt_max_conns_addr, "256",
+	{ "max_connections_per_address", CONF_UINT32,
+	  &http_cfg.max_per_address, "256",
 	  0, 1000000, false,
 	  "connections one client address may hold; 0: any" },
-	{ "log_level", CONF_STR, &opt_log_level, "info", 0, 0, true,
-	  "error, warn, info or debug" },
-	{ "log_format", CONF_STR, &opt_log_format, "text", 0, 0, true,
-	  "text or json (one JSON object per line)" },
+	DAEMON_LOG_SETTINGS,
 	{ "trusted_proxies", CONF_STR, &opt_trusted_proxies, "", 0, 0, false,
 	  "comma-separated CIDRs of proxies trusted to name the client" },
-	{ "tls_cert", CONF_STR, &opt_tls_cert, NULL, 0, 0, false,
+	{ "tls_cert", CONF_STR, &http_cfg.tls_cert, NULL, 0, 0, false,
 	  "PEM certificate chain; enables HTTPS with tls_key" },
-	{ "tls_key", CONF_STR, &opt_tls_key, NULL, 0, 0, false,
+	{ "tls_key", CONF_STR, &http_cfg.tls_key, NULL, 0, 0, false,
 	  "PEM private key" },
-	{ "service", CONF_STR, &opt_service, "berth-registry", 0, 0, false,
+	{ "service", CONF_STR, &authd.service, "berth-registry", 0, 0, false,
 	  "the registry's service name (token audience)" },
-	{ "issuer", CONF_STR, &opt_issuer, "berth-authd", 0, 0, false,
+	{ "issuer", CONF_STR, &authd.issuer, "berth-authd", 0, 0, false,
 	  "token issuer" },
 	{ "signing_keys", CONF_STR, &opt_signing_keys, "", 0, 0, true,
 	  "comma-separated PEM private keys (EC P-256 or RSA); the last signs" },
 	{ "signing_chain", CONF_STR, &opt_signing_chain, "", 0, 0, true,
 	  "PEM certificate chain of the signing key, sent as x5c" },
-	{ "token_ttl", CONF_INT, &opt_token_ttl, "300", 10, 86400, false,
+	{ "token_ttl", CONF_INT, &authd.token_ttl, "300", 10, 86400, false,
 	  "seconds a registry token lives" },
-	{ "refresh_ttl", CONF_INT, &opt_refresh_ttl, "2592000", 60,
+	{ "refresh_ttl", CONF_INT, &authd.refresh_ttl, "2592000", 60,
 	  31536000, false, "seconds a refresh token lives" },
-	{ "lockout_threshold", CONF_INT, &opt_lock_threshold, "10", 1, 1000,
+	{ "lockout_threshold", CONF_INT, &authd.lockout_threshold,
+	  "10", 1, 1000,
 	  false, "failed passwords of one account from one address before "
 	  "that pair's logins are delayed" },
-	{ "lockout_address_threshold", CONF_INT, &opt_lock_addr_threshold,
+	{ "lockout_address_threshold", CONF_INT,
+	  &authd.lockout_addr_threshold,
 	  "100", 1, 100000, false,
 	  "failed passwords from one address before its password logins "
 	  "are delayed" },
-	{ "lockout_window", CONF_INT, &opt_lock_window, "900", 1, 86400,
+	{ "lockout_window", CONF_INT, &authd.lockout_window, "900", 1, 86400,
 	  false, "seconds after the last failure and its delay until the "
 	  "failures are forgotten" },
-	{ "lockout_delay", CONF_INT, &opt_lock_delay, "1", 1, 86400, false,
+	{ "lockout_delay", CONF_INT, &authd.lockout_delay, "1", 1, 86400, false,
 	  "seconds of the first delay; each further failure doubles it" },
-	{ "lockout_duration", CONF_INT, &opt_lock_duration, "900", 1, 86400,
+	{ "lockout_duration", CONF_INT, &authd.lockout_duration,
+	  "900", 1, 86400,
 	  false, "the longest delay, in seconds" },
 	{ "hash_concurrency", CONF_INT, &opt_hash_concurrency, "0", 0, 256,
 	  false, "password hashes at once (as many may wait); 0: the CPU "
@@ -118,62 +114,68 @@ static const struct conf_key settings[] = {
 	{ "hash_queue_wait", CONF_INT, &opt_hash_wait, "500", 1, 60000,
 	  false, "milliseconds a password check waits for a hash slot "
 	  "before 503" },
-	{ "credential_cache_ttl", CONF_INT, &opt_cache_ttl, "60", 0, 3600,
+	{ "credential_cache_ttl", CONF_INT, &authd.cred_cache_ttl,
+	  "60", 0, 3600,
 	  false, "seconds a verified password is remembered (as an HMAC)" },
-	{ "ldap_urls", CONF_STR, &opt_ldap_urls, "", 0, 0, false,
+	{ "ldap_urls", CONF_STR, &ldap_cfg.urls, "", 0, 0, false,
 	  "directory servers, comma-separated, tried in order; empty: none" },
-	{ "ldap_type", CONF_STR, &opt_ldap_type, "openldap", 0, 0, false,
-	  "openldap or ad (Active Directory)" },
-	{ "ldap_starttls", CONF_BOOL, &opt_ldap_starttls, "true", 0, 0, false,
+	{ "ldap_type", CONF_ENUM, CONF_ENUM_VAR(&opt_ldap_type, ldap_types),
+	  "openldap", 0, 0, false, "the directory (ad: Active Directory)" },
+	{ "ldap_starttls", CONF_BOOL, &ldap_cfg.starttls, "true", 0, 0, false,
 	  "require StartTLS on ldap:// URLs" },
-	{ "ldap_ca_file", CONF_STR, &opt_ldap_ca, "", 0, 0, false,
+	{ "ldap_ca_file", CONF_STR, &ldap_cfg.ca_file, "", 0, 0, false,
 	  "CA certificates the directory's certificate must chain to" },
-	{ "ldap_client_cert", CONF_STR, &opt_ldap_cert, "", 0, 0, false,
+	{ "ldap_client_cert", CONF_STR, &ldap_cfg.cert_file, "", 0, 0, false,
 	  "client certificate (PEM), optional" },
-	{ "ldap_client_key", CONF_STR, &opt_ldap_key, "", 0, 0, false,
+	{ "ldap_client_key", CONF_STR, &ldap_cfg.key_file, "", 0, 0, false,
 	  "client key (PEM), optional" },
-	{ "ldap_bind_dn", CONF_STR, &opt_ldap_bind_dn, "", 0, 0, false,
+	{ "ldap_bind_dn", CONF_STR, &ldap_cfg.bind_dn, "", 0, 0, false,
 	  "the service account's DN" },
-	{ "ldap_bind_password", CONF_STR, &opt_ldap_bind_pw, "", 0, 0, false,
+	{ "ldap_bind_password", CONF_STR, &ldap_cfg.bind_password,
+	  "", 0, 0, false,
 	  "the service account's password" },
-	{ "ldap_user_base", CONF_STR, &opt_ldap_user_base, "", 0, 0, false,
+	{ "ldap_user_base", CONF_STR, &ldap_cfg.user_base, "", 0, 0, false,
 	  "where users are searched" },
 	{ "ldap_user_filter", CONF_STR, &opt_ldap_user_filter, "", 0, 0,
 	  false, "user filter, %s is the login (default by ldap_type)" },
 	{ "ldap_group_base", CONF_STR, &opt_ldap_group_base, "", 0, 0, false,
 	  "where groups are searched (default: ldap_user_base)" },
-	{ "ldap_group_filter", CONF_STR, &opt_ldap_group_filter, "", 0, 0,
+	{ "ldap_group_filter", CONF_STR, &ldap_cfg.group_filter, "", 0, 0,
 	  false, "group filter, %s is a member DN; empty: memberOf" },
 	{ "ldap_attr_username", CONF_STR, &opt_ldap_attr_user, "", 0, 0,
 	  false, "login attribute (uid, or sAMAccountName for ad)" },
 	{ "ldap_attr_display", CONF_STR, &opt_ldap_attr_display, "", 0, 0,
 	  false, "display name attribute (cn, or displayName for ad)" },
-	{ "ldap_attr_email", CONF_STR, &opt_ldap_attr_email, "mail", 0, 0,
+	{ "ldap_attr_email", CONF_STR, &ldap_cfg.attr_email, "mail", 0, 0,
 	  false, "e-mail attribute" },
-	{ "ldap_nested", CONF_BOOL, &opt_ldap_nested, "true", 0, 0, false,
+	{ "ldap_nested", CONF_BOOL, &ldap_cfg.nested, "true", 0, 0, false,
 	  "expand nested groups" },
-	{ "ldap_referrals", CONF_BOOL, &opt_ldap_referrals, "false", 0, 0,
+	{ "ldap_referrals", CONF_BOOL, &ldap_cfg.referrals, "false", 0, 0,
 	  false, "chase referrals" },
-	{ "ldap_network_timeout", CONF_INT, &opt_ldap_net_timeout, "5", 1, 300,
+	{ "ldap_network_timeout", CONF_INT32, &ldap_cfg.network_timeout,
+	  "5", 1, 300,
 	  false, "seconds to connect to a directory server" },
-	{ "ldap_timeout", CONF_INT, &opt_ldap_timeout, "10", 1, 300, false,
+	{ "ldap_timeout", CONF_INT32, &ldap_cfg.timeout, "10", 1, 300, false,
 	  "seconds a directory operation may take" },
-	{ "ldap_page_size", CONF_INT, &opt_ldap_page, "500", 1, 10000, false,
+	{ "ldap_page_size", CONF_INT32, &ldap_cfg.page_size,
+	  "500", 1, 10000, false,
 	  "entries per page of a paged search" },
-	{ "ldap_admin_group", CONF_STR, &opt_ldap_admin_group, "", 0, 0, false,
+	{ "ldap_admin_group", CONF_STR, &ldapsync_admin_group, "", 0, 0, false,
 	  "DN of the group whose members are system administrators" },
 	{ "ldap_sync_interval", CONF_INT, &opt_ldap_sync, "900", 0, 86400,
 	  false, "seconds between full directory syncs; 0: off" },
 	{ "metrics_listen", CONF_STR, &opt_metrics_listen, "", 0, 0, false,
 	  "host:port serving /metrics (plain HTTP) instead of listen" },
-	{ "audit_retention_days", CONF_INT, &opt_audit_retention, "365", 0,
+	{ "audit_retention_days", CONF_INT,
+	  &authd.audit_retention_days, "365", 0,
 	  36500, false, "days audit records are kept; 0: forever" },
-	{ "ldap_down_seconds", CONF_INT, &opt_ldap_down, "30", 0, 3600, false,
+	{ "ldap_down_seconds", CONF_INT32, &ldap_cfg.down_seconds,
+	  "30", 0, 3600, false,
 	  "seconds a directory server that failed is skipped; 0: never" },
 	{ "ldap_max_concurrent", CONF_INT, &opt_ldap_max_concurrent, "0", 0,
 	  256, false, "directory calls at once; 0: threads - 2 (at least 1)" },
-	{ "ldap_sync_max_disable_percent", CONF_INT,
-	  &opt_ldap_sync_max_disable, "10", 0, 100, false,
+	{ "ldap_sync_max_disable_percent", CONF_INT32,
+	  &ldapsync_max_disable_percent, "10", 0, 100, false,
 	  "a sync that would disable more of the directory users disables none" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
@@ -184,54 +186,31 @@ or_default(const char *v, const char *def)
 	return v != NULL && *v ? v : def;
 }
 
-static int
+/* The directory settings that default by ldap_type or by each other. */
+static void
 setup_ldap(void)
 {
-	bool ad = !strcmp(opt_ldap_type, "ad");
+	bool ad = opt_ldap_type == DIRECTORY_AD;
 
-	if (!ad && strcmp(opt_ldap_type, "openldap") != 0) {
-		log_warnx("ldap_type must be openldap or ad");
-		return -1;
-	}
-	ldap_cfg = (struct ldapauth_config){
-		.urls = opt_ldap_urls,
-		.starttls = opt_ldap_starttls,
-		.ca_file = opt_ldap_ca,
-		.cert_file = opt_ldap_cert,
-		.key_file = opt_ldap_key,
-		.bind_dn = opt_ldap_bind_dn,
-		.bind_password = opt_ldap_bind_pw,
-		.user_base = opt_ldap_user_base,
-		.user_filter = or_default(
-			opt_ldap_user_filter,
-			ad ? "(&(objectCategory=person)(objectClass=user)"
-			     "(sAMAccountName=%s))"
-			   : "(&(objectClass=inetOrgPerson)(uid=%s))"),
-		.group_base = or_default(opt_ldap_group_base, opt_ldap_user_base),
-		.group_filter = opt_ldap_group_filter,
-		.attr_username = or_default(opt_ldap_attr_user,
-					    ad ? "sAMAccountName" : "uid"),
-		.attr_display = or_default(opt_ldap_attr_display,
-					   ad ? "displayName" : "cn"),
-		.attr_email = opt_ldap_attr_email,
-		.active_directory = ad,
-		.nested = opt_ldap_nested,
-		.referrals = opt_ldap_referrals,
-		.network_timeout = (int)opt_ldap_net_timeout,
-		.timeout = (int)opt_ldap_timeout,
-		.page_size = (int)opt_ldap_page,
-		.down_seconds = (int)opt_ldap_down,
-		.max_concurrent = opt_ldap_max_concurrent
+	ldap_cfg.user_filter = or_default(
+		opt_ldap_user_filter,
+		ad ? "(&(objectCategory=person)(objectClass=user)"
+		     "(sAMAccountName=%s))"
+		   : "(&(objectClass=inetOrgPerson)(uid=%s))");
+	ldap_cfg.group_base = or_default(opt_ldap_group_base,
+					 ldap_cfg.user_base);
+	ldap_cfg.attr_username = or_default(opt_ldap_attr_user,
+					    ad ? "sAMAccountName" : "uid");
+	ldap_cfg.attr_display = or_default(opt_ldap_attr_display,
+					   ad ? "displayName" : "cn");
+	ldap_cfg.active_directory = ad;
+	ldap_cfg.max_concurrent = opt_ldap_max_concurrent
 					  ? (int)opt_ldap_max_concurrent
-				  : opt_threads > 3 ? (int)opt_threads - 2
-						    : 1,
-	};
-	ldapsync_max_disable_percent = (int)opt_ldap_sync_max_disable;
+				  : http_cfg.threads > 3 ? http_cfg.threads - 2
+							 : 1;
 	authd_ldap_ad = ad;
-	ldapsync_admin_group = *opt_ldap_admin_group ? opt_ldap_admin_group
-						     : NULL;
+	conf_empty_is_unset(&ldapsync_admin_group);
 	ldapauth_init(&ldap_cfg);
-	return 0;
 }
 
 /* authd_stmts then api_stmts, in the numbering both enums use. */
@@ -310,30 +289,25 @@ fail:
 	return -1;
 }
 
+/* After the settings load: what they imply. */
 static int
-load_settings(const char *path)
+configure(void)
 {
-	if (conf_load(settings, NSETTINGS, path, "AUTHD") < 0)
-		return -1;
-	if (log_set_level(opt_log_level) < 0 ||
-	    log_set_format(opt_log_format) < 0 ||
-	    netaddr_set_parse(&trusted_proxies, opt_trusted_proxies,
+	if (netaddr_set_parse(&trusted_proxies, opt_trusted_proxies,
 			      "trusted_proxies") < 0)
 		return -1;
-	conf_empty_is_unset(&opt_tls_cert);
-	conf_empty_is_unset(&opt_tls_key);
-	authd.service = opt_service;
-	authd.issuer = opt_issuer;
-	authd.token_ttl = opt_token_ttl;
-	authd.refresh_ttl = opt_refresh_ttl;
-	authd.lockout_threshold = opt_lock_threshold;
-	authd.lockout_addr_threshold = opt_lock_addr_threshold;
-	authd.lockout_window = opt_lock_window;
-	authd.lockout_delay = opt_lock_delay;
-	authd.lockout_duration = opt_lock_duration;
-	authd.cred_cache_ttl = opt_cache_ttl;
-	authd.audit_retention_days = opt_audit_retention;
-	return setup_ldap();
+	conf_empty_is_unset(&http_cfg.tls_cert);
+	conf_empty_is_unset(&http_cfg.tls_key);
+	setup_ldap();
+	return 0;
+}
+
+static void
+release(void)
+{
+	keysets_free();
+	free(all_stmts);
+	netaddr_set_release(&trusted_proxies);
 }
 
 /* Whether every signing key (and the chain) loads; nothing is published. */
@@ -386,28 +360,28 @@ check_readable(const char *key, const char *path)
 static int
 check_settings(void)
 {
-	int ret = http_check_serving(opt_listen, opt_tls_cert, opt_tls_key);
+	int ret = http_check_serving(http_cfg.listen, http_cfg.tls_cert,
+				     http_cfg.tls_key);
 
 	if (db_conninfo_check(opt_database) < 0)
 		ret = -1;
 	if (check_signing() < 0)
 		ret = -1;
-	if (check_readable("ldap_ca_file", opt_ldap_ca) < 0 ||
-	    check_readable("ldap_client_cert", opt_ldap_cert) < 0 ||
-	    check_readable("ldap_client_key", opt_ldap_key) < 0)
+	if (check_readable("ldap_ca_file", ldap_cfg.ca_file) < 0 ||
+	    check_readable("ldap_client_cert", ldap_cfg.cert_file) < 0 ||
+	    check_readable("ldap_client_key", ldap_cfg.key_file) < 0)
 		ret = -1;
 	return ret;
 }
 
+static struct http_server *srv, *msrv;
+
+/* SIGHUP, when the settings parsed: the signing keys and the TLS files. */
 static void
-reload(struct http_server *srv)
+reload(bool settings_ok)
 {
-	if (conf_reload(settings, NSETTINGS, conf_path, "AUTHD") < 0) {
-		log_warnx("SIGHUP: configuration not reloaded");
+	if (!settings_ok)
 		return;
-	}
-	(void)log_set_level(opt_log_level);
-	(void)log_set_format(opt_log_format);
 	if (load_keys() < 0) {
 		const struct signing_keys *ks = authd_signing();
 
@@ -418,25 +392,24 @@ reload(struct http_server *srv)
 }
 
 /*
- * Between signals, once a minute (or every ldap_sync_interval when that
- * is shorter): the directory sync when its interval has passed, and a
+ * The housekeeping tick, once a minute (or every ldap_sync_interval when
+ * that is shorter): the directory sync when its interval has passed, and a
  * bounded slice of the audit log's purge (100,000 rows a minute at most,
  * so a first purge of years of records spreads out).
  */
 #define HOUSEKEEPING_TICK 60
 
+static time_t last_sync;	/* the housekeeping thread's */
+
 static void
-housekeeping(time_t *last_sync)
+housekeeping(struct db *db)
 {
-	struct db *db = db_thread();
 	time_t now = time(NULL);
 	int n;
 
-	if (db == NULL)
-		return;
 	if (opt_ldap_sync && ldapauth_enabled() &&
-	    now - *last_sync >= opt_ldap_sync) {
-		*last_sync = now;
+	    now - last_sync >= opt_ldap_sync) {
+		last_sync = now;
 		if ((n = ldapsync_all(db)) >= 0)
 			log_info("ldap sync: %d users disabled", n);
 	}
@@ -451,7 +424,7 @@ static int
 hash_slots(void)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	long quarter = opt_threads / 4 > 0 ? opt_threads / 4 : 1;
+	long quarter = http_cfg.threads / 4 > 0 ? http_cfg.threads / 4 : 1;
 
 	if (opt_hash_concurrency > 0)
 		return (int)opt_hash_concurrency;
@@ -461,76 +434,59 @@ hash_slots(void)
 }
 
 static int
-cmd_serve(void)
+start(void)
 {
-	struct http_config hc = {
-		.listen = opt_listen,
-		.threads = (int)opt_threads,
-		.tls_cert = opt_tls_cert,
-		.tls_key = opt_tls_key,
-		.idle_timeout = (unsigned)opt_idle_timeout,
-		.conn_memory = 65536,
-		.header_timeout = (unsigned)opt_header_timeout,
-		.max_connections = (unsigned)opt_max_conns,
-		.max_per_address = (unsigned)opt_max_conns_addr,
-		.trusted_proxies = &trusted_proxies,
-		.route_names = authd_route_names,
-		.n_routes = AR_COUNT,
-	};
-	struct http_server *srv, *msrv = NULL;
-	time_t last_sync = time(NULL);
-	sigset_t set;
-	int sig;
+	setup_db();
+	metrics_init("berth_authd", "authd", authd_route_names, AR_COUNT);
+	authmetrics_register();
+	if (*opt_metrics_listen &&
+	    (msrv = metrics_listen_start(opt_metrics_listen, AR_METRICS,
+					 AR_UNKNOWN)) == NULL)
+		return -1;
+	if ((srv = http_start(&http_cfg, &authd_handlers, &authd)) == NULL) {
+		http_stop(msrv);
+		return -1;
+	}
+	log_info("authd serving on %s%s for service \"%s\"", http_cfg.listen,
+		 http_cfg.tls_cert ? " (https)" : "", authd.service);
+	return 0;
+}
 
+static void
+stop(void)
+{
+	http_stop(srv);
+	http_stop(msrv);
+	db_teardown();
+}
+
+static int
+cmd_serve(char **args)
+{
+	long long every = opt_ldap_sync && opt_ldap_sync < HOUSEKEEPING_TICK
+				  ? opt_ldap_sync
+				  : HOUSEKEEPING_TICK;
+	/* The sync's thread keeps a directory connection: closed at its end. */
+	struct daemon_tick ticks[] = {
+		{ "housekeeping", housekeeping, 1000u * (unsigned)every, true,
+		  ldapauth_thread_close },
+	};
+	struct daemon_server hooks = {
+		.start = start,
+		.reload = reload,
+		.stop = stop,
+		.ticks = ticks,
+		.n_ticks = (int)ARRAY_SIZE(ticks),
+	};
+
+	(void)args;
 	if (check_settings() < 0 || load_keys() < 0)
 		return 1;
 	password_queue_init(hash_slots(), (long)opt_hash_wait);
 	if (migrate_verify(opt_database) < 0)
 		return 1;
-	setup_db();
-	metrics_init("berth_authd", "authd", authd_route_names, AR_COUNT);
-	authmetrics_register();
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (*opt_metrics_listen &&
-	    (msrv = metrics_listen_start(opt_metrics_listen, AR_METRICS,
-					 AR_UNKNOWN)) == NULL)
-		return 1;
-	if ((srv = http_start(&hc, &authd_handlers, &authd)) == NULL) {
-		http_stop(msrv);
-		return 1;
-	}
-	log_info("authd serving on %s%s for service \"%s\"", opt_listen,
-		 opt_tls_cert ? " (https)" : "", authd.service);
-	for (;;) {
-		/* Housekeeping runs between signals. */
-		long long every = opt_ldap_sync && opt_ldap_sync <
-							  HOUSEKEEPING_TICK
-					  ? opt_ldap_sync
-					  : HOUSEKEEPING_TICK;
-		struct timespec tick = { .tv_sec = (time_t)every };
-
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig < 0) {
-			housekeeping(&last_sync);
-			continue;
-		}
-		if (sig == SIGHUP) {
-			reload(srv);
-			continue;
-		}
-		break;
-	}
-	log_info("stopping on signal %d", sig);
-	http_stop(srv);
-	http_stop(msrv);
-	db_teardown();
-	ldapauth_thread_close();
-	return 0;
+	last_sync = time(NULL);
+	return daemon_serve(&hooks);
 }
 
 /* purge-audit: deletes every record past audit_retention_days, now. */
@@ -611,65 +567,58 @@ out:
 	return ret;
 }
 
-static void
-usage(void)
+static int
+cmd_migrate(char **args)
 {
-	printf("usage: authd [-c file] [serve | migrate | check-config | "
-	       "bootstrap-admin NAME | purge-audit]\n       authd --version\n"
-	       "settings (file keys; environment AUTHD_<KEY>):\n");
-	conf_usage(settings, NSETTINGS);
+	(void)args;
+	return migrate_command(opt_database);
 }
 
-static const struct option long_opts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+static int
+cmd_check_config(char **args)
+{
+	(void)args;
+	return check_settings() < 0 ? 1 : 0;
+}
+
+static int
+cmd_bootstrap(char **args)
+{
+	return cmd_bootstrap_admin(args[0]);
+}
+
+static int
+cmd_purge(char **args)
+{
+	(void)args;
+	return cmd_purge_audit();
+}
+
+static const struct daemon_command commands[] = {
+	{ "serve", NULL, 0, cmd_serve, "serve tokens and the management API" },
+	{ "migrate", NULL, 0, cmd_migrate,
+	  "apply the pending schema migrations, then exit" },
+	{ "check-config", NULL, 0, cmd_check_config,
+	  "check the settings and the files they name, then exit" },
+	{ "bootstrap-admin", "NAME", 1, cmd_bootstrap,
+	  "create the first administrator unless any user exists" },
+	{ "purge-audit", NULL, 0, cmd_purge,
+	  "delete the audit records past audit_retention_days now" },
+};
+
+static const struct daemon authd_daemon = {
+	.name = "authd",
+	.env_prefix = "AUTHD",
+	.settings = settings,
+	.n_settings = NSETTINGS,
+	.commands = commands,
+	.n_commands = (int)ARRAY_SIZE(commands),
+	.configure = configure,
+	.release = release,
 };
 
 int
 main(int argc, char **argv)
 {
-	const char *cmd = "serve";
-	int opt, ret;
-
-	log_set_daemon("authd");
-	while ((opt = getopt_long(argc, argv, "c:hV", long_opts, NULL)) != -1) {
-		switch (opt) {
-		case 'c':
-			conf_path = optarg;
-			break;
-		case 'h':
-			usage();
-			return 0;
-		case 'V':
-			version_print("authd");
-			return 0;
-		default:
-			usage();
-			return 2;
-		}
-	}
-	if (optind < argc)
-		cmd = argv[optind];
-	if (load_settings(conf_path) < 0)
-		return 1;
-	if (!strcmp(cmd, "serve"))
-		ret = cmd_serve();
-	else if (!strcmp(cmd, "migrate"))
-		ret = migrate_command(opt_database);
-	else if (!strcmp(cmd, "check-config"))
-		ret = check_settings() < 0 ? 1 : 0;
-	else if (!strcmp(cmd, "bootstrap-admin") && optind + 1 < argc)
-		ret = cmd_bootstrap_admin(argv[optind + 1]);
-	else if (!strcmp(cmd, "purge-audit"))
-		ret = cmd_purge_audit();
-	else {
-		usage();
-		ret = 2;
-	}
-	keysets_free();
-	free(all_stmts);
-	netaddr_set_release(&trusted_proxies);
-	conf_release(settings, NSETTINGS);
-	return ret;
+	return daemon_main(&authd_daemon, argc, argv);
 }

@@ -5,7 +5,9 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,13 +37,154 @@ parse_bool(const char *v, bool *out)
 	return 0;
 }
 
+/* The range a key's C type holds; a table's min and max must be in it. */
+static void
+type_limits(enum conf_type t, long long *lo, long long *hi)
+{
+	*lo = 0;
+	switch (t) {
+	case CONF_INT:
+		*lo = LLONG_MIN;
+		*hi = LLONG_MAX;
+		return;
+	case CONF_INT32:
+		*lo = INT_MIN;
+		*hi = INT_MAX;
+		return;
+	case CONF_UINT32:
+		*hi = UINT_MAX;
+		return;
+	case CONF_SIZE:
+		*hi = SIZE_MAX > LLONG_MAX ? LLONG_MAX : (long long)SIZE_MAX;
+		return;
+	case CONF_UINT64:
+		*hi = LLONG_MAX;
+		return;
+	default:
+		BUG("not an integer conf type");
+	}
+}
+
+static bool
+is_integer(enum conf_type t)
+{
+	return t == CONF_INT || t == CONF_INT32 || t == CONF_UINT32 ||
+	       t == CONF_SIZE || t == CONF_UINT64;
+}
+
+/* The size of the variable a key of type t writes. */
+static size_t
+type_size(enum conf_type t)
+{
+	switch (t) {
+	case CONF_STR:
+		return sizeof(const char *);
+	case CONF_INT:
+		return sizeof(long long);
+	case CONF_BOOL:
+		return sizeof(bool);
+	case CONF_INT32:
+	case CONF_ENUM:
+		return sizeof(int);
+	case CONF_UINT32:
+		return sizeof(unsigned);
+	case CONF_SIZE:
+		return sizeof(size_t);
+	case CONF_UINT64:
+		return sizeof(uint64_t);
+	}
+	BUG("bad conf type");
+}
+
+static void
+store_integer(const struct conf_key *k, long long v)
+{
+	switch (k->type) {
+	case CONF_INT:
+		*(long long *)k->var = v;
+		return;
+	case CONF_INT32:
+		*(int *)k->var = (int)v;
+		return;
+	case CONF_UINT32:
+		*(unsigned *)k->var = (unsigned)v;
+		return;
+	case CONF_SIZE:
+		*(size_t *)k->var = (size_t)v;
+		return;
+	case CONF_UINT64:
+		*(uint64_t *)k->var = (uint64_t)v;
+		return;
+	default:
+		BUG("not an integer conf type");
+	}
+}
+
+static int
+set_integer(const struct conf_key *k, const char *value, const char *where)
+{
+	long long v, lo, hi;
+	char *end;
+
+	type_limits(k->type, &lo, &hi);
+	if (k->min < lo || k->max > hi || k->min > k->max)
+		BUG("bounds of %s do not fit its type", k->name);
+	errno = 0;
+	v = strtoll(value, &end, 10);
+	if (errno || end == value || *end != '\0' || v < k->min ||
+	    v > k->max) {
+		log_warnx("%s: \"%s\" must be an integer from %lld to %lld, "
+			  "not \"%s\"",
+			  where, k->name, k->min, k->max, value);
+		return -1;
+	}
+	store_integer(k, v);
+	return 0;
+}
+
+/* The allowed values of an enum key as "a, b or c", into buf. */
+static const char *
+enum_list(const struct conf_key *k, char *buf, size_t len)
+{
+	const char *const *names = ((const struct conf_enum *)k->var)->names;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; names[i] != NULL && used < len; i++) {
+		const char *sep = i == 0		? ""
+				  : names[i + 1] == NULL ? " or "
+							 : ", ";
+
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", sep,
+					 names[i]);
+	}
+	return buf;
+}
+
+static int
+set_enum(const struct conf_key *k, const char *value, const char *where)
+{
+	const struct conf_enum *e = k->var;
+	char list[512];
+
+	for (int i = 0; e->names[i] != NULL; i++) {
+		if (strcmp(e->names[i], value) == 0) {
+			*e->index = i;
+			return 0;
+		}
+	}
+	/* "log_level must be error, warn, info or debug": the words of the
+	 * checks these keys had before they were enums. */
+	log_warnx("%s: %s must be %s, not \"%s\"", where, k->name,
+		  enum_list(k, list, sizeof(list)), value);
+	return -1;
+}
+
 int
 conf_set(const struct conf_key *keys, int n, const char *name,
 	 const char *value, const char *where)
 {
 	const struct conf_key *k = find_key(keys, n, name);
-	char *end;
-	long long v;
 	bool b;
 
 	if (k == NULL) {
@@ -50,20 +193,8 @@ conf_set(const struct conf_key *keys, int n, const char *name,
 	}
 	switch (k->type) {
 	case CONF_STR:
-		free(*(char **)k->var);
-		*(char **)k->var = xstrdup(value);
-		return 0;
-	case CONF_INT:
-		errno = 0;
-		v = strtoll(value, &end, 10);
-		if (errno || end == value || *end != '\0' || v < k->min ||
-		    v > k->max) {
-			log_warnx("%s: \"%s\" must be an integer from %lld to "
-				  "%lld, not \"%s\"",
-				  where, name, k->min, k->max, value);
-			return -1;
-		}
-		*(long long *)k->var = v;
+		free((char *)*(const char **)k->var);
+		*(const char **)k->var = xstrdup(value);
 		return 0;
 	case CONF_BOOL:
 		if (parse_bool(value, &b) < 0) {
@@ -74,8 +205,11 @@ conf_set(const struct conf_key *keys, int n, const char *name,
 		}
 		*(bool *)k->var = b;
 		return 0;
+	case CONF_ENUM:
+		return set_enum(k, value, where);
+	default:
+		return set_integer(k, value, where);
 	}
-	BUG("bad conf type");
 }
 
 static char *
@@ -178,8 +312,8 @@ conf_load(const struct conf_key *keys, int n, const char *path,
 	for (int i = 0; i < n; i++) {
 		snprintf(where, sizeof(where), "default of %s", keys[i].name);
 		if (keys[i].type == CONF_STR) {
-			free(*(char **)keys[i].var);
-			*(char **)keys[i].var = NULL;
+			free((char *)*(const char **)keys[i].var);
+			*(const char **)keys[i].var = NULL;
 		}
 		if (keys[i].def != NULL &&
 		    conf_set(keys, n, keys[i].name, keys[i].def, where) < 0)
@@ -213,64 +347,104 @@ str_changed(const char *a, const char *b)
 	return strcmp(a ? a : "", b ? b : "") != 0;
 }
 
+/* One key's value, parsed into scratch space by conf_reload. */
+union conf_value {
+	const char *s;
+	long long ll;
+	bool b;
+	int i;
+	unsigned u;
+	size_t z;
+	uint64_t u64;
+};
+
+/* Where a key's value is: var, or for CONF_ENUM the index var names. */
+static void *
+value_ptr(const struct conf_key *k)
+{
+	if (k->type == CONF_ENUM)
+		return ((const struct conf_enum *)k->var)->index;
+	return k->var;
+}
+
+/*
+ * Whether the scratch value v differs from the key's variable, and when
+ * apply, moves it there. Takes v's string either way.
+ */
+static bool
+reload_key(const struct conf_key *k, union conf_value *v, bool apply)
+{
+	const char **var = value_ptr(k);
+	size_t size = type_size(k->type);
+	bool changed;
+
+	if (k->type != CONF_STR) {
+		changed = memcmp(var, v, size) != 0;
+		if (apply)
+			memcpy(var, v, size);
+		return changed;
+	}
+	changed = str_changed(*var, v->s);
+	if (apply) {
+		free((char *)*var);
+		*var = v->s;
+	} else {
+		free((char *)v->s);
+	}
+	return changed;
+}
+
+/* A copy of keys whose variables are vals (and enums, for CONF_ENUM). */
+static struct conf_key *
+scratch_keys(const struct conf_key *keys, int n, union conf_value *vals,
+	     struct conf_enum *enums)
+{
+	struct conf_key *scratch = xcalloc((size_t)n, sizeof(*scratch));
+
+	for (int i = 0; i < n; i++) {
+		scratch[i] = keys[i];
+		scratch[i].var = &vals[i];
+		if (keys[i].type == CONF_ENUM) {
+			enums[i].index = &vals[i].i;
+			enums[i].names =
+				((const struct conf_enum *)keys[i].var)->names;
+			scratch[i].var = &enums[i];
+		}
+	}
+	return scratch;
+}
+
 int
 conf_reload(const struct conf_key *keys, int n, const char *path,
 	    const char *env_prefix)
 {
-	struct conf_key *scratch = xcalloc((size_t)n, sizeof(*scratch));
-	union {
-		char *s;
-		long long i;
-		bool b;
-	} *vals = xcalloc((size_t)n, sizeof(*vals));
+	union conf_value *vals = xcalloc((size_t)n, sizeof(*vals));
+	struct conf_enum *enums = xcalloc((size_t)n, sizeof(*enums));
+	struct conf_key *scratch = scratch_keys(keys, n, vals, enums);
 	int ret;
 
 	/* Parse into scratch variables, so a bad file changes nothing. */
-	for (int i = 0; i < n; i++) {
-		scratch[i] = keys[i];
-		scratch[i].var = &vals[i];
-	}
 	ret = conf_load(scratch, n, path, env_prefix);
 	for (int i = 0; i < n; i++) {
 		bool apply = ret == 0 && keys[i].reloadable;
-		bool changed = false;
+		bool changed = reload_key(&keys[i], &vals[i], apply);
 
-		switch (keys[i].type) {
-		case CONF_STR:
-			changed = str_changed(*(char **)keys[i].var, vals[i].s);
-			if (apply) {
-				free(*(char **)keys[i].var);
-				*(char **)keys[i].var = vals[i].s;
-			} else {
-				free(vals[i].s);
-			}
-			break;
-		case CONF_INT:
-			changed = *(long long *)keys[i].var != vals[i].i;
-			if (apply)
-				*(long long *)keys[i].var = vals[i].i;
-			break;
-		case CONF_BOOL:
-			changed = *(bool *)keys[i].var != vals[i].b;
-			if (apply)
-				*(bool *)keys[i].var = vals[i].b;
-			break;
-		}
 		/* Names only: a value may be a secret. */
 		if (ret == 0 && changed && !keys[i].reloadable)
 			log_warnx("SIGHUP: %s changed; restart to apply",
 				  keys[i].name);
 	}
-	free(vals);
 	free(scratch);
+	free(enums);
+	free(vals);
 	return ret;
 }
 
 void
-conf_empty_is_unset(char **v)
+conf_empty_is_unset(const char **v)
 {
 	if (*v != NULL && **v == '\0') {
-		free(*v);
+		free((char *)*v);
 		*v = NULL;
 	}
 }
@@ -281,20 +455,27 @@ conf_release(const struct conf_key *keys, int n)
 	for (int i = 0; i < n; i++) {
 		if (keys[i].type != CONF_STR)
 			continue;
-		free(*(char **)keys[i].var);
-		*(char **)keys[i].var = NULL;
+		free((char *)*(const char **)keys[i].var);
+		*(const char **)keys[i].var = NULL;
 	}
 }
 
 void
 conf_usage(const struct conf_key *keys, int n)
 {
+	char list[512];
+
 	for (int i = 0; i < n; i++) {
-		printf("  %-20s %s (default: %s", keys[i].name,
-		       keys[i].help ? keys[i].help : "",
-		       keys[i].def ? keys[i].def : "unset");
-		if (keys[i].type == CONF_INT)
-			printf("; %lld to %lld", keys[i].min, keys[i].max);
+		const struct conf_key *k = &keys[i];
+		const char *help = k->help ? k->help : "";
+
+		printf("  %-20s %s", k->name, help);
+		if (k->type == CONF_ENUM)
+			printf("%s%s", *help ? ": " : "",
+			       enum_list(k, list, sizeof(list)));
+		printf(" (default: %s", k->def ? k->def : "unset");
+		if (is_integer(k->type))
+			printf("; %lld to %lld", k->min, k->max);
 		printf(")\n");
 	}
 }

@@ -17,7 +17,7 @@
 
 /* Settings every node needs at request time (read-only after start). */
 struct registry {
-	char *storage_root;
+	const char *storage_root;
 	char **foreign_allow;	/* URL prefixes a foreign layer may use */
 	int n_foreign_allow;
 	char **foreign_deny;

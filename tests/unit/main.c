@@ -18,6 +18,7 @@ static const struct {
 	{ "conf", test_conf },
 	{ "db", test_db },
 	{ "defer", test_defer },
+	{ "daemon", test_daemon },
 	{ "digest", test_digest },
 	{ "reference", test_reference },
 	{ "range", test_range },
