@@ -510,6 +510,22 @@ cmd_purge_audit(void)
  * password comes from BERTH_ADMIN_PASSWORD, or is generated and printed
  * once on stdout.
  */
+/* The administrator's namespace and row, in one transaction (db_tx). */
+static int
+create_admin(struct db *db, void *arg)
+{
+	const char *const *p = arg;
+	PGresult *res;
+
+	if ((res = db_exec(db, A_USER_CREATE_NS, 1, p)) == NULL)
+		return -1;
+	PQclear(res);
+	if ((res = db_exec(db, A_USER_CREATE, 5, p)) == NULL)
+		return -1;
+	PQclear(res);
+	return 0;
+}
+
 static int
 cmd_bootstrap_admin(const char *name)
 {
@@ -538,14 +554,7 @@ cmd_bootstrap_admin(const char *name)
 		ret = 0;
 		goto out;
 	}
-	PQclear(res);
-	res = NULL;
-	if (db_command(db, "BEGIN") < 0 ||
-	    (res = db_exec(db, A_USER_CREATE_NS, 1, p)) == NULL)
-		goto out;
-	PQclear(res);
-	if ((res = db_exec(db, A_USER_CREATE, 5, p)) == NULL ||
-	    db_command(db, "COMMIT") < 0)
+	if (db_tx(db, create_admin, p) < 0)
 		goto out;
 	audit_write(db, "bootstrap", "user.create", name, "local", true,
 		    "{\"admin\":true}");
@@ -556,10 +565,8 @@ cmd_bootstrap_admin(const char *name)
 		printf("created administrator \"%s\"\n", name);
 	ret = 0;
 out:
-	if (ret != 0) {
-		db_rollback(db);
+	if (ret != 0)
 		log_warnx("could not create administrator \"%s\"", name);
-	}
 	PQclear(res);
 	free(hash);
 	free(password);
