@@ -190,7 +190,7 @@ list_limit(struct api *c)
 int
 api_list(struct api *c, int stmt, int n, const char **p)
 {
-	json_t *items;
+	json_t *items, *next;
 	PGresult *res;
 	char lim[16];
 	int limit, rows;
@@ -206,12 +206,10 @@ api_list(struct api *c, int stmt, int n, const char **p)
 	items = json_array();
 	for (int i = 0; i < rows && i < limit; i++)
 		json_array_append_new(items, api_json_col(res, i, 1));
+	next = rows > limit ? json_string(db_text(res, limit - 1, 0))
+			    : json_null();
 	return api_reply(c, 200,
-			 json_pack("{s:o, s:o}", "items", items, "next",
-				   rows > limit
-					   ? json_string(db_text(res, limit - 1,
-								 0))
-					   : json_null()));
+			 json_pack("{s:o, s:o}", "items", items, "next", next));
 }
 
 void
@@ -254,13 +252,13 @@ api_str(struct api *c, const char *key, bool required, size_t max,
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return api_fail(c, AE_BAD_REQUEST,
-					"\"%s\" is required", key);
+			return api_fail(c, AE_BAD_REQUEST, "\"%s\" is required",
+					key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return api_fail(c, AE_BAD_REQUEST,
-				"\"%s\" must be a string", key);
+		return api_fail(c, AE_BAD_REQUEST, "\"%s\" must be a string",
+				key);
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (len > max)

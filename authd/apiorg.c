@@ -62,8 +62,7 @@ org_create(struct api *c)
 	    api_tx(c, org_insert, &on) < 0)
 		return -1;
 	api_audit(c, "org.create", on.ns[0], NULL);
-	return api_reply_row(c, 201, API_ORG_GET, 1, on.member,
-			     "organization");
+	return api_reply_row(c, 201, API_ORG_GET, 1, on.member, "organization");
 }
 
 static int
