@@ -54,7 +54,8 @@ test_users(void)
 	CHECK(un.failures == 3 && !un.was_locked && un.was_delayed);
 	PQclear(res);
 	res = result_of(1, 2, kinds);
-	CHECK(apisql_revoked_refresh(res, 0) && !apisql_revoked_refresh(res, 1));
+	CHECK(apisql_revoked_refresh(res, 0));
+	CHECK(!apisql_revoked_refresh(res, 1));
 	PQclear(res);
 }
 
@@ -84,7 +85,8 @@ test_orgs(void)
 	res = result_of(1, 0, NULL);
 	CHECK(!apisql_team_update_read(res, &was));
 	CHECK(apisql_member_role(res) == NULL && !apisql_ns_exists(res));
-	CHECK(apisql_sole_owner_org(res) == NULL && apisql_ns_repo(res) == NULL);
+	CHECK(apisql_sole_owner_org(res) == NULL);
+	CHECK(apisql_ns_repo(res) == NULL);
 	PQclear(res);
 }
 
