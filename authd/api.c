@@ -4,7 +4,10 @@
  * before anything else, so without credentials every path answers 401 and
  * nothing about the API's objects leaks; then it is routed by method and
  * path pattern to a handler that parses, authorizes, acts and answers.
- * The resources live in apiuser.c, apiorg.c, apisa.c and apirepo.c.
+ * Errors are named from one table (api_errors); statements' results go
+ * with the request's arena, and a change commits through api_tx (db_tx),
+ * the one transaction boundary. The resources live in apiuser.c,
+ * apiorg.c, apisa.c and apirepo.c.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -19,6 +22,16 @@
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
 #define MAX_SEGS 64
+
+static const struct http_error api_errors[AE_COUNT] = {
+	[AE_BAD_REQUEST] = { 400, "BAD_REQUEST", "bad request" },
+	[AE_NAME_INVALID] = { 400, "NAME_INVALID", "invalid name" },
+	[AE_DENIED] = { 403, "DENIED", "access denied" },
+	[AE_NOT_FOUND] = { 404, "NOT_FOUND", "not found" },
+	[AE_METHOD] = { 405, "UNSUPPORTED", "method not allowed" },
+	[AE_CONFLICT] = { 409, "CONFLICT", "conflict" },
+	[AE_UNAVAILABLE] = { 503, "UNAVAILABLE", "database error" },
+};
 
 static const struct api_route *const route_tables[] = {
 	apiuser_routes,
@@ -43,15 +56,19 @@ api_no_content(struct api *c)
 }
 
 int
-api_fail(struct api *c, unsigned status, const char *code, const char *fmt, ...)
+api_fail(struct api *c, enum api_error e, const char *fmt, ...)
 {
+	const struct http_error *err = &api_errors[e];
 	char msg[512];
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	c->rc = authd_error(c->r, status, code, msg);
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+	}
+	c->rc = authd_error(c->r, err->status, err->code,
+			    fmt != NULL ? msg : err->message);
 	return -1;
 }
 
@@ -61,60 +78,76 @@ api_db_fail(struct api *c, const char *what)
 	const char *state = db_sqlstate(c->db);
 
 	if (!strcmp(state, "23505"))
-		return api_fail(c, 409, "CONFLICT", "%s already exists", what);
+		return api_fail(c, AE_CONFLICT, "%s already exists", what);
 	if (db_conflict(c->db))
-		return api_fail(c, 409, "CONFLICT",
+		return api_fail(c, AE_CONFLICT,
 				"%s changed concurrently; try again", what);
-	return api_fail(c, 503, "UNAVAILABLE", "database error");
+	return api_fail(c, AE_UNAVAILABLE, NULL);
+}
+
+PGresult *
+api_exec_what(struct api *c, int stmt, int n, const char *const *p,
+	      const char *what)
+{
+	PGresult *res = db_query(c->db, &c->r->arena, stmt, n, p);
+
+	if (res == NULL)
+		api_db_fail(c, what);
+	return res;
 }
 
 PGresult *
 api_exec(struct api *c, int stmt, int n, const char *const *p)
 {
-	PGresult *res = db_exec(c->db, stmt, n, p);
-
-	if (res == NULL)
-		api_db_fail(c, "the object");
-	return res;
+	return api_exec_what(c, stmt, n, p, "the object");
 }
 
 int
 api_exec_count(struct api *c, int stmt, int n, const char *const *p)
 {
 	PGresult *res = api_exec(c, stmt, n, p);
-	int count;
 
-	if (res == NULL)
-		return -1;
-	count = atoi(PQcmdTuples(res));
-	PQclear(res);
-	return count;
+	return res == NULL ? -1 : (int)db_changed(res);
+}
+
+/* What db_tx runs: the API's transaction body with its request. */
+struct api_tx_call {
+	struct api *c;
+	int (*fn)(struct api *c, void *arg);
+	void *arg;
+};
+
+static int
+api_tx_body(struct db *db, void *p)
+{
+	struct api_tx_call *call = p;
+
+	(void)db;	/* call->c->db, the same connection */
+	return call->fn(call->c, call->arg);
 }
 
 int
-api_begin(struct api *c)
+api_tx(struct api *c, int (*fn)(struct api *c, void *arg), void *arg)
 {
-	if (db_command(c->db, "BEGIN") < 0)
-		return api_db_fail(c, "the object");
-	return 0;
-}
+	struct api_tx_call call = { c, fn, arg };
 
-int
-api_commit(struct api *c)
-{
-	if (db_command(c->db, "COMMIT") < 0)
+	if (db_tx(c->db, api_tx_body, &call) >= 0)
+		return 0;
+	/* fn answered its own failure; BEGIN's and COMMIT's are ours. */
+	if (!c->r->responded)
 		return api_db_fail(c, "the object");
-	return 0;
+	return -1;
 }
 
 json_t *
 api_json_col(const PGresult *res, int row, int col)
 {
 	json_error_t err;
-	json_t *doc = json_loads(PQgetvalue(res, row, col), 0, &err);
+	const char *text = db_text(res, row, col);
+	json_t *doc = text ? json_loads(text, 0, &err) : NULL;
 
 	if (doc == NULL)
-		BUG("statement gave bad JSON: %s", err.text);
+		BUG("statement gave bad JSON: %s", text ? err.text : "NULL");
 	return doc;
 }
 
@@ -123,17 +156,12 @@ api_reply_row(struct api *c, unsigned status, int stmt, int n,
 	      const char *const *p, const char *what)
 {
 	PGresult *res = api_exec(c, stmt, n, p);
-	json_t *doc;
 
 	if (res == NULL)
 		return -1;
-	if (PQntuples(res) == 0) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND", "%s not found", what);
-	}
-	doc = api_json_col(res, 0, 0);
-	PQclear(res);
-	return api_reply(c, status, doc);
+	if (PQntuples(res) == 0)
+		return api_fail(c, AE_NOT_FOUND, "%s not found", what);
+	return api_reply(c, status, api_json_col(res, 0, 0));
 }
 
 const char *
@@ -154,7 +182,7 @@ list_limit(struct api *c)
 	if (s == NULL)
 		return LIST_DEFAULT;
 	if (util_parse_u64(s, &v) < 0 || v == 0)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"limit must be a positive integer");
 	return v > LIST_MAX ? LIST_MAX : (int)v;
 }
@@ -162,30 +190,26 @@ list_limit(struct api *c)
 int
 api_list(struct api *c, int stmt, int n, const char **p)
 {
-	json_t *items = json_array(), *next = json_null();
-	PGresult *res = NULL;
+	json_t *items, *next;
+	PGresult *res;
 	char lim[16];
 	int limit, rows;
 
 	if ((limit = list_limit(c)) < 0)
-		goto fail;
+		return -1;
 	/* One row more than asked tells whether there is a next page. */
 	snprintf(lim, sizeof(lim), "%d", limit + 1);
 	p[n - 1] = lim;
 	if ((res = api_exec(c, stmt, n, p)) == NULL)
-		goto fail;
+		return -1;
 	rows = PQntuples(res);
+	items = json_array();
 	for (int i = 0; i < rows && i < limit; i++)
 		json_array_append_new(items, api_json_col(res, i, 1));
-	if (rows > limit)
-		next = json_string(PQgetvalue(res, limit - 1, 0));
-	PQclear(res);
+	next = rows > limit ? json_string(db_text(res, limit - 1, 0))
+			    : json_null();
 	return api_reply(c, 200,
 			 json_pack("{s:o, s:o}", "items", items, "next", next));
-fail:
-	json_decref(items);
-	json_decref(next);
-	return -1;
 }
 
 void
@@ -211,7 +235,7 @@ api_fields(struct api *c, const char *const *allowed)
 		while (*a != NULL && strcmp(*a, key) != 0)
 			a++;
 		if (*a == NULL)
-			return api_fail(c, 400, "BAD_REQUEST",
+			return api_fail(c, AE_BAD_REQUEST,
 					"unknown field \"%.64s\"", key);
 	}
 	return 0;
@@ -228,21 +252,21 @@ api_str(struct api *c, const char *key, bool required, size_t max,
 	*out = NULL;
 	if (v == NULL || json_is_null(v)) {
 		if (required)
-			return api_fail(c, 400, "BAD_REQUEST",
-					"\"%s\" is required", key);
+			return api_fail(c, AE_BAD_REQUEST, "\"%s\" is required",
+					key);
 		return 0;
 	}
 	if (!json_is_string(v))
-		return api_fail(c, 400, "BAD_REQUEST",
-				"\"%s\" must be a string", key);
+		return api_fail(c, AE_BAD_REQUEST, "\"%s\" must be a string",
+				key);
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (len > max)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"%s\" is longer than %zu bytes", key, max);
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return api_fail(c, 400, "BAD_REQUEST",
+			return api_fail(c, AE_BAD_REQUEST,
 					"\"%s\" holds a control character",
 					key);
 	*out = s;
@@ -258,7 +282,7 @@ api_bool(struct api *c, const char *key, const char **out)
 	if (v == NULL)
 		return 0;
 	if (!json_is_boolean(v))
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"%s\" must be true or false", key);
 	*out = json_is_true(v) ? "t" : "f";
 	return 0;
@@ -288,7 +312,7 @@ api_name(struct api *c, const char *key, const char **out)
 	if (api_str(c, key, true, 64, out) < 0)
 		return -1;
 	if (!api_name_valid(*out))
-		return api_fail(c, 400, "NAME_INVALID",
+		return api_fail(c, AE_NAME_INVALID,
 				"\"%s\" must match [a-z0-9]+([._-][a-z0-9]+)* "
 				"and be at most 64 bytes",
 				key);
@@ -310,7 +334,7 @@ api_level(struct api *c, const char **out)
 			return 0;
 		}
 	}
-	return api_fail(c, 400, "BAD_REQUEST",
+	return api_fail(c, AE_BAD_REQUEST,
 			"\"level\" must be read, write or admin");
 }
 
@@ -319,7 +343,7 @@ api_need_admin(struct api *c)
 {
 	if (c->who.kind == P_USER && c->who.is_admin)
 		return 0;
-	return api_fail(c, 403, "DENIED", "system administrators only");
+	return api_fail(c, AE_DENIED, "system administrators only");
 }
 
 int
@@ -327,7 +351,7 @@ api_need_user(struct api *c)
 {
 	if (c->who.kind == P_USER)
 		return 0;
-	return api_fail(c, 403, "DENIED", "not for service accounts");
+	return api_fail(c, AE_DENIED, "not for service accounts");
 }
 
 int
@@ -335,7 +359,7 @@ api_need_password(struct api *c, const char *what)
 {
 	if (!PRINCIPAL_PAT(&c->who))
 		return 0;
-	return api_fail(c, 403, "DENIED",
+	return api_fail(c, AE_DENIED,
 			"a personal access token cannot %s; sign in with the "
 			"password",
 			what);
@@ -345,21 +369,19 @@ int
 api_user(struct api *c, const char *name, struct api_user *u)
 {
 	const char *p[1] = { name };
-	PGresult *res = api_exec(c, A_USER_BY_NAME, 1, p);
+	PGresult *res = api_exec(c, API_USER_FIND, 1, p);
+	struct apisql_user row;
 
 	if (res == NULL)
 		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND", "user \"%.64s\" not found",
+	if (!apisql_user_read(res, &row))
+		return api_fail(c, AE_NOT_FOUND, "user \"%.64s\" not found",
 				name);
-	}
-	util_strlcpy(u->id, PQgetvalue(res, 0, 0), sizeof(u->id));
-	u->name = arena_strdup(&c->r->arena, PQgetvalue(res, 0, 1));
-	u->admin = PQgetvalue(res, 0, 3)[0] == 't';
-	u->disabled = PQgetvalue(res, 0, 4)[0] == 't';
-	u->local = !strcmp(PQgetvalue(res, 0, 5), "local");
-	PQclear(res);
+	util_strlcpy(u->id, row.id, sizeof(u->id));
+	u->name = row.name;
+	u->admin = row.admin;
+	u->disabled = row.disabled;
+	u->local = row.local;
 	return 0;
 }
 
@@ -368,22 +390,19 @@ api_org(struct api *c, const char *name, bool manage, struct api_org *o)
 {
 	const char *p[2] = { name, c->uid };
 	PGresult *res = api_exec(c, API_ORG_BY_NAME, 2, p);
-	bool member, admin = c->who.kind == P_USER && c->who.is_admin;
+	bool admin = c->who.kind == P_USER && c->who.is_admin;
+	struct apisql_org row;
 
 	if (res == NULL)
 		return -1;
-	member = PQntuples(res) == 1 && !PQgetisnull(res, 0, 1);
-	if (PQntuples(res) != 1 || !(member || admin)) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND",
+	if (!apisql_org_read(res, &row) || (row.role == NULL && !admin))
+		return api_fail(c, AE_NOT_FOUND,
 				"organization \"%.64s\" not found", name);
-	}
-	util_strlcpy(o->id, PQgetvalue(res, 0, 0), sizeof(o->id));
+	util_strlcpy(o->id, row.id, sizeof(o->id));
 	o->name = name;
-	o->owner = admin || !strcmp(PQgetvalue(res, 0, 1), "owner");
-	PQclear(res);
+	o->owner = admin || !strcmp(row.role, "owner");
 	if (manage && !o->owner)
-		return api_fail(c, 403, "DENIED",
+		return api_fail(c, AE_DENIED,
 				"only the organization's owners may do this");
 	return 0;
 }
@@ -393,7 +412,7 @@ api_ns_check_empty(struct api *c, const char *name)
 {
 	const char *force = http_query(c->r, "force");
 	const char *purge = http_query(c->r, "delete_repositories");
-	const char *p[1] = { name };
+	const char *p[1] = { name }, *repo;
 	PGresult *res;
 
 	if ((force && !strcmp(force, "true")) ||
@@ -401,16 +420,12 @@ api_ns_check_empty(struct api *c, const char *name)
 		return 0;
 	if ((res = api_exec(c, API_NS_REPOS, 1, p)) == NULL)
 		return -1;
-	if (PQntuples(res) > 0) {
-		api_fail(c, 409, "CONFLICT",
-			 "namespace \"%s\" still holds repositories, such as "
-			 "\"%s\"; ?delete_repositories=true deletes them "
-			 "with it",
-			 name, PQgetvalue(res, 0, 0));
-		PQclear(res);
-		return -1;
-	}
-	PQclear(res);
+	if ((repo = apisql_ns_repo(res)) != NULL)
+		return api_fail(c, AE_CONFLICT,
+				"namespace \"%s\" still holds repositories, "
+				"such as \"%s\"; ?delete_repositories=true "
+				"deletes them with it",
+				name, repo);
 	return 0;
 }
 
@@ -502,7 +517,7 @@ route_find(struct api *c, const char *path)
 	struct segs sg;
 
 	if (split(path, &sg) < 0) {
-		api_fail(c, 404, "NOT_FOUND", "no such endpoint");
+		api_fail(c, AE_NOT_FOUND, "no such endpoint");
 		return NULL;
 	}
 	for (size_t t = 0; t < ARRAY_SIZE(route_tables); t++) {
@@ -516,9 +531,9 @@ route_find(struct api *c, const char *path)
 		}
 	}
 	if (path_known)
-		api_fail(c, 405, "UNSUPPORTED", "method not allowed");
+		api_fail(c, AE_METHOD, NULL);
 	else
-		api_fail(c, 404, "NOT_FOUND", "no such endpoint");
+		api_fail(c, AE_NOT_FOUND, "no such endpoint");
 	return NULL;
 }
 
@@ -538,11 +553,11 @@ parse_body(struct api *c)
 	c->body = json_loadb(q->body.data, q->body.len, JSON_REJECT_DUPLICATES,
 			     &err);
 	if (c->body == NULL)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"body is not JSON: %s at line %d", err.text,
 				err.line);
 	if (!json_is_object(c->body))
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"body must be a JSON object");
 	return 0;
 }
@@ -560,7 +575,7 @@ authenticate(struct api *c)
 	free(user);
 	free(pass);
 	if (cr == CRED_ERROR)
-		return api_fail(c, 503, "UNAVAILABLE", "database error");
+		return api_fail(c, AE_UNAVAILABLE, NULL);
 	if (cr != CRED_OK) {
 		c->rc = authd_refused(c->r, cr, &c->who);
 		return -1;
@@ -568,7 +583,7 @@ authenticate(struct api *c)
 	c->r->user = arena_strdup(&c->r->arena, c->who.name);
 	/* Else a token for some repositories could mint a token for all. */
 	if (PRINCIPAL_LIMITED(&c->who))
-		return api_fail(c, 403, "DENIED",
+		return api_fail(c, AE_DENIED,
 				"an access token with limits serves only the "
 				"registry");
 	snprintf(c->idtext, sizeof(c->idtext), "%" PRId64, c->who.id);
@@ -584,16 +599,16 @@ api_handle(struct http_req *r)
 	const struct api_route *rt;
 	const char *path = r->path + strlen(API_PREFIX);
 
-	if ((c.db = db_thread()) == NULL)
-		return authd_error(r, 503, "UNAVAILABLE",
-				   "database unreachable");
+	if ((c.db = db_thread()) == NULL) {
+		api_fail(&c, AE_UNAVAILABLE, "database unreachable");
+		return c.rc;
+	}
 	if (*path == '/')
 		path++;
+	/* Transactions open and close in api_tx: none outlives a handler. */
 	if (authenticate(&c) == 0 && (rt = route_find(&c, path)) != NULL &&
 	    parse_body(&c) == 0)
 		rt->handler(&c);
-	/* A handler that failed mid-transaction leaves it to us. */
-	db_rollback(c.db);
 	json_decref(c.body);
 	if (!r->responded)
 		BUG("%s %s: the API did not answer", r->method, r->path);

@@ -2,75 +2,20 @@
  * The management API's private declarations: the request every handler
  * works on, the helpers that parse, authorize, run SQL and answer (api.c),
  * grants and tokens shared by several resources (apigrant.c, apitoken.c),
- * and the prepared statements (apisql.c), numbered after authd's own.
+ * and the API's errors; the statements and their rows are in apisql.h.
  *
  * Convention: a helper returns 0 to go on, or -1 once it has answered the
  * request with an error; a handler returns the same, so a failure just
- * propagates with `return -1` and nothing answers twice.
+ * propagates with `return -1` and nothing answers twice. Results go with
+ * the request's arena: nothing here is PQclear()ed by hand.
  */
 #ifndef BERTH_API_H
 #define BERTH_API_H
 
 #include <jansson.h>
 
+#include "apisql.h"
 #include "authd.h"
-
-enum api_stmt {
-	API_ME = A_COUNT,
-	API_USER_GET,
-	API_USER_LIST,
-	API_USER_UPDATE,
-	API_USER_DELETE,
-	API_USER_UNLOCK,
-	API_USER_LOCK,
-	API_USER_REVOKE_TOKENS,
-	API_ADMINS_LOCK,
-	API_OWNED_LOCK,
-	API_SOLE_OWNER,
-	API_ORG_BY_NAME,
-	API_ORG_NS_INSERT,
-	API_ORG_INSERT,
-	API_ORG_GET,
-	API_ORG_LIST,
-	API_ORG_DELETE,
-	API_ORG_LOCK,
-	API_MEMBER_LIST,
-	API_MEMBER_ROLE,
-	API_OWNERS_OTHER,
-	API_MEMBER_SET,
-	API_MEMBER_DELETE,
-	API_MEMBER_TEAMS_DELETE,
-	API_TEAM_GET,
-	API_TEAM_LIST,
-	API_TEAM_INSERT,
-	API_TEAM_UPDATE,
-	API_TEAM_UNLINK_MEMBERS,
-	API_TEAM_DELETE,
-	API_TEAM_MEMBER_LIST,
-	API_TEAM_MEMBER_ADD,
-	API_TEAM_MEMBER_DELETE,
-	API_GRANT_SET,
-	API_GRANT_DELETE,
-	API_GRANT_LIST,
-	API_SA_GET,
-	API_SA_LIST,
-	API_SA_INSERT,
-	API_SA_UPDATE,
-	API_SA_DELETE,
-	API_TOKEN_GET,
-	API_TOKEN_LIST,
-	API_TOKEN_REVOKE,
-	API_NS_GET,
-	API_NS_REPOS,
-	API_REPO_GET,
-	API_REPO_GRANTS,
-	API_REPO_VISIBILITY,
-	API_REPO_LIST,
-	API_REPO_DELETE,
-	API_NS_PURGE,
-	API_AUDIT_LIST,
-	API_STMT_END
-};
 
 #define API_MAX_ARGS 3
 
@@ -107,25 +52,49 @@ extern const struct api_route apiorg_routes[];
 extern const struct api_route apisa_routes[];
 extern const struct api_route apirepo_routes[];
 
+/*
+ * The API's errors: api.c's table gives each its status, code and default
+ * message, so that a call names only the error and what went wrong.
+ */
+enum api_error {
+	AE_BAD_REQUEST,	 /* 400 BAD_REQUEST: a bad body, field or query */
+	AE_NAME_INVALID, /* 400 NAME_INVALID: outside a name's grammar */
+	AE_DENIED,	 /* 403 DENIED */
+	AE_NOT_FOUND,	 /* 404 NOT_FOUND, also for what one may not see */
+	AE_METHOD,	 /* 405 UNSUPPORTED */
+	AE_CONFLICT,	 /* 409 CONFLICT */
+	AE_UNAVAILABLE,	 /* 503 UNAVAILABLE */
+	AE_COUNT
+};
+
 /* Answers (api.c). Each steals doc, answers once and returns 0 or -1. */
 int api_reply(struct api *c, unsigned status, json_t *doc);
 /* 204 No Content; returns 0. */
 int api_no_content(struct api *c);
-/* An error answer; always returns -1. */
-int api_fail(struct api *c, unsigned status, const char *code, const char *fmt,
-	     ...) __attribute__((format(printf, 4, 5)));
+/* Answers error e with the message fmt formats (NULL: the table's);
+ * always returns -1. */
+int api_fail(struct api *c, enum api_error e, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* Answers for the last failed statement (409 on a conflict, else 503). */
 int api_db_fail(struct api *c, const char *what);
 
 /* SQL (api.c). */
-/* db_exec that answers on failure; NULL then (caller just returns -1). */
+/* db_query in the request's arena (the result goes with the request);
+ * NULL after answering the failure (caller just returns -1). */
 PGresult *api_exec(struct api *c, int stmt, int n, const char *const *p);
+/* As api_exec, with what (freed with the request) naming the object in a
+ * conflict's answer: "name \"acme\" already exists". */
+PGresult *api_exec_what(struct api *c, int stmt, int n, const char *const *p,
+			const char *what);
 /* Runs an UPDATE or DELETE: the rows it touched, or -1 (answered). */
 int api_exec_count(struct api *c, int stmt, int n, const char *const *p);
-/* BEGIN and COMMIT; -1 (answered) on failure. api_handle() rolls back
- * whatever a failed handler leaves open. */
-int api_begin(struct api *c);
-int api_commit(struct api *c);
+/*
+ * Runs fn(c, arg) in one transaction (db_tx): 0 once committed; -1 once
+ * answered, after fn's own failure (answered by fn) or BEGIN's or
+ * COMMIT's (409 on a conflict, else 503), all rolled back. fn answers
+ * only errors: the handler answers success after the commit.
+ */
+int api_tx(struct api *c, int (*fn)(struct api *c, void *arg), void *arg);
 /* The JSON text in column col of row (caller decrefs); aborts on a bad
  * document, which only our own SQL produces. */
 json_t *api_json_col(const PGresult *res, int row, int col);

@@ -24,7 +24,7 @@ grant_repo_check(struct api *c, const char *ns, const char *repo)
 
 	if (!names_repo_valid(repo) || strncmp(repo, ns, n) != 0 ||
 	    repo[n] != '/')
-		return api_fail(c, 400, "NAME_INVALID",
+		return api_fail(c, AE_NAME_INVALID,
 				"repository must be a valid name under \"%s/\"",
 				ns);
 	return 0;
@@ -36,11 +36,9 @@ apigrant_set(struct api *c, const char *ns, const char *repo, const char *level,
 {
 	const char *p[6] = { ns, repo, to->team_id, to->user_id, to->sa_id,
 			     level };
-	PGresult *res;
 
-	if ((res = api_exec(c, API_GRANT_SET, 6, p)) == NULL)
+	if (api_exec(c, API_GRANT_SET, 6, p) == NULL)
 		return -1;
-	PQclear(res);
 	api_audit(c, arena_printf(&c->r->arena, "%s.grant.set", to->kind),
 		  to->target,
 		  json_pack("{s:s?, s:s, s:s}", "repository", repo, "level",
@@ -60,7 +58,7 @@ apigrant_remove(struct api *c, const char *ns, const char *repo,
 	if ((n = api_exec_count(c, API_GRANT_DELETE, 5, p)) < 0)
 		return -1;
 	if (n == 0)
-		return api_fail(c, 404, "NOT_FOUND", "grant not found");
+		return api_fail(c, AE_NOT_FOUND, "grant not found");
 	api_audit(c, arena_printf(&c->r->arena, "%s.grant.delete", to->kind),
 		  to->target,
 		  json_pack("{s:s?, s:s}", "repository", repo, "grantee",
@@ -78,7 +76,7 @@ grant_put(struct api *c, const struct api_org *o, const struct apigrant_to *to)
 		return -1;
 	/* Absent is a mistake more often than a wish for the whole org. */
 	if (json_object_get(c->body, "repository") == NULL)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"repository\" is required (null for the "
 				"whole organization)");
 	if (api_str(c, "repository", false, NAME_MAX_LEN, &repo) < 0 ||

@@ -26,32 +26,43 @@ org_list(struct api *c)
 	return api_list(c, API_ORG_LIST, 4, p);
 }
 
-/* The namespace, the organization, and its creator as owner. */
+/* An organization being created: the name in, and the parameters of
+ * API_MEMBER_SET (the new id, the creator, "owner") out. */
+struct org_new {
+	const char *ns[1];
+	const char *member[3];
+};
+
+/* In a transaction: the namespace, the organization, and its creator as
+ * owner. */
+static int
+org_insert(struct api *c, void *arg)
+{
+	struct org_new *on = arg;
+	const char *what = arena_printf(&c->r->arena, "name \"%s\"", on->ns[0]);
+	PGresult *res;
+
+	if (api_exec_what(c, API_ORG_NS_INSERT, 1, on->ns, what) == NULL ||
+	    (res = api_exec(c, API_ORG_INSERT, 1, on->ns)) == NULL)
+		return -1;
+	on->member[0] = apisql_org_insert_id(res);
+	if (api_exec(c, API_MEMBER_SET, 3, on->member) == NULL)
+		return -1;
+	return 0;
+}
+
 static int
 org_create(struct api *c)
 {
 	static const char *const fields[] = { "name", NULL };
-	const char *ns[1], *member[3] = { NULL, c->uid, "owner" };
-	PGresult *res;
+	struct org_new on = { .member = { NULL, c->uid, "owner" } };
 
 	if (api_need_user(c) < 0 || api_fields(c, fields) < 0 ||
-	    api_name(c, "name", &ns[0]) < 0 || api_begin(c) < 0)
+	    api_name(c, "name", &on.ns[0]) < 0 ||
+	    api_tx(c, org_insert, &on) < 0)
 		return -1;
-	if ((res = db_exec(c->db, API_ORG_NS_INSERT, 1, ns)) == NULL)
-		return api_db_fail(c, arena_printf(&c->r->arena, "name \"%s\"",
-						   ns[0]));
-	PQclear(res);
-	if ((res = api_exec(c, API_ORG_INSERT, 1, ns)) == NULL)
-		return -1;
-	member[0] = arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0));
-	PQclear(res);
-	if ((res = api_exec(c, API_MEMBER_SET, 3, member)) == NULL)
-		return -1;
-	PQclear(res);
-	if (api_commit(c) < 0)
-		return -1;
-	api_audit(c, "org.create", ns[0], NULL);
-	return api_reply_row(c, 201, API_ORG_GET, 1, member, "organization");
+	api_audit(c, "org.create", on.ns[0], NULL);
+	return api_reply_row(c, 201, API_ORG_GET, 1, on.member, "organization");
 }
 
 static int
@@ -65,20 +76,35 @@ org_get(struct api *c)
 	return api_reply_row(c, 200, API_ORG_GET, 1, p, "organization");
 }
 
+/* An organization's delete, as its transaction does it. */
+struct org_gone {
+	const char *name;
+	long long repos;	/* the repositories that went with it */
+};
+
+static int
+org_remove(struct api *c, void *arg)
+{
+	struct org_gone *og = arg;
+	const char *p[1] = { og->name };
+
+	if (apirepo_purge_ns(c, og->name, &og->repos) < 0 ||
+	    api_exec_count(c, API_ORG_DELETE, 1, p) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 org_delete(struct api *c)
 {
 	struct api_org o;
-	const char *p[1] = { c->arg[0] };
-	long long repos;
+	struct org_gone og = { .name = c->arg[0] };
 
 	if (api_org(c, c->arg[0], true, &o) < 0 ||
-	    api_ns_check_empty(c, o.name) < 0 || api_begin(c) < 0 ||
-	    apirepo_purge_ns(c, o.name, &repos) < 0 ||
-	    api_exec_count(c, API_ORG_DELETE, 1, p) < 0 || api_commit(c) < 0)
+	    api_ns_check_empty(c, o.name) < 0 || api_tx(c, org_remove, &og) < 0)
 		return -1;
 	api_audit(c, "org.delete", o.name,
-		  json_pack("{s:I}", "repositories", (json_int_t)repos));
+		  json_pack("{s:I}", "repositories", (json_int_t)og.repos));
 	return api_no_content(c);
 }
 
@@ -93,38 +119,48 @@ member_list(struct api *c)
 	return api_list(c, API_MEMBER_LIST, 3, p);
 }
 
+/* A change of user u's membership of organization o, in a transaction. */
+struct member_change {
+	const struct api_org *o;
+	const struct api_user *u;
+	const char *role;	/* the new role; NULL: u leaves */
+	const char *was;	/* u's role before; NULL: not a member */
+};
+
 /*
- * In a transaction, locks organization o and gives user u's role (NULL
- * when not a member) into *role; refuses (409) when demote is set and u
- * is o's last owner.
+ * Locks organization o and reads u's role into mc->was; refuses (409)
+ * when u is o's last owner and the change demotes or removes them.
  */
 static int
-member_lock(struct api *c, const struct api_org *o, const struct api_user *u,
-	    bool demote, const char **role)
+member_lock(struct api *c, struct member_change *mc)
 {
-	const char *p[2] = { o->id, u->id };
+	const char *p[2] = { mc->o->id, mc->u->id };
 	PGresult *res;
-	bool last;
 
-	if (api_begin(c) < 0 || (res = api_exec(c, API_ORG_LOCK, 1, p)) == NULL)
+	if (api_exec(c, API_ORG_LOCK, 1, p) == NULL ||
+	    (res = api_exec(c, API_MEMBER_ROLE, 2, p)) == NULL)
 		return -1;
-	PQclear(res);
-	if ((res = api_exec(c, API_MEMBER_ROLE, 2, p)) == NULL)
-		return -1;
-	*role = PQntuples(res)
-			? arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0))
-			: NULL;
-	PQclear(res);
-	if (!demote || *role == NULL || strcmp(*role, "owner") != 0)
+	mc->was = apisql_member_role(res);
+	if (mc->was == NULL || strcmp(mc->was, "owner") != 0 ||
+	    (mc->role != NULL && !strcmp(mc->role, "owner")))
 		return 0;
 	if ((res = api_exec(c, API_OWNERS_OTHER, 2, p)) == NULL)
 		return -1;
-	last = atoi(PQgetvalue(res, 0, 0)) == 0;
-	PQclear(res);
-	if (last)
-		return api_fail(c, 409, "CONFLICT",
-				"\"%s\" is the last owner of \"%s\"", u->name,
-				o->name);
+	if (apisql_owners_other(res) == 0)
+		return api_fail(c, AE_CONFLICT,
+				"\"%s\" is the last owner of \"%s\"",
+				mc->u->name, mc->o->name);
+	return 0;
+}
+
+static int
+member_set_apply(struct api *c, void *arg)
+{
+	struct member_change *mc = arg;
+	const char *p[3] = { mc->o->id, mc->u->id, mc->role };
+
+	if (member_lock(c, mc) < 0 || api_exec(c, API_MEMBER_SET, 3, p) == NULL)
+		return -1;
 	return 0;
 }
 
@@ -134,29 +170,41 @@ member_set(struct api *c)
 	static const char *const fields[] = { "role", NULL };
 	struct api_org o;
 	struct api_user u;
-	const char *role, *old, *p[3] = { o.id, u.id };
-	PGresult *res;
+	struct member_change mc = { .o = &o, .u = &u };
 
 	if (api_org(c, c->arg[0], true, &o) < 0 || api_fields(c, fields) < 0 ||
-	    api_str(c, "role", true, 16, &role) < 0)
+	    api_str(c, "role", true, 16, &mc.role) < 0)
 		return -1;
-	if (strcmp(role, "owner") != 0 && strcmp(role, "member") != 0)
-		return api_fail(c, 400, "BAD_REQUEST",
+	if (strcmp(mc.role, "owner") != 0 && strcmp(mc.role, "member") != 0)
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"role\" must be owner or member");
 	if (api_user(c, c->arg[1], &u) < 0 ||
-	    member_lock(c, &o, &u, !strcmp(role, "member"), &old) < 0)
-		return -1;
-	p[2] = role;
-	if ((res = api_exec(c, API_MEMBER_SET, 3, p)) == NULL)
-		return -1;
-	PQclear(res);
-	if (api_commit(c) < 0)
+	    api_tx(c, member_set_apply, &mc) < 0)
 		return -1;
 	api_audit(c, "org.member.set",
 		  arena_printf(&c->r->arena, "%s/%s", o.name, u.name),
-		  json_pack("{s:s, s:s?}", "role", role, "was", old));
-	return api_reply(c, 200,
-			 json_pack("{s:s, s:s}", "user", u.name, "role", role));
+		  json_pack("{s:s, s:s?}", "role", mc.role, "was", mc.was));
+	return api_reply(c, 200, json_pack("{s:s, s:s}", "user", u.name, "role",
+					   mc.role));
+}
+
+/* The member leaves the organization's teams, then the organization. */
+static int
+member_delete_apply(struct api *c, void *arg)
+{
+	struct member_change *mc = arg;
+	const char *p[2] = { mc->o->id, mc->u->id };
+
+	if (member_lock(c, mc) < 0)
+		return -1;
+	if (mc->was == NULL)
+		return api_fail(c, AE_NOT_FOUND,
+				"\"%s\" is not a member of \"%s\"",
+				mc->u->name, mc->o->name);
+	if (api_exec_count(c, API_MEMBER_TEAMS_DELETE, 2, p) < 0 ||
+	    api_exec_count(c, API_MEMBER_DELETE, 2, p) < 0)
+		return -1;
+	return 0;
 }
 
 /* Owners remove anyone; a member may leave. */
@@ -165,26 +213,19 @@ member_delete(struct api *c)
 {
 	struct api_org o;
 	struct api_user u;
-	const char *role, *p[2] = { o.id, u.id };
+	struct member_change mc = { .o = &o, .u = &u };
 
 	if (api_org(c, c->arg[0], false, &o) < 0)
 		return -1;
 	if (!o.owner && strcmp(c->arg[1], c->who.name) != 0)
-		return api_fail(c, 403, "DENIED",
+		return api_fail(c, AE_DENIED,
 				"only the organization's owners may do this");
 	if (api_user(c, c->arg[1], &u) < 0 ||
-	    member_lock(c, &o, &u, true, &role) < 0)
-		return -1;
-	if (role == NULL)
-		return api_fail(c, 404, "NOT_FOUND",
-				"\"%s\" is not a member of \"%s\"", u.name,
-				o.name);
-	if (api_exec_count(c, API_MEMBER_TEAMS_DELETE, 2, p) < 0 ||
-	    api_exec_count(c, API_MEMBER_DELETE, 2, p) < 0 || api_commit(c) < 0)
+	    api_tx(c, member_delete_apply, &mc) < 0)
 		return -1;
 	api_audit(c, "org.member.delete",
 		  arena_printf(&c->r->arena, "%s/%s", o.name, u.name),
-		  json_pack("{s:s}", "role", role));
+		  json_pack("{s:s}", "role", mc.was));
 	return api_no_content(c);
 }
 
@@ -225,7 +266,7 @@ ldap_group_arg(struct api *c, const char **dn, bool *present)
 	empty = parsed == NULL;
 	ldap_dnfree(parsed);
 	if (rc != LDAP_SUCCESS || empty)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"ldap_group\" must be a distinguished name, "
 				"such as cn=devs,ou=groups,dc=example,dc=com");
 	return 0;
@@ -235,19 +276,16 @@ int
 apiorg_child_find(struct api *c, const struct api_kind *k, bool write,
 		  struct api_child *ch)
 {
-	const char *p[2] = { ch->o.id, c->arg[1] };
+	const char *p[2] = { ch->o.id, c->arg[1] }, *id;
 	PGresult *res;
-	bool found;
 
 	if (api_org(c, c->arg[0], write || !k->members_read, &ch->o) < 0 ||
 	    (res = api_exec(c, k->get, 2, p)) == NULL)
 		return -1;
-	if ((found = PQntuples(res) == 1))
-		util_strlcpy(ch->id, PQgetvalue(res, 0, 1), sizeof(ch->id));
-	PQclear(res);
-	if (!found)
-		return api_fail(c, 404, "NOT_FOUND", "%s \"%.64s\" not found",
+	if ((id = apisql_child_id(res)) == NULL)
+		return api_fail(c, AE_NOT_FOUND, "%s \"%.64s\" not found",
 				k->what, c->arg[1]);
+	util_strlcpy(ch->id, id, sizeof(ch->id));
 	ch->name = c->arg[1];
 	ch->label = arena_printf(&c->r->arena, "%s%c%s", ch->o.name, k->sep,
 				 ch->name);
@@ -273,18 +311,16 @@ apiorg_child_create(struct api *c, const struct api_kind *k)
 					      "ldap_group", NULL };
 	struct api_org o;
 	const char *p[4] = { o.id };
-	PGresult *res;
 
 	if (api_org(c, c->arg[0], true, &o) < 0 ||
 	    api_fields(c, k->ldap_group ? linked : fields) < 0 ||
 	    api_name(c, "name", &p[1]) < 0 ||
 	    api_str(c, "description", false, 1024, &p[2]) < 0 ||
-	    (k->ldap_group && ldap_group_arg(c, &p[3], NULL) < 0))
+	    (k->ldap_group && ldap_group_arg(c, &p[3], NULL) < 0) ||
+	    api_exec_what(c, k->insert, k->ldap_group ? 4 : 3, p,
+			  arena_printf(&c->r->arena, "%s \"%s\"", k->what,
+				       p[1])) == NULL)
 		return -1;
-	if ((res = db_exec(c->db, k->insert, k->ldap_group ? 4 : 3, p)) == NULL)
-		return api_db_fail(c, arena_printf(&c->r->arena, "%s \"%s\"",
-						   k->what, p[1]));
-	PQclear(res);
 	api_audit(c, arena_printf(&c->r->arena, "%s.create", k->action),
 		  arena_printf(&c->r->arena, "%s%c%s", o.name, k->sep, p[1]),
 		  p[3] ? json_pack("{s:s}", "ldap_group", p[3]) : NULL);
@@ -340,6 +376,33 @@ team_delete(struct api *c)
 	return apiorg_child_delete(c, &team_kind);
 }
 
+/* A team's PATCH, as its transaction applies it. */
+struct team_change {
+	const char *name;
+	const char *p[4];	/* API_TEAM_UPDATE's parameters */
+	bool link;		/* ldap_group was given (p[2], NULL: unlink) */
+	const char *was;	/* the group before, or NULL */
+	int removed;		/* directory members unlinked */
+};
+
+static int
+team_change_apply(struct api *c, void *arg)
+{
+	struct team_change *tc = arg;
+	PGresult *res;
+
+	if ((res = api_exec(c, API_TEAM_UPDATE, 4, tc->p)) == NULL)
+		return -1;
+	if (!apisql_team_update_read(res, &tc->was))	/* deleted since */
+		return api_fail(c, AE_NOT_FOUND, "team \"%.64s\" not found",
+				tc->name);
+	if (tc->link && tc->p[2] == NULL && tc->was != NULL &&
+	    (tc->removed = api_exec_count(c, API_TEAM_UNLINK_MEMBERS, 1,
+					  tc->p)) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * PATCH {ldap_group: DN or null, description}. Linking changes no
  * membership now: each directory user's next login or sync does, and
@@ -353,37 +416,23 @@ team_patch(struct api *c)
 	static const char *const fields[] = { "ldap_group", "description",
 					      NULL };
 	struct api_child t;
-	const char *p[4] = { t.id }, *q[2] = { t.o.id, c->arg[1] }, *was;
-	PGresult *res;
+	struct team_change tc = { .p = { t.id } };
+	const char *q[2] = { t.o.id, c->arg[1] }, *const *p = tc.p;
 	json_t *detail;
-	bool link, found;
-	int removed = 0;
 
 	if (apiorg_child_find(c, &team_kind, true, &t) < 0 ||
-	    api_fields(c, fields) < 0 || ldap_group_arg(c, &p[2], &link) < 0 ||
-	    api_str(c, "description", false, 1024, &p[3]) < 0 ||
-	    api_begin(c) < 0)
+	    api_fields(c, fields) < 0 ||
+	    ldap_group_arg(c, &tc.p[2], &tc.link) < 0 ||
+	    api_str(c, "description", false, 1024, &tc.p[3]) < 0)
 		return -1;
-	p[1] = link ? "t" : "f";
-	if ((res = api_exec(c, API_TEAM_UPDATE, 4, p)) == NULL)
+	tc.name = t.name;
+	tc.p[1] = tc.link ? "t" : "f";
+	if (api_tx(c, team_change_apply, &tc) < 0)
 		return -1;
-	found = PQntuples(res) == 1;
-	was = found && !PQgetisnull(res, 0, 0)
-		      ? arena_strdup(&c->r->arena, PQgetvalue(res, 0, 0))
-		      : NULL;
-	PQclear(res);
-	if (!found)	/* deleted since apiorg_child_find() */
-		return api_fail(c, 404, "NOT_FOUND", "team \"%.64s\" not found",
-				t.name);
-	if (link && p[2] == NULL && was != NULL &&
-	    (removed = api_exec_count(c, API_TEAM_UNLINK_MEMBERS, 1, p)) < 0)
-		return -1;
-	if (api_commit(c) < 0)
-		return -1;
-	detail = link ? json_pack("{s:s?, s:s?, s:i, s:b}", "ldap_group", p[2],
-				  "was", was, "removed", removed,
-				  "description", p[3] != NULL)
-		      : json_pack("{s:b}", "description", p[3] != NULL);
+	detail = tc.link ? json_pack("{s:s?, s:s?, s:i, s:b}", "ldap_group",
+				     p[2], "was", tc.was, "removed",
+				     tc.removed, "description", p[3] != NULL)
+			 : json_pack("{s:b}", "description", p[3] != NULL);
 	api_audit(c, "team.update", t.label, detail);
 	return api_reply_row(c, 200, API_TEAM_GET, 2, q, "team");
 }
@@ -407,16 +456,13 @@ team_member_add(struct api *c)
 	struct api_user u;
 	const char *p[2] = { t.o.id, u.id };
 	PGresult *res;
-	bool member;
 
 	if (apiorg_child_find(c, &team_kind, true, &t) < 0 ||
 	    api_user(c, c->arg[2], &u) < 0 ||
 	    (res = api_exec(c, API_MEMBER_ROLE, 2, p)) == NULL)
 		return -1;
-	member = PQntuples(res) == 1;
-	PQclear(res);
-	if (!member)
-		return api_fail(c, 400, "BAD_REQUEST",
+	if (apisql_member_role(res) == NULL)
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"%s\" is not a member of \"%s\"", u.name,
 				t.o.name);
 	p[0] = t.id;
@@ -440,7 +486,7 @@ team_member_delete(struct api *c)
 	    (n = api_exec_count(c, API_TEAM_MEMBER_DELETE, 2, p)) < 0)
 		return -1;
 	if (n == 0)
-		return api_fail(c, 404, "NOT_FOUND",
+		return api_fail(c, AE_NOT_FOUND,
 				"\"%s\" is not a member of team \"%s\"", u.name,
 				t.label);
 	api_audit(c, "team.member.delete", t.label,

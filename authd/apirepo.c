@@ -8,8 +8,6 @@
  * not. Repository names hold slashes, so the routes match them as "**"
  * from both ends of the path.
  */
-#include <stdlib.h>
-
 #include "api.h"
 #include "names.h"
 
@@ -32,19 +30,18 @@ repo_find(struct api *c, int need, struct repo_ref *rp)
 
 	rp->name = c->arg[0];
 	if (!names_repo_valid(rp->name) || slash == NULL)
-		return api_fail(c, 400, "NAME_INVALID",
+		return api_fail(c, AE_NAME_INVALID,
 				"repository names are <namespace>/<name>");
 	rp->ns = arena_strndup(&c->r->arena, rp->name,
 			       (size_t)(slash - rp->name));
 	if ((res = api_exec(c, A_REPO_LEVEL, 3, p)) == NULL)
 		return -1;
-	rp->level = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	rp->level = apisql_repo_level(res);
 	if (rp->level == 0)
-		return api_fail(c, 404, "NOT_FOUND",
+		return api_fail(c, AE_NOT_FOUND,
 				"repository \"%s\" not found", rp->name);
 	if (rp->level < need)
-		return api_fail(c, 403, "DENIED",
+		return api_fail(c, AE_DENIED,
 				"only the repository's admins may do this");
 	return 0;
 }
@@ -55,14 +52,11 @@ repo_ns_check(struct api *c, const struct repo_ref *rp)
 {
 	const char *p[1] = { rp->ns };
 	PGresult *res = api_exec(c, API_NS_GET, 1, p);
-	bool known;
 
 	if (res == NULL)
 		return -1;
-	known = PQntuples(res) == 1;
-	PQclear(res);
-	if (!known)
-		return api_fail(c, 409, "CONFLICT",
+	if (!apisql_ns_exists(res))
+		return api_fail(c, AE_CONFLICT,
 				"namespace \"%s\" has no user or organization",
 				rp->ns);
 	return 0;
@@ -73,22 +67,17 @@ static int
 repo_reply(struct api *c, const struct repo_ref *rp)
 {
 	const char *p[1] = { rp->name };
-	PGresult *res;
+	PGresult *res, *grants = NULL;
 	json_t *doc;
 
-	if ((res = api_exec(c, API_REPO_GET, 1, p)) == NULL)
+	if ((res = api_exec(c, API_REPO_GET, 1, p)) == NULL ||
+	    (rp->level == 3 &&
+	     (grants = api_exec(c, API_REPO_GRANTS, 1, p)) == NULL))
 		return -1;
 	doc = api_json_col(res, 0, 0);
-	PQclear(res);
 	json_object_set_new(doc, "level", json_string(level_names[rp->level]));
-	if (rp->level == 3) {
-		if ((res = api_exec(c, API_REPO_GRANTS, 1, p)) == NULL) {
-			json_decref(doc);
-			return -1;
-		}
-		json_object_set_new(doc, "grants", api_json_col(res, 0, 0));
-		PQclear(res);
-	}
+	if (grants != NULL)
+		json_object_set_new(doc, "grants", api_json_col(grants, 0, 0));
 	return api_reply(c, 200, doc);
 }
 
@@ -116,18 +105,16 @@ repo_visibility(struct api *c)
 	static const char *const fields[] = { "public", NULL };
 	struct repo_ref rp;
 	const char *p[2];
-	PGresult *res;
 
 	if (repo_find(c, 3, &rp) < 0 || api_fields(c, fields) < 0 ||
 	    api_bool(c, "public", &p[1]) < 0)
 		return -1;
 	if (p[1] == NULL)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"public\" is required");
 	p[0] = rp.name;
-	if ((res = api_exec(c, API_REPO_VISIBILITY, 2, p)) == NULL)
+	if (api_exec(c, API_REPO_VISIBILITY, 2, p) == NULL)
 		return -1;
-	PQclear(res);
 	api_audit(c, "repo.visibility", rp.name,
 		  json_pack("{s:b}", "public", *p[1] == 't'));
 	return repo_reply(c, &rp);
@@ -155,6 +142,28 @@ repo_user_grant(struct api *c)
 	return apigrant_set(c, rp.ns, rp.name, level, &to);
 }
 
+/* A repository's delete, as its transaction does it. */
+struct repo_gone {
+	const char *name;
+	struct apisql_repo_delete row;	/* what went */
+};
+
+static int
+repo_remove(struct api *c, void *arg)
+{
+	struct repo_gone *rg = arg;
+	const char *p[1] = { rg->name };
+	PGresult *res;
+
+	if ((res = api_exec(c, API_REPO_DELETE, 1, p)) == NULL)
+		return -1;
+	apisql_repo_delete_read(res, &rg->row);
+	if (rg->row.repos == 0)
+		return api_fail(c, AE_NOT_FOUND, "repository \"%s\" not found",
+				rg->name);
+	return 0;
+}
+
 /*
  * DELETE /repositories/{name}: the repository's admins. Tags, manifests
  * and blob links go in one statement, with the blobs queued for garbage
@@ -164,34 +173,19 @@ static int
 repo_delete(struct api *c)
 {
 	struct repo_ref rp;
-	const char *p[1];
-	PGresult *res;
-	json_t *detail;
+	struct repo_gone rg;
 
 	if (repo_find(c, 3, &rp) < 0)
 		return -1;
-	p[0] = rp.name;
-	if (api_begin(c) < 0 ||
-	    (res = api_exec(c, API_REPO_DELETE, 1, p)) == NULL)
+	rg.name = rp.name;
+	if (api_tx(c, repo_remove, &rg) < 0)
 		return -1;
-	if (atoi(PQgetvalue(res, 0, 0)) == 0) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND",
-				"repository \"%s\" not found", rp.name);
-	}
-	detail = json_pack("{s:I, s:I, s:I, s:I}", "tags",
-			   (json_int_t)atoll(PQgetvalue(res, 0, 1)),
-			   "manifests",
-			   (json_int_t)atoll(PQgetvalue(res, 0, 2)),
-			   "blobs_queued",
-			   (json_int_t)atoll(PQgetvalue(res, 0, 3)), "grants",
-			   (json_int_t)atoll(PQgetvalue(res, 0, 4)));
-	PQclear(res);
-	if (api_commit(c) < 0) {
-		json_decref(detail);
-		return -1;
-	}
-	api_audit(c, "repo.delete", rp.name, detail);
+	api_audit(c, "repo.delete", rp.name,
+		  json_pack("{s:I, s:I, s:I, s:I}", "tags",
+			    (json_int_t)rg.row.tags, "manifests",
+			    (json_int_t)rg.row.manifests, "blobs_queued",
+			    (json_int_t)rg.row.blobs_queued, "grants",
+			    (json_int_t)rg.row.grants));
 	return api_no_content(c);
 }
 
@@ -203,8 +197,7 @@ apirepo_purge_ns(struct api *c, const char *name, long long *n)
 
 	if ((res = api_exec(c, API_NS_PURGE, 1, p)) == NULL)
 		return -1;
-	*n = atoll(PQgetvalue(res, 0, 0));
-	PQclear(res);
+	*n = apisql_ns_purged(res);
 	return 0;
 }
 

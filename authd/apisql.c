@@ -3,7 +3,9 @@
  * enum api_stmt in api.h). PostgreSQL builds each answer's JSON object
  * (json_build_object), so types, NULLs and escaping are its job and the C
  * side passes documents through. Lists return (cursor key, object) and end
- * in "key > $n ORDER BY key LIMIT $n+1" for keyset pagination.
+ * in "key > $n ORDER BY key LIMIT $n+1" for keyset pagination. The
+ * statements whose columns C reads have their row readers after the
+ * table, in its order (apisql.h).
  */
 #include "api.h"
 
@@ -49,6 +51,9 @@ const struct db_stmt api_stmts[] = {
 		"JOIN organizations o ON o.id = m.org_id "
 		"WHERE m.user_id = u.id) "
 		"FROM users u WHERE u.id = $1" },
+	[API_USER_FIND - A_COUNT] = { "api_user_find",
+		"SELECT id, name, is_admin, disabled, source = 'local' "
+		"FROM users WHERE name = $1" },
 	[API_USER_GET - A_COUNT] = { "api_user_get",
 		"SELECT " USER_JSON " FROM users u WHERE u.name = $1" },
 	[API_USER_LIST - A_COUNT] = { "api_user_list",
@@ -345,3 +350,123 @@ const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 
 _Static_assert(ARRAY_SIZE(api_stmts) == API_STMT_END - A_COUNT,
 	       "api_stmts[] and enum api_stmt disagree");
+
+/* ---- rows, in the table's order ----------------------------------------- */
+
+bool
+apisql_user_read(const PGresult *res, struct apisql_user *row)
+{
+	if (PQntuples(res) != 1)
+		return false;
+	row->id = db_text(res, 0, 0);
+	row->name = db_text(res, 0, 1);
+	row->admin = db_bool(res, 0, 2);
+	row->disabled = db_bool(res, 0, 3);
+	row->local = db_bool(res, 0, 4);
+	return true;
+}
+
+void
+apisql_unlock_read(const PGresult *res, struct apisql_unlock *row)
+{
+	row->failures = db_int64(res, 0, 0);
+	row->was_locked = db_bool(res, 0, 1);
+	row->was_delayed = db_bool(res, 0, 2);
+}
+
+bool
+apisql_revoked_refresh(const PGresult *res, int i)
+{
+	return !strcmp(db_text(res, i, 0), "refresh");
+}
+
+const char *
+apisql_admin_name(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+const char *
+apisql_sole_owner_org(const PGresult *res)
+{
+	return PQntuples(res) > 0 ? db_text(res, 0, 0) : NULL;
+}
+
+bool
+apisql_org_read(const PGresult *res, struct apisql_org *row)
+{
+	if (PQntuples(res) != 1)
+		return false;
+	row->id = db_text(res, 0, 0);
+	row->role = db_text(res, 0, 1);
+	return true;
+}
+
+const char *
+apisql_org_insert_id(const PGresult *res)
+{
+	return db_text(res, 0, 0);
+}
+
+const char *
+apisql_member_role(const PGresult *res)
+{
+	return PQntuples(res) > 0 ? db_text(res, 0, 0) : NULL;
+}
+
+int64_t
+apisql_owners_other(const PGresult *res)
+{
+	return db_int64(res, 0, 0);
+}
+
+const char *
+apisql_child_id(const PGresult *res)
+{
+	return PQntuples(res) == 1 ? db_text(res, 0, 1) : NULL;
+}
+
+bool
+apisql_team_update_read(const PGresult *res, const char **was)
+{
+	*was = NULL;
+	if (PQntuples(res) != 1)
+		return false;
+	*was = db_text(res, 0, 0);
+	return true;
+}
+
+bool
+apisql_ns_exists(const PGresult *res)
+{
+	return PQntuples(res) == 1;
+}
+
+const char *
+apisql_ns_repo(const PGresult *res)
+{
+	return PQntuples(res) > 0 ? db_text(res, 0, 0) : NULL;
+}
+
+void
+apisql_repo_delete_read(const PGresult *res, struct apisql_repo_delete *row)
+{
+	row->repos = db_int64(res, 0, 0);
+	row->tags = db_int64(res, 0, 1);
+	row->manifests = db_int64(res, 0, 2);
+	row->blobs_queued = db_int64(res, 0, 3);
+	row->grants = db_int64(res, 0, 4);
+}
+
+int64_t
+apisql_ns_purged(const PGresult *res)
+{
+	return db_int64(res, 0, 0);
+}
+
+/* A statement of authsql.c, read here for the API. */
+int
+apisql_repo_level(const PGresult *res)
+{
+	return (int)db_int64(res, 0, 0);
+}

@@ -55,7 +55,7 @@ token_ttl(struct api *c, long long *ttl)
 		return 0;
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    json_integer_value(v) > TOKEN_TTL_MAX)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"expires_in must be seconds, from 1 to %lld",
 				TOKEN_TTL_MAX);
 	*ttl = json_integer_value(v);
@@ -97,14 +97,14 @@ token_limits(struct api *c, const char **read_only, char **repos)
 		return 0;
 	if (!json_is_array(v) || json_array_size(v) == 0 ||
 	    json_array_size(v) > TOKEN_REPOS_MAX)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"repositories must be a list of 1 to %d names",
 				TOKEN_REPOS_MAX);
 	json_array_foreach(v, i, e)
 	{
 		if (!json_is_string(e) ||
 		    !token_repo_valid(json_string_value(e)))
-			return api_fail(c, 400, "NAME_INVALID",
+			return api_fail(c, AE_NAME_INVALID,
 					"repositories[%zu] must be a "
 					"repository name or a prefix such as "
 					"\"acme/*\"",
@@ -123,7 +123,7 @@ token_create(struct api *c, const struct principal *owner)
 	const char *kind = owner->kind == P_USER ? "personal" : "service";
 	const char *name, *p[1], *read_only;
 	char uuid[37], *secret = NULL, *repos = NULL;
-	PGresult *res = NULL;
+	PGresult *res;
 	json_t *doc;
 	long long ttl;
 	int ret = -1;
@@ -132,7 +132,7 @@ token_create(struct api *c, const struct principal *owner)
 	    api_str(c, "name", true, 100, &name) < 0 || token_ttl(c, &ttl) < 0)
 		return -1;
 	if (*name == '\0')
-		return api_fail(c, 400, "BAD_REQUEST", "\"name\" is empty");
+		return api_fail(c, AE_BAD_REQUEST, "\"name\" is empty");
 	if (token_limits(c, &read_only, &repos) < 0)
 		return -1;
 	secret = credential_token_create_limited(c->db, kind, owner, name, ttl,
@@ -146,7 +146,7 @@ token_create(struct api *c, const struct principal *owner)
 	if ((res = api_exec(c, API_TOKEN_GET, 1, p)) == NULL)
 		goto out;
 	if (PQntuples(res) != 1) {
-		api_fail(c, 503, "UNAVAILABLE", "token vanished");
+		api_fail(c, AE_UNAVAILABLE, "token vanished");
 		goto out;
 	}
 	doc = api_json_col(res, 0, 0);
@@ -160,7 +160,6 @@ token_create(struct api *c, const struct principal *owner)
 	ret = api_reply(c, 201, doc);
 out:
 	free(repos);
-	PQclear(res);
 	OPENSSL_cleanse(secret, strlen(secret));
 	free(secret);
 	return ret;
@@ -188,7 +187,7 @@ token_revoke(struct api *c, const struct principal *owner, const char *uuid)
 	p[owner->kind == P_USER ? 1 : 2] = id;
 	if (!uuid_valid(uuid) ||
 	    (n = api_exec_count(c, API_TOKEN_REVOKE, 3, p)) == 0)
-		return api_fail(c, 404, "NOT_FOUND",
+		return api_fail(c, AE_NOT_FOUND,
 				"token \"%.40s\" not found", uuid);
 	if (n < 0)
 		return -1;

@@ -25,7 +25,7 @@ user_self_or_admin(struct api *c, const char *name, struct api_user *u)
 {
 	if (c->who.kind != P_USER ||
 	    (!c->who.is_admin && strcmp(name, c->who.name) != 0))
-		return api_fail(c, 404, "NOT_FOUND", "user \"%.64s\" not found",
+		return api_fail(c, AE_NOT_FOUND, "user \"%.64s\" not found",
 				name);
 	return api_user(c, name, u);
 }
@@ -40,7 +40,7 @@ user_new_password(struct api *c, bool required, const char **out)
 		return -1;
 	if (*out == NULL || (why = password_policy(*out)) == NULL)
 		return 0;
-	return api_fail(c, 400, "BAD_REQUEST", "%s", why);
+	return api_fail(c, AE_BAD_REQUEST, "%s", why);
 }
 
 /* email and display_name, both optional. */
@@ -51,7 +51,7 @@ user_profile(struct api *c, const char **email, const char **display)
 	    api_str(c, "display_name", false, 200, display) < 0)
 		return -1;
 	if (*email != NULL && **email != '\0' && strchr(*email, '@') == NULL)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"email must hold an \"@\"");
 	return 0;
 }
@@ -70,14 +70,11 @@ me_get(struct api *c)
 					   c->who.name));
 	if ((res = api_exec(c, API_ME, 1, p)) == NULL)
 		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND", "user not found");
-	}
+	if (PQntuples(res) != 1)
+		return api_fail(c, AE_NOT_FOUND, "user not found");
 	doc = api_json_col(res, 0, 0);
 	json_object_set_new(doc, "kind", json_string("user"));
 	json_object_set_new(doc, "orgs", api_json_col(res, 0, 1));
-	PQclear(res);
 	return api_reply(c, 200, doc);
 }
 
@@ -102,20 +99,17 @@ user_get(struct api *c)
 	return api_reply_row(c, 200, API_USER_GET, 1, p, "user");
 }
 
-/* Inserts the namespace, then the user (p as for A_USER_CREATE), in the
- * caller's transaction. */
+/* In a transaction: the namespace, then the user (arg: the parameters
+ * of A_USER_CREATE). */
 static int
-user_insert(struct api *c, const char *const *p)
+user_insert(struct api *c, void *arg)
 {
-	PGresult *res;
+	const char *const *p = arg;
+	const char *what = arena_printf(&c->r->arena, "name \"%s\"", p[0]);
 
-	if ((res = db_exec(c->db, A_USER_CREATE_NS, 1, p)) == NULL)
-		return api_db_fail(
-			c, arena_printf(&c->r->arena, "name \"%s\"", p[0]));
-	PQclear(res);
-	if ((res = api_exec(c, A_USER_CREATE, 5, p)) == NULL)
+	if (api_exec_what(c, A_USER_CREATE_NS, 1, p, what) == NULL ||
+	    api_exec(c, A_USER_CREATE, 5, p) == NULL)
 		return -1;
-	PQclear(res);
 	return 0;
 }
 
@@ -138,7 +132,7 @@ user_create(struct api *c)
 	if ((p[1] = hash = password_hash(password)) == NULL)
 		return api_busy(c);
 	p[2] = admin ? admin : "f";
-	if (api_begin(c) < 0 || user_insert(c, p) < 0 || api_commit(c) < 0)
+	if (api_tx(c, user_insert, p) < 0)
 		goto out;
 	api_audit(c, "user.create", p[0],
 		  json_pack("{s:b}", "admin", *p[2] == 't'));
@@ -171,7 +165,7 @@ user_prove(struct api *c, const struct api_user *u)
 			return -1;
 		}
 	}
-	return api_fail(c, 403, "DENIED", "current_password is wrong");
+	return api_fail(c, AE_DENIED, "current_password is wrong");
 }
 
 /* The administrators other than u that stay active; locks them. */
@@ -184,10 +178,9 @@ admins_besides(struct api *c, const struct api_user *u)
 	if (res == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++)
-		n += strcmp(PQgetvalue(res, i, 0), u->name) != 0;
-	PQclear(res);
+		n += strcmp(apisql_admin_name(res, i), u->name) != 0;
 	if (n == 0)
-		return api_fail(c, 409, "CONFLICT",
+		return api_fail(c, AE_CONFLICT,
 				"\"%s\" is the last active administrator",
 				u->name);
 	return 0;
@@ -218,7 +211,7 @@ user_change_parse(struct api *c, const struct api_user *u,
 	    api_bool(c, "revoke_tokens", &ch->revoke) < 0)
 		return -1;
 	if (ch->revoke && ch->password == NULL)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"revoke_tokens goes with \"password\"");
 	if (ch->revoke == NULL)
 		ch->revoke = "f";
@@ -227,14 +220,14 @@ user_change_parse(struct api *c, const struct api_user *u,
 	    api_need_password(c, "change a password or an email") < 0)
 		return -1;
 	if (ch->revive && (ch->disabled == NULL || *ch->disabled != 'f'))
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"revive_tokens goes with \"disabled\": false");
 	if (ch->revive == NULL)
 		ch->revive = "f";
 	if ((ch->admin || ch->disabled) && api_need_admin(c) < 0)
 		return -1;
 	if (ch->password && !u->local)
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"\"%s\" signs in through the directory",
 				u->name);
 	if (ch->password && user_prove(c, u) < 0)
@@ -258,11 +251,10 @@ user_revoke_tokens(struct api *c, const struct api_user *u,
 	if ((res = api_exec(c, API_USER_REVOKE_TOKENS, 2, p)) == NULL)
 		return -1;
 	for (int i = 0; i < PQntuples(res); i++)
-		if (!strcmp(PQgetvalue(res, i, 0), "refresh"))
+		if (apisql_revoked_refresh(res, i))
 			refresh++;
 		else
 			access++;
-	PQclear(res);
 	*counts = json_pack("{s:i, s:i}", "refresh", refresh, "access",
 			    access);
 	return 0;
@@ -282,43 +274,61 @@ user_change_json(const struct user_change *ch)
 			 "revive_tokens", *ch->revive == 't');
 }
 
+/* A PATCH of user u, as its transaction applies it. */
+struct user_patch {
+	const struct api_user *u;
+	const struct user_change *ch;
+	const char *p[7];	/* API_USER_UPDATE's parameters */
+	bool demote;		/* u stops being an active administrator */
+	json_t *revoked;	/* the tokens revoked, or NULL */
+};
+
+static int
+user_patch_apply(struct api *c, void *arg)
+{
+	struct user_patch *up = arg;
+
+	if ((up->demote && admins_besides(c, up->u) < 0) ||
+	    api_exec_count(c, API_USER_UPDATE, 7, up->p) < 0 ||
+	    user_revoke_tokens(c, up->u, up->ch, &up->revoked) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 user_patch(struct api *c)
 {
 	struct api_user u;
 	struct user_change ch;
-	const char *p[7];
+	struct user_patch up = { .u = &u, .ch = &ch };
 	char *hash = NULL;
-	json_t *detail, *revoked = NULL;
-	bool demote;
+	json_t *detail;
 	int ret = -1;
 
 	if (user_self_or_admin(c, c->arg[0], &u) < 0 ||
 	    user_change_parse(c, &u, &ch) < 0)
 		return -1;
-	demote = u.admin && !u.disabled &&
-		 ((ch.admin && *ch.admin == 'f') ||
-		  (ch.disabled && *ch.disabled == 't'));
-	p[0] = u.name;
+	up.demote = u.admin && !u.disabled &&
+		    ((ch.admin && *ch.admin == 'f') ||
+		     (ch.disabled && *ch.disabled == 't'));
 	if (ch.password && (hash = password_hash(ch.password)) == NULL)
 		return api_busy(c);
-	p[1] = hash;
-	p[2] = ch.email;
-	p[3] = ch.display;
-	p[4] = ch.admin;
-	p[5] = ch.disabled;
-	p[6] = ch.revive;
-	if (api_begin(c) < 0 || (demote && admins_besides(c, &u) < 0) ||
-	    api_exec_count(c, API_USER_UPDATE, 7, p) < 0 ||
-	    user_revoke_tokens(c, &u, &ch, &revoked) < 0 || api_commit(c) < 0)
+	up.p[0] = u.name;
+	up.p[1] = hash;
+	up.p[2] = ch.email;
+	up.p[3] = ch.display;
+	up.p[4] = ch.admin;
+	up.p[5] = ch.disabled;
+	up.p[6] = ch.revive;
+	if (api_tx(c, user_patch_apply, &up) < 0)
 		goto out;
 	detail = user_change_json(&ch);
-	if (revoked != NULL)
-		json_object_set(detail, "tokens_revoked", revoked);
+	if (up.revoked != NULL)
+		json_object_set(detail, "tokens_revoked", up.revoked);
 	api_audit(c, "user.update", u.name, detail);
-	ret = api_reply_row(c, 200, API_USER_GET, 1, p, "user");
+	ret = api_reply_row(c, 200, API_USER_GET, 1, up.p, "user");
 out:
-	json_decref(revoked);
+	json_decref(up.revoked);
 	free(hash);
 	return ret;
 }
@@ -327,22 +337,43 @@ out:
 static int
 user_owns_alone(struct api *c, const struct api_user *u)
 {
-	const char *p[1] = { u->id };
+	const char *p[1] = { u->id }, *org;
 	PGresult *res;
 
-	if ((res = api_exec(c, API_OWNED_LOCK, 1, p)) == NULL)
+	if (api_exec(c, API_OWNED_LOCK, 1, p) == NULL ||
+	    (res = api_exec(c, API_SOLE_OWNER, 1, p)) == NULL)
 		return -1;
-	PQclear(res);
-	if ((res = api_exec(c, API_SOLE_OWNER, 1, p)) == NULL)
+	if ((org = apisql_sole_owner_org(res)) != NULL)
+		return api_fail(c, AE_CONFLICT,
+				"\"%s\" is the last owner of organization "
+				"\"%s\"",
+				u->name, org);
+	return 0;
+}
+
+/* A user's delete, as its transaction does it. */
+struct user_delete {
+	const struct api_user *u;
+	long long repos;	/* the repositories that went with it */
+};
+
+static int
+user_delete_apply(struct api *c, void *arg)
+{
+	struct user_delete *ud = arg;
+	const struct api_user *u = ud->u;
+	const char *p[1] = { u->name };
+
+	if ((u->admin && !u->disabled && admins_besides(c, u) < 0) ||
+	    user_owns_alone(c, u) < 0)
 		return -1;
-	if (PQntuples(res) > 0) {
-		api_fail(c, 409, "CONFLICT",
-			 "\"%s\" is the last owner of organization \"%s\"",
-			 u->name, PQgetvalue(res, 0, 0));
-		PQclear(res);
+	/* Nothing keyed by the name survives for its next owner: not the
+	 * repositories, nor the lockout. Grants, tokens and memberships
+	 * follow the rows (ON DELETE CASCADE). */
+	if (apirepo_purge_ns(c, u->name, &ud->repos) < 0 ||
+	    api_exec_count(c, API_USER_DELETE, 1, p) < 0 ||
+	    api_exec_count(c, API_USER_UNLOCK, 1, p) < 0)
 		return -1;
-	}
-	PQclear(res);
 	return 0;
 }
 
@@ -350,24 +381,14 @@ static int
 user_delete(struct api *c)
 {
 	struct api_user u;
-	const char *p[1] = { c->arg[0] };
-	long long repos;
+	struct user_delete ud = { .u = &u };
 
 	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0 ||
-	    api_ns_check_empty(c, u.name) < 0 || api_begin(c) < 0)
-		return -1;
-	if ((u.admin && !u.disabled && admins_besides(c, &u) < 0) ||
-	    user_owns_alone(c, &u) < 0)
-		return -1;
-	/* Nothing keyed by the name survives for its next owner: not the
-	 * repositories, nor the lockout. Grants, tokens and memberships
-	 * follow the rows (ON DELETE CASCADE). */
-	if (apirepo_purge_ns(c, u.name, &repos) < 0 ||
-	    api_exec_count(c, API_USER_DELETE, 1, p) < 0 ||
-	    api_exec_count(c, API_USER_UNLOCK, 1, p) < 0 || api_commit(c) < 0)
+	    api_ns_check_empty(c, u.name) < 0 ||
+	    api_tx(c, user_delete_apply, &ud) < 0)
 		return -1;
 	api_audit(c, "user.delete", u.name,
-		  json_pack("{s:I}", "repositories", (json_int_t)repos));
+		  json_pack("{s:I}", "repositories", (json_int_t)ud.repos));
 	return api_no_content(c);
 }
 
@@ -380,22 +401,18 @@ user_unlock(struct api *c)
 	struct api_user u;
 	const char *p[1];
 	PGresult *res;
+	struct apisql_unlock row;
 	json_t *doc;
-	bool locked, delayed;
-	long long failures;
 
 	if (api_need_admin(c) < 0 || api_user(c, c->arg[0], &u) < 0)
 		return -1;
 	p[0] = u.name;
 	if ((res = api_exec(c, API_USER_UNLOCK, 1, p)) == NULL)
 		return -1;
-	failures = atoll(PQgetvalue(res, 0, 0));
-	locked = PQgetvalue(res, 0, 1)[0] == 't';
-	delayed = PQgetvalue(res, 0, 2)[0] == 't';
-	PQclear(res);
+	apisql_unlock_read(res, &row);
 	doc = json_pack("{s:s, s:b, s:b, s:I}", "name", u.name, "was_locked",
-			locked, "was_delayed", delayed, "failures",
-			(json_int_t)failures);
+			row.was_locked, "was_delayed", row.was_delayed,
+			"failures", (json_int_t)row.failures);
 	api_audit(c, "user.unlock", u.name, json_deep_copy(doc));
 	return api_reply(c, 200, doc);
 }
@@ -423,7 +440,7 @@ user_lock(struct api *c)
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 		    json_integer_value(v) > 10LL * 365 * 86400)
-			return api_fail(c, 400, "BAD_REQUEST",
+			return api_fail(c, AE_BAD_REQUEST,
 					"expires_in must be seconds, from 1 "
 					"to %lld", 10LL * 365 * 86400);
 		snprintf(secs, sizeof(secs), "%lld",
@@ -432,7 +449,7 @@ user_lock(struct api *c)
 	if (api_user(c, c->arg[0], &u) < 0)
 		return -1;
 	if (u.id[0] && strtoll(u.id, NULL, 10) == c->who.id)
-		return api_fail(c, 409, "CONFLICT",
+		return api_fail(c, AE_CONFLICT,
 				"an administrator cannot lock their own "
 				"account");
 	p[0] = u.name;
@@ -440,13 +457,10 @@ user_lock(struct api *c)
 	p[2] = reason;
 	if ((res = api_exec(c, API_USER_LOCK, 3, p)) == NULL)
 		return -1;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
-		return api_fail(c, 404, "NOT_FOUND", "user \"%.64s\" not found",
+	if (PQntuples(res) != 1)
+		return api_fail(c, AE_NOT_FOUND, "user \"%.64s\" not found",
 				u.name);
-	}
 	doc = api_json_col(res, 0, 0);
-	PQclear(res);
 	api_audit(c, "user.lock", u.name, json_deep_copy(doc));
 	return api_reply(c, 200, doc);
 }
@@ -546,11 +560,11 @@ audit_list(struct api *c)
 	if (api_need_admin(c) < 0)
 		return -1;
 	if (p[0] && (util_parse_u64(p[0], &before) < 0 || before > INT64_MAX))
-		return api_fail(c, 400, "BAD_REQUEST",
+		return api_fail(c, AE_BAD_REQUEST,
 				"before must be an audit record id");
 	for (int i = 5; i <= 6; i++)
 		if (p[i] != NULL && !rfc3339_valid(p[i]))
-			return api_fail(c, 400, "BAD_REQUEST",
+			return api_fail(c, AE_BAD_REQUEST,
 					"%s must be an RFC 3339 time such as "
 					"2026-01-31T00:00:00Z",
 					i == 5 ? "since" : "until");

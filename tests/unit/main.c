@@ -38,6 +38,7 @@ static const struct {
 	{ "arena", test_arena },
 	{ "form", test_form },
 	{ "scope", test_scope },
+	{ "apisql", test_apisql },
 };
 
 char *

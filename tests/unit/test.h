@@ -28,6 +28,7 @@ char *test_read_file(const char *rel, size_t *len);
 
 void test_conf(void);
 void test_db(void);
+void test_apisql(void);
 void test_defer(void);
 void test_daemon(void);
 void test_digest(void);
