@@ -3,7 +3,8 @@
 # Content-Range lengths past 2^63 refused; open sessions per repository
 # (anonymous, on an extra node) and per user (token auth) answered 429
 # TOOMANYREQUESTS past the limit; an aborted PATCH or monolithic upload
-# gives its bytes back at once, chunked ones too (within 5 s). Every check looks at the rows and files.
+# gives its bytes back at once, a chunked one too (within 5 s, however
+# its client died). Every check looks at the rows and files.
 . "$ROOT/tests/integration/lib.sh"
 . "$ROOT/tests/integration/oci.sh"
 . "$ROOT/tests/integration/auth.sh"
