@@ -5,13 +5,24 @@
  * the worker threads set and clear and the janitor reads once a sweep.
  * libmicrohttpd reports a connection closed before it closes the socket,
  * so the janitor, holding the mutex, never shuts down a reused fd.
+ *
+ * libmicrohttpd 0.9.75 under MHD_USE_EPOLL (edge-triggered) takes a short
+ * read as "drained" and waits for the next event. When a client's last
+ * bytes and its FIN arrive together, one event covers both, the short read
+ * takes the bytes and the FIN is never read: a request body then hangs
+ * until idle_timeout (CLOSE-WAIT, nothing queued). So each sweep also looks
+ * at the connections in the middle of a body: a peer that has shut down,
+ * with nothing left to read and no body progress for CL_GONE_SWEEPS, is
+ * shut down here, which gives libmicrohttpd an event and the end of stream.
  */
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -21,6 +32,7 @@
 
 #define CL_BUCKETS 1024
 #define CL_SWEEP_MS 250
+#define CL_GONE_SWEEPS 4	/* about a second of a gone peer, no progress */
 
 struct cl_addr {
 	struct netaddr addr;
@@ -34,6 +46,9 @@ struct connlimit_conn {
 	struct cl_addr *addr;	/* NULL: not counted (exempt) */
 	int fd;
 	_Atomic uint64_t deadline;	/* monotonic ns; 0: none */
+	_Atomic bool in_body;		/* headers in, body not yet all in */
+	_Atomic unsigned progress;	/* bumped by each piece of body */
+	unsigned seen, gone;	/* janitor only: progress seen, sweeps gone */
 };
 
 struct connlimit {
@@ -179,8 +194,26 @@ connlimit_close(struct connlimit *cl, struct connlimit_conn *cc)
 void
 connlimit_headers_done(struct connlimit_conn *cc)
 {
+	if (cc == NULL)
+		return;
+	atomic_store_explicit(&cc->deadline, 0, memory_order_relaxed);
+	atomic_store_explicit(&cc->in_body, true, memory_order_relaxed);
+}
+
+void
+connlimit_body_progress(struct connlimit_conn *cc)
+{
 	if (cc != NULL)
-		atomic_store_explicit(&cc->deadline, 0, memory_order_relaxed);
+		atomic_fetch_add_explicit(&cc->progress, 1,
+					  memory_order_relaxed);
+}
+
+void
+connlimit_body_done(struct connlimit_conn *cc)
+{
+	if (cc != NULL)
+		atomic_store_explicit(&cc->in_body, false,
+				      memory_order_relaxed);
 }
 
 void
@@ -188,6 +221,7 @@ connlimit_request_done(struct connlimit_conn *cc)
 {
 	const struct connlimit_config *cfg;
 
+	connlimit_body_done(cc);
 	if (cc == NULL || (cfg = &cc->cl->cfg)->header_timeout == 0)
 		return;
 	atomic_store_explicit(&cc->deadline,
@@ -196,22 +230,63 @@ connlimit_request_done(struct connlimit_conn *cc)
 			      memory_order_relaxed);
 }
 
-/* One sweep under cl->mu: shuts down the connections past their deadline. */
-static unsigned
-sweep(struct connlimit *cl)
+/* Whether fd's peer has shut down and every byte it sent has been read. */
+static bool
+peer_gone(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	int queued;
+
+	if (poll(&p, 1, 0) != 1 ||
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) == 0)
+		return false;
+	return ioctl(fd, FIONREAD, &queued) == 0 && queued == 0;
+}
+
+/* Whether cc's client has been gone in the middle of a body, with no body
+ * progress, for CL_GONE_SWEEPS sweeps in a row (under cl->mu). */
+static bool
+body_abandoned(struct connlimit_conn *cc)
+{
+	unsigned p;
+
+	if (!atomic_load_explicit(&cc->in_body, memory_order_relaxed) ||
+	    !peer_gone(cc->fd)) {
+		cc->gone = 0;
+		return false;
+	}
+	p = atomic_load_explicit(&cc->progress, memory_order_relaxed);
+	if (cc->gone == 0 || p != cc->seen) {
+		cc->seen = p;
+		cc->gone = 1;
+		return false;
+	}
+	return ++cc->gone > CL_GONE_SWEEPS;
+}
+
+/* One sweep under cl->mu: shuts down the connections past their header
+ * deadline (counted in *late) and those abandoned in a body (*gone). */
+static void
+sweep(struct connlimit *cl, unsigned *late, unsigned *gone)
 {
 	uint64_t now = util_now_ns(), d;
-	unsigned cut = 0;
 
 	for (struct connlimit_conn *cc = cl->conns; cc != NULL; cc = cc->next) {
+		if (body_abandoned(cc)) {
+			cc->gone = 0;
+			atomic_store_explicit(&cc->in_body, false,
+					      memory_order_relaxed);
+			shutdown(cc->fd, SHUT_RDWR);
+			(*gone)++;
+			continue;
+		}
 		d = atomic_load_explicit(&cc->deadline, memory_order_relaxed);
 		if (d == 0 || d > now)
 			continue;
 		atomic_store_explicit(&cc->deadline, 0, memory_order_relaxed);
 		shutdown(cc->fd, SHUT_RDWR);
-		cut++;
+		(*late)++;
 	}
-	return cut;
 }
 
 static void *
@@ -219,7 +294,7 @@ janitor(void *arg)
 {
 	struct connlimit *cl = arg;
 	struct timespec ts;
-	unsigned cut;
+	unsigned late, gone;
 
 	pthread_mutex_lock(&cl->mu);
 	while (!cl->stopping) {
@@ -232,9 +307,14 @@ janitor(void *arg)
 		pthread_cond_timedwait(&cl->cond, &cl->mu, &ts);
 		if (cl->stopping)
 			break;
-		if ((cut = sweep(cl)) > 0)
+		late = gone = 0;
+		sweep(cl, &late, &gone);
+		if (late > 0)
 			log_info("header_timeout: closed %u connection(s) "
-				 "whose request headers were not in", cut);
+				 "whose request headers were not in", late);
+		if (gone > 0)
+			log_info("closed %u connection(s) whose client went "
+				 "away in the middle of a request body", gone);
 	}
 	pthread_mutex_unlock(&cl->mu);
 	return NULL;

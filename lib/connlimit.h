@@ -5,7 +5,9 @@
  * that trickling bytes do not extend (libmicrohttpd's own timeout restarts
  * at every byte received). A janitor thread shuts down the sockets past
  * their deadline; libmicrohttpd then sees the end of the stream and closes
- * the connection on its own thread.
+ * the connection on its own thread. The janitor also shuts down a socket
+ * whose client went away in the middle of a request body, which
+ * libmicrohttpd's edge-triggered epoll can miss (see connlimit.c).
  */
 #ifndef BERTH_CONNLIMIT_H
 #define BERTH_CONNLIMIT_H
@@ -49,9 +51,16 @@ struct connlimit_conn *connlimit_open(struct connlimit *cl, int fd,
 /* The connection is closing (before its fd is closed); cc may be NULL. */
 void connlimit_close(struct connlimit *cl, struct connlimit_conn *cc);
 
-/* The request's headers are in: no deadline until it completes. Lock-free;
- * cc may be NULL. */
+/* The request's headers are in: no deadline until it completes, and its
+ * body is being received (watched for a vanished client) until
+ * connlimit_body_done. Lock-free; cc may be NULL. */
 void connlimit_headers_done(struct connlimit_conn *cc);
+/* Some of the body arrived (the watch waits while bytes come in).
+ * Lock-free; cc may be NULL. */
+void connlimit_body_progress(struct connlimit_conn *cc);
+/* The whole body is in (a half-closed client then waits for its answer
+ * unharmed). Lock-free; cc may be NULL. */
+void connlimit_body_done(struct connlimit_conn *cc);
 /* A request completed: the next one's headers get a deadline again. */
 void connlimit_request_done(struct connlimit_conn *cc);
 

@@ -242,10 +242,12 @@ access_step(struct http_server *s, struct http_req *r,
 		n = *data_size;
 		*data_size = 0;
 		r->bytes_in += n;
+		connlimit_body_progress(conn_limit_of(c));
 		if (r->responded)
 			return MHD_YES;	/* answered already: discard */
 		return s->h->body(r, data, n) < 0 ? MHD_NO : MHD_YES;
 	}
+	connlimit_body_done(conn_limit_of(c));
 	if (r->responded)
 		return MHD_YES;
 	if (s->h->end(r) < 0)

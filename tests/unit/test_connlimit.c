@@ -2,7 +2,8 @@
  * Connection admission: the per-address count (admit, open over the
  * limit, release on close, exempt peers, IPv4 and IPv6 apart) and the
  * header deadline, which shuts a socket down past it but not once the
- * headers are in.
+ * headers are in; a client gone in the middle of a body is cut, one whose
+ * body is all in or whose bytes are still queued is not.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -108,10 +109,47 @@ deadline(void)
 	}
 }
 
+/* Clients that half-close (shutdown SHUT_WR) while a body is due: gone
+ * mid-body (cut in about a second), with the body all in, with a byte
+ * still queued for the server (both left alone). */
+static void
+vanished(void)
+{
+	struct connlimit_config cfg = { 0 };
+	struct connlimit_conn *cc[3];
+	struct connlimit *cl;
+	int sv[3][2];
+
+	CHECK((cl = connlimit_new(&cfg)) != NULL);
+	if (cl == NULL)
+		return;
+	for (int i = 0; i < 3; i++) {
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]) == 0);
+		cc[i] = connlimit_open(cl, sv[i][0], NULL);
+		connlimit_headers_done(cc[i]);
+		connlimit_body_progress(cc[i]);
+	}
+	connlimit_body_done(cc[1]);
+	CHECK(send(sv[2][1], "x", 1, MSG_NOSIGNAL) == 1);
+	for (int i = 0; i < 3; i++)
+		shutdown(sv[i][1], SHUT_WR);
+	CHECK(!shut_down(sv[0][1], 500));
+	CHECK(shut_down(sv[0][1], 2500));
+	CHECK(!shut_down(sv[1][1], 10));
+	CHECK(!shut_down(sv[2][1], 10));
+	for (int i = 0; i < 3; i++) {
+		connlimit_close(cl, cc[i]);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+	connlimit_free(cl);
+}
+
 void
 test_connlimit(void)
 {
 	per_address();
 	deadline();
+	vanished();
 	CHECK(connlimit_raise_nofile() >= 1024);
 }
