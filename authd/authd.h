@@ -272,14 +272,14 @@ long long audit_purge(struct db *db, int max_batches);
 #define AUDIT_PURGE_BATCH 10000
 
 /* Directory users (ldapsync.c). */
-struct ldap_user;
+struct ldapauth_user;
 /*
  * Creates or refreshes the Berth user for a directory login and syncs the
  * teams linked to the user's groups (and system administration, when an
  * admin group is set). Refuses a name that a local account or an
  * organization holds. Fills *out on success.
  */
-int ldapsync_provision(struct db *db, const struct ldap_user *u,
+int ldapsync_provision(struct db *db, const struct ldapauth_user *u,
 		       struct principal *out) MUST_CHECK;
 /* Whether directory user id (name) is still valid; cached for
  * credential_cache_ttl seconds. */

@@ -434,8 +434,8 @@ directory_check(struct db *db, const char *login, const char *secret,
 	const char *p[1] = { name };
 	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
 	unsigned char mac[32];
-	struct ldap_user u;
-	enum ldap_result r;
+	struct ldapauth_user u;
+	enum ldapauth_result r;
 	int64_t id = -1;
 	bool ok = false;
 
@@ -455,13 +455,13 @@ directory_check(struct db *db, const char *login, const char *secret,
 	if (id >= 0 && cache_hit(mac) && load_user(db, id, out, why))
 		return CRED_OK;
 	r = ldapauth_login(login, secret, &u);
-	if (r == LDAP_AUTH_OK) {
+	if (r == LDAPAUTH_OK) {
 		ok = ldapsync_provision(db, &u, out) == 0;
 		if (!ok)
 			*why = "not_provisioned";
-		ldap_user_release(&u);
+		ldapauth_user_release(&u);
 	} else {
-		*why = r == LDAP_AUTH_ERROR ? directory_down
+		*why = r == LDAPAUTH_ERROR ? directory_down
 					    : "directory_refused";
 	}
 	if (ok)

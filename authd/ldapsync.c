@@ -58,7 +58,7 @@ text_array(char **items, int n)
 
 /* Whether u is in group dn; u's groups are folded already. */
 static bool
-in_groups(const struct ldap_user *u, const char *dn)
+in_groups(const struct ldapauth_user *u, const char *dn)
 {
 	char *folded = ldapauth_fold(dn);
 	bool in = false;
@@ -76,7 +76,7 @@ in_groups(const struct ldap_user *u, const char *dn)
  * and "cn=DÉVELOPPEURS" are one group whatever the database's locale.
  */
 static char *
-linked_groups(struct db *db, const struct ldap_user *u)
+linked_groups(struct db *db, const struct ldapauth_user *u)
 {
 	PGresult *res = db_exec(db, A_LDAP_TEAM_DNS, 0, NULL);
 	char **match, *out;
@@ -96,7 +96,7 @@ linked_groups(struct db *db, const struct ldap_user *u)
 
 /* Team membership (and admin) from u's groups, for user id. */
 static int
-sync_groups(struct db *db, const char *id, const struct ldap_user *u)
+sync_groups(struct db *db, const char *id, const struct ldapauth_user *u)
 {
 	char *groups = linked_groups(db, u);
 	const char *p[2] = { id, groups };
@@ -130,7 +130,7 @@ out:
 }
 
 int
-ldapsync_provision(struct db *db, const struct ldap_user *u,
+ldapsync_provision(struct db *db, const struct ldapauth_user *u,
 		   struct principal *out)
 {
 	const char *p[4] = { u->username, u->dn, u->display_name, u->email };
@@ -204,8 +204,8 @@ bool
 ldapsync_still_valid(int64_t id, const char *name)
 {
 	struct valid_slot *s = &valid_cache[(uint64_t)id % VALID_CACHE];
-	struct ldap_user u;
-	enum ldap_result r;
+	struct ldapauth_user u;
+	enum ldapauth_result r;
 	bool valid;
 
 	if (!ldapauth_enabled())
@@ -218,9 +218,9 @@ ldapsync_still_valid(int64_t id, const char *name)
 	}
 	pthread_mutex_unlock(&valid_lock);
 	r = ldapauth_lookup(name, &u);
-	ldap_user_release(&u);
+	ldapauth_user_release(&u);
 	/* An unreachable directory does not revoke anything. */
-	valid = r != LDAP_AUTH_REFUSED;
+	valid = r != LDAPAUTH_REFUSED;
 	valid_note(id, valid);
 	return valid;
 }
@@ -268,10 +268,11 @@ ldapsync_run(struct db *db, struct ldapsync_report *rep)
 	/* First every look-up; nobody is disabled before all have answered. */
 	for (int i = 0; i < n; i++) {
 		const char *p[1] = { PQgetvalue(users, i, 0) };
-		struct ldap_user u;
-		enum ldap_result r = ldapauth_lookup(PQgetvalue(users, i, 1), &u);
+		struct ldapauth_user u;
+		enum ldapauth_result r =
+			ldapauth_lookup(PQgetvalue(users, i, 1), &u);
 
-		if (r == LDAP_AUTH_ERROR) {
+		if (r == LDAPAUTH_ERROR) {
 			rep->unreachable = true;
 			snprintf(rep->why, sizeof(rep->why),
 				 "the directory search for \"%s\" failed "
@@ -280,14 +281,14 @@ ldapsync_run(struct db *db, struct ldapsync_report *rep)
 				 PQgetvalue(users, i, 1));
 			break;
 		}
-		if (r == LDAP_AUTH_REFUSED) {
+		if (r == LDAPAUTH_REFUSED) {
 			gone[rep->gone++] = i;
 			continue;
 		}
 		if (db_command(db, "BEGIN") < 0 || sync_groups(db, p[0], &u) < 0 ||
 		    db_command(db, "COMMIT") < 0)
 			db_rollback(db);
-		ldap_user_release(&u);
+		ldapauth_user_release(&u);
 	}
 	/* A mass departure is more likely a broken directory than real. */
 	allowed = n * ldapsync_max_disable_percent / 100;
