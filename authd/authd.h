@@ -241,8 +241,9 @@ enum cred_result credential_refresh(struct db *db, const char *token,
  * "repository:host:5000/x:pull"). -1 when malformed.
  */
 int scope_parse(const char *s, struct jwt_access *out) MUST_CHECK;
-/* Narrows a->actions to what p may do (possibly to none). */
-int scope_grant(struct db *db, const struct principal *p,
+/* Narrows a->actions to what p may do (possibly to none); the query
+ * results go with arena (the request's). -1 on a database error. */
+int scope_grant(struct db *db, struct arena *arena, const struct principal *p,
 		struct jwt_access *a) MUST_CHECK;
 
 /* Tokens (token.c). */

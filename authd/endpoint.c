@@ -111,7 +111,6 @@ dispatch(struct http_req *r, struct authd_req *q)
 {
 	bool get = !strcmp(r->method, "GET") || r->is_head;
 	struct db *db;
-	PGresult *res;
 
 	if (q->too_large)
 		return authd_error(r, 413, "SIZE_INVALID", "body too large");
@@ -134,9 +133,8 @@ dispatch(struct http_req *r, struct authd_req *q)
 		return text(r, 200, "ok\n");
 	case AR_READYZ:
 		if ((db = db_thread()) == NULL ||
-		    (res = db_exec(db, A_PING, 0, NULL)) == NULL)
+		    db_query(db, &r->arena, A_PING, 0, NULL) == NULL)
 			return text(r, 503, "database unreachable\n");
-		PQclear(res);
 		return text(r, 200, "ready\n");
 	case AR_METRICS:
 		return metrics_respond(r);

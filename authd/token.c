@@ -19,6 +19,7 @@ struct grant {
 	struct jwt_access access[MAX_SCOPES];
 	int n;
 	struct db *db;
+	struct arena *arena;	/* the request's: scope_grant's results */
 	const struct principal *who;
 	bool failed;
 };
@@ -58,7 +59,7 @@ add_scopes(const char *value, void *arg)
 			access_release(&a);
 			continue;
 		}
-		if (scope_grant(g->db, g->who, &a) < 0)
+		if (scope_grant(g->db, g->arena, g->who, &a) < 0)
 			g->failed = true;
 		g->access[g->n++] = a;
 	}
@@ -259,6 +260,7 @@ token_get(struct http_req *r)
 	free(user);
 	free(pass);
 	g.db = db;
+	g.arena = &r->arena;
 	g.who = &who;
 	http_query_each(r, "scope", add_scopes, &g);
 	if (g.failed)
@@ -322,6 +324,7 @@ token_post(struct http_req *r)
 		goto out;
 	}
 	g.db = db;
+	g.arena = &r->arena;
 	g.who = &who;
 	form_each(body, q->body.len, "scope", add_scopes, &g);
 	if (g.failed)
