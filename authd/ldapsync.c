@@ -399,9 +399,9 @@ ldapsync_handle(struct http_req *r)
 	int n;
 
 	if (strcmp(r->method, "POST") != 0)
-		return authd_error(r, 405, "UNSUPPORTED", "use POST");
+		return authd_fail(r, AERR_POST_ONLY, NULL);
 	if ((db = db_thread()) == NULL)
-		return authd_error(r, 503, "UNAVAILABLE", "database");
+		return authd_fail(r, AERR_DATABASE, NULL);
 	if (credential_basic(r, &user, &pass) != 1) {
 		free(user);
 		free(pass);
@@ -417,20 +417,17 @@ ldapsync_handle(struct http_req *r)
 	free(pass);
 	r->user = arena_strdup(&r->arena, who.name);
 	if (!who.is_admin)
-		return authd_error(r, 403, "DENIED",
-				   "system administrators only");
+		return authd_fail(r, AERR_ADMIN_ONLY, NULL);
 	if (!ldapauth_enabled())
-		return authd_error(r, 400, "UNSUPPORTED",
-				   "no directory is configured");
+		return authd_fail(r, AERR_NO_DIRECTORY, NULL);
 	if ((n = ldapsync_run(db, &rep)) < 0) {
-		char *msg = xasprintf("nobody was disabled: %s", rep.why);
-		int ret = authd_error(r, rep.unreachable ? 503 : 409,
-				      rep.unreachable ? "UNAVAILABLE"
-						      : "SYNC_REFUSED",
-				      msg);
+		enum authd_err e = rep.unreachable ? AERR_SYNC_UNREACHABLE
+						   : AERR_SYNC_REFUSED;
 
-		free(msg);
-		return ret;
+		return authd_fail(r, e,
+				  arena_printf(&r->arena, "%s: %s",
+					       authd_errors[e].message,
+					       rep.why));
 	}
 	audit_write(db, who.name, "ldap.sync", "", r->client, true, NULL);
 	body = xasprintf("{\"disabled\":%d,\"users\":%d}", n, rep.users);

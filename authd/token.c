@@ -183,7 +183,7 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 		r->user = arena_strdup(&r->arena, who->name);
 	if ((token = sign(who, g, now)) == NULL) {
 		json_decref(granted);
-		return authd_error(r, 500, "UNKNOWN", "could not sign a token");
+		return authd_fail(r, AERR_SIGN, NULL);
 	}
 	if (offline && who->kind != P_ANONYMOUS && refresh_in == NULL)
 		refresh = credential_token_create(db, "refresh", who, "refresh",
@@ -227,7 +227,7 @@ service_ok(struct http_req *r, const char *service)
 {
 	if (service != NULL && strcmp(service, authd.service) == 0)
 		return true;
-	authd_error(r, 400, "UNSUPPORTED", "unknown service");
+	authd_fail(r, AERR_SERVICE, NULL);
 	return false;
 }
 
@@ -244,7 +244,7 @@ token_get(struct http_req *r)
 	if (!service_ok(r, http_query(r, "service")))
 		return 0;
 	if ((db = db_thread()) == NULL)
-		return authd_error(r, 503, "UNAVAILABLE", "database");
+		return authd_fail(r, AERR_DATABASE, NULL);
 	if ((basic = credential_basic(r, &user, &pass)) < 0)
 		return authd_unauthorized(r);
 	if (basic == 1) {
@@ -264,7 +264,7 @@ token_get(struct http_req *r)
 	g.who = &who;
 	http_query_each(r, "scope", add_scopes, &g);
 	if (g.failed)
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 	else
 		ret = issue(r, db, &who, &g,
 			    offline && !strcmp(offline, "true"), NULL, false,
@@ -292,7 +292,7 @@ token_post(struct http_req *r)
 		goto out;
 	}
 	if ((db = db_thread()) == NULL) {
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 		goto out;
 	}
 	if (grant != NULL && !strcmp(grant, "password")) {
@@ -318,9 +318,7 @@ token_post(struct http_req *r)
 			goto out;
 		}
 	} else {
-		ret = authd_error(r, 400, "UNSUPPORTED",
-				  "grant_type must be password or "
-				  "refresh_token");
+		ret = authd_fail(r, AERR_GRANT_TYPE, NULL);
 		goto out;
 	}
 	g.db = db;
@@ -328,7 +326,7 @@ token_post(struct http_req *r)
 	g.who = &who;
 	form_each(body, q->body.len, "scope", add_scopes, &g);
 	if (g.failed)
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 	else
 		ret = issue(r, db, &who, &g,
 			    access_type && !strcmp(access_type, "offline"),

@@ -31,6 +31,7 @@ static const struct {
 	{ "tls", test_tls },
 	{ "ldapauth", test_ldapauth },
 	{ "throttlekey", test_throttlekey },
+	{ "authsql", test_authsql },
 };
 
 char *

@@ -42,5 +42,6 @@ void test_metrics(void);
 void test_tls(void);
 void test_ldapauth(void);
 void test_throttlekey(void);
+void test_authsql(void);
 
 #endif
