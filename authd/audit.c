@@ -64,7 +64,7 @@ audit_purge(struct db *db, int max_batches)
 			log_warnx("could not purge old audit records");
 			return -1;
 		}
-		n = strtoll(PQcmdTuples(res), NULL, 10);
+		n = db_changed(res);
 		PQclear(res);
 		total += n;
 		if (n < AUDIT_PURGE_BATCH)

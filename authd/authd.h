@@ -137,7 +137,35 @@ extern const int api_stmts_count;
 /* Answers (endpoint.c): errors as {"errors":[{code,message,detail}]}. */
 int authd_error(struct http_req *r, unsigned status, const char *code,
 		const char *message);
-/* A 401 asking for Basic credentials. */
+
+/*
+ * The errors of authd's own routes (the token service, the JWKS, health
+ * and the directory sync; the management API has its own table), each a
+ * status and code paired once in authd_errors[] (autherr.c).
+ */
+enum authd_err {
+	AERR_BODY_TOO_LARGE,	/* 413 SIZE_INVALID */
+	AERR_NO_ENDPOINT,	/* 404 NOT_FOUND */
+	AERR_METHOD,		/* 405 UNSUPPORTED */
+	AERR_DATABASE,		/* 503 UNAVAILABLE */
+	AERR_UNAUTHORIZED,	/* 401 UNAUTHORIZED, asks for Basic */
+	AERR_THROTTLED,		/* 429 TOOMANYREQUESTS */
+	AERR_BUSY,		/* 503 UNAVAILABLE: every hash slot busy */
+	AERR_SIGN,		/* 500 UNKNOWN */
+	AERR_SERVICE,		/* 400 UNSUPPORTED: not our service */
+	AERR_GRANT_TYPE,	/* 400 UNSUPPORTED */
+	AERR_POST_ONLY,		/* 405 UNSUPPORTED */
+	AERR_ADMIN_ONLY,	/* 403 DENIED */
+	AERR_NO_DIRECTORY,	/* 400 UNSUPPORTED */
+	AERR_SYNC_UNREACHABLE,	/* 503 UNAVAILABLE */
+	AERR_SYNC_REFUSED,	/* 409 SYNC_REFUSED */
+	AERR_COUNT
+};
+extern const struct http_error authd_errors[AERR_COUNT];
+/* Answers error e of the table, through authd_error, with its message
+ * or, when message is not NULL, that one. */
+int authd_fail(struct http_req *r, enum authd_err e, const char *message);
+/* A 401 asking for Basic credentials (AERR_UNAUTHORIZED). */
 int authd_unauthorized(struct http_req *r);
 /* The address in the login delay keys for client address addr
  * (throttlekey.c): an IPv6 address by its /64, which one client may hold
@@ -242,8 +270,9 @@ enum cred_result credential_refresh(struct db *db, const char *token,
  * "repository:host:5000/x:pull"). -1 when malformed.
  */
 int scope_parse(const char *s, struct jwt_access *out) MUST_CHECK;
-/* Narrows a->actions to what p may do (possibly to none). */
-int scope_grant(struct db *db, const struct principal *p,
+/* Narrows a->actions to what p may do (possibly to none); the query
+ * results go with arena (the request's). -1 on a database error. */
+int scope_grant(struct db *db, struct arena *arena, const struct principal *p,
 		struct jwt_access *a) MUST_CHECK;
 
 /* Tokens (token.c). */
@@ -273,14 +302,14 @@ long long audit_purge(struct db *db, int max_batches);
 #define AUDIT_PURGE_BATCH 10000
 
 /* Directory users (ldapsync.c). */
-struct ldap_user;
+struct ldapauth_user;
 /*
  * Creates or refreshes the Berth user for a directory login and syncs the
  * teams linked to the user's groups (and system administration, when an
  * admin group is set). Refuses a name that a local account or an
  * organization holds. Fills *out on success.
  */
-int ldapsync_provision(struct db *db, const struct ldap_user *u,
+int ldapsync_provision(struct db *db, const struct ldapauth_user *u,
 		       struct principal *out) MUST_CHECK;
 /* Whether directory user id (name) is still valid; cached for
  * credential_cache_ttl seconds. */

@@ -13,7 +13,9 @@
  * locked one and a wrong password apart. A verified password is
  * remembered briefly under an HMAC keyed with a process secret (never the
  * password itself), which is what lets one node issue thousands of tokens
- * a second with a strong hash.
+ * a second with a strong hash. A check's query results live in an arena
+ * of its own, released when it answers: no request's arena reaches here
+ * (the housekeeping and the management API call in too).
  */
 #include <inttypes.h>
 #include <openssl/evp.h>
@@ -26,6 +28,7 @@
 #include <time.h>
 
 #include "authd.h"
+#include "authsql.h"
 #include "authmetrics.h"
 #include "ldapauth.h"
 #include "log.h"
@@ -177,22 +180,19 @@ throttle_release(struct throttle *t)
  * database error delays nothing (the check that follows fails anyway).
  */
 static int
-throttle_get(struct db *db, struct throttle *t)
+throttle_get(struct db *db, struct arena *a, struct throttle *t)
 {
 	const char *p[2] = { t->pair, t->addr };
-	PGresult *res = db_exec(db, A_THROTTLE_GET, 2, p);
+	PGresult *res = db_query(db, a, A_THROTTLE_GET, 2, p);
+	struct authsql_throttle row;
 	int wait = 0;
 
-	if (res == NULL)
-		return 0;
-	for (int i = 0; i < PQntuples(res); i++) {
-		int left = atoi(PQgetvalue(res, i, 1));
-
-		wait = left > wait ? left : wait;
-		if (!strcmp(PQgetvalue(res, i, 0), t->pair))
+	for (int i = 0; authsql_throttle_get(res, i, &row); i++) {
+		if (row.seconds_left > wait)
+			wait = row.seconds_left;
+		if (!strcmp(row.key, t->pair))
 			t->pair_row = true;
 	}
-	PQclear(res);
 	return wait;
 }
 
@@ -217,10 +217,12 @@ throttle_started(struct db *db, const char *key, const char *addr,
 
 /* Counts a failed password login of the pair and of the address. */
 static void
-throttle_fail(struct db *db, struct throttle *t, const char *addr)
+throttle_fail(struct db *db, struct arena *a, struct throttle *t,
+	      const char *addr)
 {
 	char thr[24], athr[24], window[24], delay[24], cap[24];
 	const char *p[7] = { t->pair, t->addr, thr, athr, window, delay, cap };
+	struct authsql_throttle_fail row;
 	PGresult *res;
 
 	snprintf(thr, sizeof(thr), "%lld", authd.lockout_threshold);
@@ -228,28 +230,22 @@ throttle_fail(struct db *db, struct throttle *t, const char *addr)
 	snprintf(window, sizeof(window), "%lld", authd.lockout_window);
 	snprintf(delay, sizeof(delay), "%lld", authd.lockout_delay);
 	snprintf(cap, sizeof(cap), "%lld", authd.lockout_duration);
-	if ((res = db_exec(db, A_THROTTLE_FAIL, 7, p)) == NULL)
+	res = db_query(db, a, A_THROTTLE_FAIL, 7, p);
+	if (!authsql_throttle_fail(res, 0, &row))
 		return;
-	if (PQntuples(res) == 1) {
-		for (int k = 0; k < 2; k++) {
-			long long n = atoll(PQgetvalue(res, 0, 2 * k));
-			long long d = atoll(PQgetvalue(res, 0, 2 * k + 1));
-
-			if (d > 0)
-				throttle_started(db, k ? t->addr : t->pair,
-						 addr, n, d);
-		}
-	}
-	PQclear(res);
+	for (int k = 0; k < 2; k++)
+		if (row.delay[k] > 0)
+			throttle_started(db, k ? t->addr : t->pair, addr,
+					 row.failures[k], row.delay[k]);
 }
 
 static void
-throttle_clear(struct db *db, const char *key)
+throttle_clear(struct db *db, struct arena *a, const char *key)
 {
 	const char *p[1] = { key };
-	PGresult *res = db_exec(db, A_THROTTLE_CLEAR, 1, p);
+	PGresult *res = db_query(db, a, A_THROTTLE_CLEAR, 1, p);
 
-	PQclear(res);
+	(void)res;	/* a failure leaves a key that the purge drops */
 }
 
 void
@@ -294,56 +290,46 @@ token_split(const char *s, char *uuid, unsigned char *secret_hash)
 
 /* A user by id, when enabled and not locked (else *why says which). */
 static bool
-load_user(struct db *db, int64_t id, struct principal *out, const char **why)
+load_user(struct db *db, struct arena *a, int64_t id, struct principal *out,
+	  const char **why)
 {
 	char idbuf[24];
 	const char *p[1] = { idbuf };
-	PGresult *res;
-	bool ok;
+	struct authsql_user u;
 
 	*why = "disabled";
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-	if ((res = db_exec(db, A_USER_BY_ID, 1, p)) == NULL)
+	if (!authsql_user_by_id(db_query(db, a, A_USER_BY_ID, 1, p), 0, &u) ||
+	    u.disabled)
 		return false;
-	ok = PQntuples(res) == 1 && PQgetvalue(res, 0, 2)[0] == 'f';
-	if (ok && PQgetvalue(res, 0, 4)[0] == 't') {
+	if (u.locked) {
 		*why = "locked";
-		ok = false;
+		return false;
 	}
-	if (ok) {
-		out->kind = P_USER;
-		out->id = id;
-		util_strlcpy(out->name, PQgetvalue(res, 0, 0), sizeof(out->name));
-		out->is_admin = PQgetvalue(res, 0, 1)[0] == 't';
-		/* A directory user's token dies with their directory entry. */
-		if (!strcmp(PQgetvalue(res, 0, 3), "ldap") &&
-		    !ldapsync_still_valid(id, out->name))
-			ok = false;
-	}
-	PQclear(res);
-	return ok;
+	out->kind = P_USER;
+	out->id = id;
+	util_strlcpy(out->name, u.name, sizeof(out->name));
+	out->is_admin = u.is_admin;
+	/* A directory user's token dies with their directory entry. */
+	return !u.directory || ldapsync_still_valid(id, out->name);
 }
 
 static bool
-load_sa(struct db *db, int64_t id, struct principal *out)
+load_sa(struct db *db, struct arena *a, int64_t id, struct principal *out)
 {
 	char idbuf[24];
 	const char *p[1] = { idbuf };
-	PGresult *res;
-	bool ok;
+	struct authsql_sa sa;
 
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, id);
-	if ((res = db_exec(db, A_SA_BY_ID, 1, p)) == NULL)
+	if (!authsql_sa_by_id(db_query(db, a, A_SA_BY_ID, 1, p), 0, &sa) ||
+	    sa.disabled)
 		return false;
-	ok = PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 'f';
-	if (ok) {
-		out->kind = P_SERVICE;
-		out->id = id;
-		util_strlcpy(out->name, PQgetvalue(res, 0, 0), sizeof(out->name));
-		out->is_admin = false;
-	}
-	PQclear(res);
-	return ok;
+	out->kind = P_SERVICE;
+	out->id = id;
+	util_strlcpy(out->name, sa.login, sizeof(out->name));
+	out->is_admin = false;
+	return true;
 }
 
 /* What a login through a token of kind (tokens.kind) is audited as. */
@@ -361,49 +347,47 @@ token_via(const char *kind)
  * the reason category of a refusal.
  */
 static bool
-token_check(struct db *db, const char *token, const char *kinds,
-	    struct principal *out, const char **why)
+token_check(struct db *db, struct arena *a, const char *token,
+	    const char *kinds, struct principal *out, const char **why)
 {
 	char uuid[37];
 	unsigned char want[SHA256_DIGEST_LENGTH], *stored = NULL;
 	size_t stored_len = 0;
 	const char *p[1] = { uuid };
-	PGresult *res;
+	struct authsql_token t;
 	bool ok = false;
 
 	*why = "bad_token";
 	if (!token_split(token, uuid, want) ||
-	    (res = db_exec(db, A_TOKEN_BY_ID, 1, p)) == NULL)
+	    !authsql_token_by_id(db_query(db, a, A_TOKEN_BY_ID, 1, p), 0, &t) ||
+	    strstr(kinds, t.kind) == NULL || t.secret_hash == NULL)
 		return false;
-	if (PQntuples(res) != 1 || strstr(kinds, PQgetvalue(res, 0, 0)) == NULL)
-		goto out;
-	stored = PQunescapeBytea((const unsigned char *)PQgetvalue(res, 0, 1),
+	stored = PQunescapeBytea((const unsigned char *)t.secret_hash,
 				 &stored_len);
 	if (stored == NULL || stored_len != sizeof(want) ||
 	    !util_consttime_eq(stored, want, sizeof(want)))
 		goto out;
 	/* Told apart only once the secret matched: no oracle for guesses. */
-	if (PQgetvalue(res, 0, 4)[0] == 't') {
-		*why = PQgetvalue(res, 0, 5)[0] == 't' ? "revoked" : "expired";
+	if (t.dead) {
+		*why = t.revoked ? "revoked" : "expired";
 		goto out;
 	}
 	*why = "disabled";
-	if (!PQgetisnull(res, 0, 2))
-		ok = load_user(db, strtoll(PQgetvalue(res, 0, 2), NULL, 10),
-			       out, why);
+	if (t.of_user)
+		ok = load_user(db, a, t.user_id, out, why);
 	else
-		ok = load_sa(db, strtoll(PQgetvalue(res, 0, 3), NULL, 10), out);
+		ok = load_sa(db, a, t.sa_id, out);
 	if (ok) {
-		PGresult *t = db_exec(db, A_TOKEN_TOUCH, 1, p);
-		PQclear(t);
-		out->via = token_via(PQgetvalue(res, 0, 0));
+		PGresult *touched = db_query(db, a, A_TOKEN_TOUCH, 1, p);
+
+		(void)touched;	/* a failed touch fails no login */
+		out->via = token_via(t.kind);
 		util_strlcpy(out->token_id, uuid, sizeof(out->token_id));
-		out->token_read_only = PQgetvalue(res, 0, 6)[0] == 't';
-		out->token_repos = PQgetvalue(res, 0, 7)[0] == 't';
+		out->token_read_only = t.read_only;
+		out->token_repos = t.has_repos;
 	}
 out:
 	PQfreemem(stored);
-	PQclear(res);
 	return ok;
 }
 
@@ -426,42 +410,40 @@ refuse_hashed(const char *secret)
  * reaches the directory, so Berth cannot lock the account there.
  */
 static enum cred_result
-directory_check(struct db *db, const char *login, const char *secret,
-		struct principal *out, const char **why)
+directory_check(struct db *db, struct arena *a, const char *login,
+		const char *secret, struct principal *out, const char **why)
 {
 	char *key = xasprintf("ldap:%s", login);
 	char *name = ldapauth_login_name(login, authd_ldap_ad);
 	const char *p[1] = { name };
-	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
+	PGresult *res = db_query(db, a, A_USER_BY_NAME, 1, p);
 	unsigned char mac[32];
-	struct ldap_user u;
-	enum ldap_result r;
+	struct authsql_user row;
+	struct ldapauth_user u;
+	enum ldapauth_result r;
 	int64_t id = -1;
 	bool ok = false;
 
 	cache_mac(-1, key, secret, mac);
 	free(key);
 	free(name);
-	if (res != NULL && PQntuples(res) == 1 &&
-	    !strcmp(PQgetvalue(res, 0, 5), "ldap")) {
-		id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		if (PQgetvalue(res, 0, 6)[0] == 't') {
-			PQclear(res);
+	if (authsql_user_by_name(res, 0, &row) && row.directory) {
+		id = row.id;
+		if (row.locked) {
 			*why = "locked";
 			return refuse_hashed(secret);
 		}
 	}
-	PQclear(res);
-	if (id >= 0 && cache_hit(mac) && load_user(db, id, out, why))
+	if (id >= 0 && cache_hit(mac) && load_user(db, a, id, out, why))
 		return CRED_OK;
 	r = ldapauth_login(login, secret, &u);
-	if (r == LDAP_AUTH_OK) {
+	if (r == LDAPAUTH_OK) {
 		ok = ldapsync_provision(db, &u, out) == 0;
 		if (!ok)
 			*why = "not_provisioned";
-		ldap_user_release(&u);
+		ldapauth_user_release(&u);
 	} else {
-		*why = r == LDAP_AUTH_ERROR ? directory_down
+		*why = r == LDAPAUTH_ERROR ? directory_down
 					    : "directory_refused";
 	}
 	if (ok)
@@ -475,39 +457,32 @@ directory_check(struct db *db, const char *login, const char *secret,
  * answer costs a dummy hash whatever the password.
  */
 static enum cred_result
-password_check(struct db *db, const char *login, const char *secret,
-	       struct principal *out, const char **why)
+password_check(struct db *db, struct arena *a, const char *login,
+	       const char *secret, struct principal *out, const char **why)
 {
 	const char *p[1] = { login };
-	PGresult *res = db_exec(db, A_USER_BY_NAME, 1, p);
+	PGresult *res = db_query(db, a, A_USER_BY_NAME, 1, p);
 	enum cred_result ret = CRED_BAD;
 	unsigned char mac[32];
-	const char *hash;
-	int64_t id;
+	struct authsql_user u;
+	bool found = authsql_user_by_name(res, 0, &u);
 
 	/* No local account of that name: the directory's user, if any. */
-	if (ldapauth_enabled() && res != NULL &&
-	    (PQntuples(res) == 0 || !strcmp(PQgetvalue(res, 0, 5), "ldap"))) {
-		PQclear(res);
-		return directory_check(db, login, secret, out, why);
-	}
-	if (res == NULL || PQntuples(res) != 1 || PQgetisnull(res, 0, 2)) {
+	if (ldapauth_enabled() && res != NULL && (!found || u.directory))
+		return directory_check(db, a, login, secret, out, why);
+	if (!found || u.password_hash == NULL) {
 		*why = "unknown_user";	/* or one without a local password */
-		PQclear(res);
 		return refuse_hashed(secret);
 	}
-	if (PQgetvalue(res, 0, 6)[0] == 't') {
+	if (u.locked) {
 		*why = "locked";
-		PQclear(res);
 		return refuse_hashed(secret);
 	}
-	id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	hash = PQgetvalue(res, 0, 2);
-	cache_mac(id, hash, secret, mac);
+	cache_mac(u.id, u.password_hash, secret, mac);
 	if (cache_hit(mac)) {
 		ret = CRED_OK;
 	} else {
-		switch (password_verify(hash, secret)) {
+		switch (password_verify(u.password_hash, secret)) {
 		case PW_MATCH:
 			cache_put(mac);
 			ret = CRED_OK;
@@ -520,28 +495,27 @@ password_check(struct db *db, const char *login, const char *secret,
 			break;
 		}
 	}
-	if (ret == CRED_OK && PQgetvalue(res, 0, 4)[0] == 't') {
+	if (ret == CRED_OK && u.disabled) {
 		*why = "disabled";
 		ret = CRED_BAD;
 	}
 	if (ret == CRED_OK) {
 		out->kind = P_USER;
-		out->id = id;
-		util_strlcpy(out->name, PQgetvalue(res, 0, 1), sizeof(out->name));
-		out->is_admin = PQgetvalue(res, 0, 3)[0] == 't';
+		out->id = u.id;
+		util_strlcpy(out->name, u.name, sizeof(out->name));
+		out->is_admin = u.is_admin;
 		out->via = "password";
 	}
-	PQclear(res);
 	return ret;
 }
 
 /* A personal access or service account token typed as the password:
  * never throttled, never hashed, counted toward no delay. */
 static enum cred_result
-token_login(struct db *db, const char *login, const char *secret,
-	    struct principal *out, const char **why)
+token_login(struct db *db, struct arena *a, const char *login,
+	    const char *secret, struct principal *out, const char **why)
 {
-	if (!token_check(db, secret, "personal,service", out, why))
+	if (!token_check(db, a, secret, "personal,service", out, why))
 		return CRED_BAD;
 	if (strcmp(out->name, login) != 0) {
 		*why = "bad_token";	/* another principal's */
@@ -566,8 +540,8 @@ refused(struct db *db, const char *addr, const char *login, const char *why)
 }
 
 static enum cred_result
-check(struct db *db, const char *addr, const char *login, const char *secret,
-      struct principal *out, bool audit_success)
+check(struct db *db, struct arena *a, const char *addr, const char *login,
+      const char *secret, struct principal *out, bool audit_success)
 {
 	const char *why = "malformed";	/* a failure's reason category */
 	struct throttle t;
@@ -581,7 +555,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		return CRED_BAD;
 	}
 	if (strncmp(secret, TOKEN_PREFIX, 6) == 0) {
-		ret = token_login(db, login, secret, out, &why);
+		ret = token_login(db, a, login, secret, out, &why);
 		if (ret != CRED_OK && db_unavailable(db)) {
 			memset(out, 0, sizeof(*out));
 			return CRED_ERROR;
@@ -598,7 +572,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	throttle_keys(&t, addr, login);
 	/* Before anything is looked up or hashed: a delayed guess learns
 	 * nothing, not even from the credential cache. */
-	if ((wait = throttle_get(db, &t)) > 0) {
+	if ((wait = throttle_get(db, a, &t)) > 0) {
 		char q[256];
 
 		throttle_release(&t);
@@ -608,7 +582,7 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 		out->retry_after = wait;
 		return CRED_THROTTLED;
 	}
-	ret = password_check(db, login, secret, out, &why);
+	ret = password_check(db, a, login, secret, out, &why);
 	if (ret == CRED_BUSY) {
 		/* Nothing was checked: no failure to count. */
 		throttle_release(&t);
@@ -624,14 +598,14 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	}
 	if (ret == CRED_OK) {
 		if (t.pair_row)
-			throttle_clear(db, t.pair);
+			throttle_clear(db, a, t.pair);
 		if (audit_success)
 			audit_write(db, out->name, "login", "", addr, true,
 				    NULL);
 	} else {
 		/* An outage of the directory is no wrong password. */
 		if (why != directory_down)
-			throttle_fail(db, &t, addr);
+			throttle_fail(db, a, &t, addr);
 		memset(out, 0, sizeof(*out));
 		refused(db, addr, login, why);
 	}
@@ -639,27 +613,46 @@ check(struct db *db, const char *addr, const char *login, const char *secret,
 	return ret;
 }
 
+/* check() with the arena its query results go with. */
+static enum cred_result
+check_in_arena(struct db *db, const char *addr, const char *login,
+	       const char *secret, struct principal *out, bool audit_success)
+{
+	struct arena a;
+	enum cred_result ret;
+
+	arena_init(&a);
+	ret = check(db, &a, addr, login, secret, out, audit_success);
+	arena_release(&a);
+	return ret;
+}
+
 enum cred_result
 credential_check(struct db *db, const char *addr, const char *login,
 		 const char *secret, struct principal *out)
 {
-	return check(db, addr, login, secret, out, true);
+	return check_in_arena(db, addr, login, secret, out, true);
 }
 
 enum cred_result
 credential_check_unaudited(struct db *db, const char *addr, const char *login,
 			   const char *secret, struct principal *out)
 {
-	return check(db, addr, login, secret, out, false);
+	return check_in_arena(db, addr, login, secret, out, false);
 }
 
 enum cred_result
 credential_refresh(struct db *db, const char *token, struct principal *out)
 {
+	struct arena a;
 	const char *why;
+	bool ok;
 
 	memset(out, 0, sizeof(*out));
-	if (!token_check(db, token, "refresh", out, &why)) {
+	arena_init(&a);
+	ok = token_check(db, &a, token, "refresh", out, &why);
+	arena_release(&a);
+	if (!ok) {
 		memset(out, 0, sizeof(*out));
 		return CRED_BAD;
 	}

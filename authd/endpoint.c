@@ -1,7 +1,9 @@
 /*
  * authd's router: the token service, the JWKS, the management API under
  * /api/v1, and the health and metrics endpoints. Errors use the same JSON
- * shape as the registry: {"errors":[{"code","message"}]}.
+ * shape as the registry: {"errors":[{"code","message"}]}. The errors of
+ * these routes pair status and code once, in authd_errors[] (autherr.c);
+ * the management API has a table of its own.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -34,6 +36,23 @@ authd_json(struct http_req *r, unsigned status, char *text)
 	return http_respond(r, status, resp);
 }
 
+/* Error e's body, with the table's message. */
+static struct MHD_Response *
+error_resp(enum authd_err e)
+{
+	return http_error_resp(authd_errors[e].code, authd_errors[e].message,
+			       NULL);
+}
+
+int
+authd_fail(struct http_req *r, enum authd_err e, const char *message)
+{
+	const struct http_error *err = &authd_errors[e];
+
+	return authd_error(r, err->status, err->code,
+			   message ? message : err->message);
+}
+
 int
 authd_error(struct http_req *r, unsigned status, const char *code,
 	    const char *message)
@@ -47,36 +66,33 @@ authd_error(struct http_req *r, unsigned status, const char *code,
 int
 authd_unauthorized(struct http_req *r)
 {
-	struct MHD_Response *resp =
-		http_error_resp("UNAUTHORIZED", "authentication required", NULL);
+	struct MHD_Response *resp = error_resp(AERR_UNAUTHORIZED);
 
 	http_resp_header(resp, "WWW-Authenticate", "Basic realm=\"berth\"");
-	return http_respond(r, 401, resp);
+	return http_respond(r, authd_errors[AERR_UNAUTHORIZED].status, resp);
 }
 
 int
 authd_refused(struct http_req *r, enum cred_result cr,
 	      const struct principal *p)
 {
+	enum authd_err e = AERR_DATABASE;
 	struct MHD_Response *resp;
 	char wait[16];
 
 	if (cr == CRED_BAD || cr == CRED_OK)
 		return authd_unauthorized(r);
-	resp = cr == CRED_THROTTLED
-		       ? http_error_resp("TOOMANYREQUESTS",
-					 "too many failed logins; try again "
-					 "later", NULL)
-		       : http_error_resp("UNAVAILABLE",
-					 cr == CRED_BUSY ? "too many logins at "
-							   "once; try again"
-							 : "database", NULL);
+	if (cr == CRED_THROTTLED)
+		e = AERR_THROTTLED;
+	else if (cr == CRED_BUSY)
+		e = AERR_BUSY;
+	resp = error_resp(e);
 	http_resp_header(resp, "Cache-Control", "no-store");
 	if (cr != CRED_ERROR && p->retry_after > 0) {
 		snprintf(wait, sizeof(wait), "%d", p->retry_after);
 		http_resp_header(resp, "Retry-After", wait);
 	}
-	return http_respond(r, cr == CRED_THROTTLED ? 429 : 503, resp);
+	return http_respond(r, authd_errors[e].status, resp);
 }
 
 static enum authd_route
@@ -111,10 +127,9 @@ dispatch(struct http_req *r, struct authd_req *q)
 {
 	bool get = !strcmp(r->method, "GET") || r->is_head;
 	struct db *db;
-	PGresult *res;
 
 	if (q->too_large)
-		return authd_error(r, 413, "SIZE_INVALID", "body too large");
+		return authd_fail(r, AERR_BODY_TOO_LARGE, NULL);
 	switch (q->route) {
 	case AR_TOKEN:
 		if (get)
@@ -134,17 +149,16 @@ dispatch(struct http_req *r, struct authd_req *q)
 		return text(r, 200, "ok\n");
 	case AR_READYZ:
 		if ((db = db_thread()) == NULL ||
-		    (res = db_exec(db, A_PING, 0, NULL)) == NULL)
+		    db_query(db, &r->arena, A_PING, 0, NULL) == NULL)
 			return text(r, 503, "database unreachable\n");
-		PQclear(res);
 		return text(r, 200, "ready\n");
 	case AR_METRICS:
 		return metrics_respond(r);
 	case AR_UNKNOWN:
 	case AR_COUNT:
-		return authd_error(r, 404, "NOT_FOUND", "no such endpoint");
+		return authd_fail(r, AERR_NO_ENDPOINT, NULL);
 	}
-	return authd_error(r, 405, "UNSUPPORTED", "method not allowed");
+	return authd_fail(r, AERR_METHOD, NULL);
 }
 
 static int

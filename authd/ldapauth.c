@@ -789,7 +789,7 @@ lower(char *s)
 
 /* Adds dn, case folded, unless it is there already. */
 static void
-add_group(struct ldap_user *u, const char *dn)
+add_group(struct ldapauth_user *u, const char *dn)
 {
 	char *folded = ldapauth_fold(dn);
 
@@ -809,7 +809,7 @@ add_group(struct ldap_user *u, const char *dn)
 }
 
 struct found {
-	struct ldap_user *u;
+	struct ldapauth_user *u;
 	int count;
 	const char *why;	/* why the account may not log in */
 };
@@ -819,7 +819,7 @@ static void
 on_user(LDAP *ld, LDAPMessage *e, void *arg)
 {
 	struct found *f = arg;
-	struct ldap_user *u = f->u;
+	struct ldapauth_user *u = f->u;
 	char *dn;
 	struct berval **mo;
 
@@ -861,7 +861,7 @@ on_user(LDAP *ld, LDAPMessage *e, void *arg)
 static void
 on_group(LDAP *ld, LDAPMessage *e, void *arg)
 {
-	struct ldap_user *u = arg;
+	struct ldapauth_user *u = arg;
 	char *dn = ldap_get_dn(ld, e);
 
 	if (dn != NULL)
@@ -872,7 +872,7 @@ on_group(LDAP *ld, LDAPMessage *e, void *arg)
 /* Groups found by a member search, expanded breadth-first for nesting;
  * the visited set (u->groups itself) ends cycles. */
 static int
-groups_by_search(LDAP *ld, struct ldap_user *u)
+groups_by_search(LDAP *ld, struct ldapauth_user *u)
 {
 	static char *attrs[] = { (char *)"1.1", NULL };
 	char *filter;
@@ -902,7 +902,7 @@ groups_by_search(LDAP *ld, struct ldap_user *u)
 
 /* Nested groups from memberOf: each group's own memberOf, breadth-first. */
 static int
-groups_by_memberof(LDAP *ld, struct ldap_user *u)
+groups_by_memberof(LDAP *ld, struct ldapauth_user *u)
 {
 	static char *attrs[] = { (char *)"memberOf", NULL };
 	struct timeval ot = { cfg->timeout, 0 };
@@ -942,14 +942,14 @@ groups_by_memberof(LDAP *ld, struct ldap_user *u)
 }
 
 /* u's groups, on the service connection ld (NULL: the thread's). */
-static enum ldap_result
-read_groups(LDAP *ld, struct ldap_user *u)
+static enum ldapauth_result
+read_groups(LDAP *ld, struct ldapauth_user *u)
 {
 	int rc;
 
 	if (ld == NULL && (ld = service_conn()) == NULL) {
-		ldap_user_release(u);
-		return LDAP_AUTH_ERROR;
+		ldapauth_user_release(u);
+		return LDAPAUTH_ERROR;
 	}
 	/* Active Directory resolves nesting itself with the chain rule. */
 	rc = (cfg->group_filter && *cfg->group_filter) ||
@@ -963,16 +963,16 @@ read_groups(LDAP *ld, struct ldap_user *u)
 			service_mark_down(rc);
 			service_drop();
 		}
-		ldap_user_release(u);
-		return LDAP_AUTH_ERROR;
+		ldapauth_user_release(u);
+		return LDAPAUTH_ERROR;
 	}
-	return LDAP_AUTH_OK;
+	return LDAPAUTH_OK;
 }
 
 /* Finds exactly one user for name, and reads their groups when
  * with_groups. */
-static enum ldap_result
-find_user(const char *name, struct ldap_user *u, const char **why,
+static enum ldapauth_result
+find_user(const char *name, struct ldapauth_user *u, const char **why,
 	  bool with_groups)
 {
 	static char *attrs[] = { NULL, NULL, NULL, (char *)"memberOf",
@@ -993,7 +993,7 @@ find_user(const char *name, struct ldap_user *u, const char **why,
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if ((ld = service_conn()) == NULL) {
 			free(filter);
-			return LDAP_AUTH_ERROR;
+			return LDAPAUTH_ERROR;
 		}
 		search_began = now_ms();
 		rc = search_paged(ld, cfg->user_base, filter, attrs, on_user, &f);
@@ -1001,34 +1001,34 @@ find_user(const char *name, struct ldap_user *u, const char **why,
 			break;
 		service_mark_down(rc);
 		service_drop();		/* fail over on the next attempt */
-		ldap_user_release(u);
+		ldapauth_user_release(u);
 		f = (struct found){ .u = u };
 	}
 	free(filter);
 	if (transport_error(rc))
-		return LDAP_AUTH_ERROR;
+		return LDAPAUTH_ERROR;
 	/* A failed search (a wrong or missing base, an uninitialised
 	 * replica) says nothing about the user: an outage, not a refusal. */
 	if (rc != LDAP_SUCCESS && rc != LDAP_REFERRAL) {
 		log_warnx("ldap: user search in \"%s\" failed: %s",
 			  cfg->user_base, ldap_err2string(rc));
-		ldap_user_release(u);
-		return LDAP_AUTH_ERROR;
+		ldapauth_user_release(u);
+		return LDAPAUTH_ERROR;
 	}
 	if (f.count != 1 || u->username == NULL) {
 		*why = f.count > 1 ? "several directory entries match"
 				   : "no such directory user";
-		ldap_user_release(u);
-		return LDAP_AUTH_REFUSED;
+		ldapauth_user_release(u);
+		return LDAPAUTH_REFUSED;
 	}
 	if (f.why != NULL) {
 		*why = f.why;
-		ldap_user_release(u);
-		return LDAP_AUTH_REFUSED;
+		ldapauth_user_release(u);
+		return LDAPAUTH_REFUSED;
 	}
 	if (with_groups)
 		return read_groups(ld, u);
-	return LDAP_AUTH_OK;
+	return LDAPAUTH_OK;
 }
 
 /* Remembers how long a refused login took (a moving average). */
@@ -1081,28 +1081,29 @@ timing_equalize(double t0)
 	}
 }
 
-static enum ldap_result login_gated(const char *login, const char *password,
-				    struct ldap_user *u);
+static enum ldapauth_result login_gated(const char *login,
+					const char *password,
+					struct ldapauth_user *u);
 
-enum ldap_result
-ldapauth_login(const char *login, const char *password, struct ldap_user *u)
+enum ldapauth_result
+ldapauth_login(const char *login, const char *password, struct ldapauth_user *u)
 {
-	enum ldap_result r;
+	enum ldapauth_result r;
 
 	memset(u, 0, sizeof(*u));
 	if (!gate_enter())
-		return LDAP_AUTH_ERROR;
+		return LDAPAUTH_ERROR;
 	r = login_gated(login, password, u);
 	gate_leave();
 	return r;
 }
 
-static enum ldap_result
-login_gated(const char *login, const char *password, struct ldap_user *u)
+static enum ldapauth_result
+login_gated(const char *login, const char *password, struct ldapauth_user *u)
 {
 	char *name = ldapauth_login_name(login, cfg->active_directory);
 	const char *why = NULL;
-	enum ldap_result r;
+	enum ldapauth_result r;
 	double t0;
 	int rc;
 	char q[256];	/* the login as the client sent it, for the log */
@@ -1113,15 +1114,15 @@ login_gated(const char *login, const char *password, struct ldap_user *u)
 	if (*password == '\0' || *name == '\0') {
 		log_info("ldap: refused \"%s\": empty name or password", q);
 		free(name);
-		return LDAP_AUTH_REFUSED;
+		return LDAPAUTH_REFUSED;
 	}
 	/* Groups only after the bind: a wrong password costs a search and a
 	 * bind, which is what a refusal before the bind is padded to. */
 	r = find_user(name, u, &why, false);
 	free(name);
 	t0 = search_began;
-	if (r != LDAP_AUTH_OK) {
-		if (r == LDAP_AUTH_REFUSED) {
+	if (r != LDAPAUTH_OK) {
+		if (r == LDAPAUTH_REFUSED) {
 			log_info("ldap: refused \"%s\": %s", q, why);
 			timing_equalize(t0);
 		}
@@ -1133,30 +1134,30 @@ login_gated(const char *login, const char *password, struct ldap_user *u)
 	if (rc != LDAP_SUCCESS) {
 		log_info("ldap: refused \"%s\": bind as \"%s\": %s", q,
 			 u->dn, ldap_err2string(rc));
-		ldap_user_release(u);
-		return transport_error(rc) ? LDAP_AUTH_ERROR : LDAP_AUTH_REFUSED;
+		ldapauth_user_release(u);
+		return transport_error(rc) ? LDAPAUTH_ERROR : LDAPAUTH_REFUSED;
 	}
 	return read_groups(NULL, u);
 }
 
-enum ldap_result
-ldapauth_lookup(const char *username, struct ldap_user *u)
+enum ldapauth_result
+ldapauth_lookup(const char *username, struct ldapauth_user *u)
 {
 	const char *why = NULL;
-	enum ldap_result r;
+	enum ldapauth_result r;
 
 	memset(u, 0, sizeof(*u));
 	if (!gate_enter())
-		return LDAP_AUTH_ERROR;
+		return LDAPAUTH_ERROR;
 	r = find_user(username, u, &why, true);
 	gate_leave();
-	if (r == LDAP_AUTH_REFUSED)
+	if (r == LDAPAUTH_REFUSED)
 		log_info("ldap: \"%s\" no longer valid: %s", username, why);
 	return r;
 }
 
 void
-ldap_user_release(struct ldap_user *u)
+ldapauth_user_release(struct ldapauth_user *u)
 {
 	free(u->dn);
 	free(u->username);

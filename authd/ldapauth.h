@@ -29,7 +29,7 @@ struct ldapauth_config {
 	int max_concurrent;		/* threads in the directory at once */
 };
 
-struct ldap_user {
+struct ldapauth_user {
 	char *dn;
 	char *username;		/* the login attribute, lower-cased */
 	char *display_name;
@@ -39,10 +39,10 @@ struct ldap_user {
 	int n_groups;
 };
 
-enum ldap_result {
-	LDAP_AUTH_OK = 1,
-	LDAP_AUTH_REFUSED = 0,	/* unknown, wrong password, disabled... */
-	LDAP_AUTH_ERROR = -1,	/* no directory server reachable */
+enum ldapauth_result {
+	LDAPAUTH_OK = 1,
+	LDAPAUTH_REFUSED = 0,	/* unknown, wrong password, disabled... */
+	LDAPAUTH_ERROR = -1,	/* no directory server reachable */
 };
 
 /* Keeps cfg (which must outlive authd's use of it). */
@@ -52,25 +52,27 @@ bool ldapauth_enabled(void);
 void ldapauth_thread_close(void);
 
 /*
- * Checks login and password against the directory; on LDAP_AUTH_OK fills
- * *u (release with ldap_user_release). The reason for a refusal is logged,
- * never returned. A refusal before the user's bind (unknown, disabled,
- * expired) connects to a server as a bind would and waits as long as a
- * wrong password takes, so the time does not tell them apart. The user's
- * bind fails over to the next server only when a server did not answer,
- * never after a definite "wrong password". LDAP_AUTH_ERROR: no server
- * answered, a search failed, or every server is marked down.
+ * Checks login and password against the directory; on LDAPAUTH_OK fills
+ * *u (release with ldapauth_user_release). The reason for a refusal is
+ * logged, never returned. A refusal before the user's bind (unknown,
+ * disabled, expired) connects to a server as a bind would and waits as
+ * long as a wrong password takes, so the time does not tell them apart.
+ * The user's bind fails over to the next server only when a server did
+ * not answer, never after a definite "wrong password". LDAPAUTH_ERROR: no
+ * server answered, a search failed, or every server is marked down.
  */
-enum ldap_result ldapauth_login(const char *login, const char *password,
-				struct ldap_user *u);
+enum ldapauth_result ldapauth_login(const char *login,
+				    const char *password,
+				    struct ldapauth_user *u);
 
-/* Finds a user by Berth name (no password): LDAP_AUTH_REFUSED when gone
- * or disabled, LDAP_AUTH_ERROR when no server answered or the search
+/* Finds a user by Berth name (no password): LDAPAUTH_REFUSED when gone
+ * or disabled, LDAPAUTH_ERROR when no server answered or the search
  * failed (a wrong base is no proof that anyone left). For periodic sync
  * and token checks. */
-enum ldap_result ldapauth_lookup(const char *username, struct ldap_user *u);
+enum ldapauth_result ldapauth_lookup(const char *username,
+				     struct ldapauth_user *u);
 
-void ldap_user_release(struct ldap_user *u);
+void ldapauth_user_release(struct ldapauth_user *u);
 
 /* Reduces "DOMAIN\\user" and "user@realm" to "user" (Active Directory);
  * returns a malloc'd string. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "authd.h"
+#include "authsql.h"
 #include "names.h"
 
 int
@@ -45,7 +46,8 @@ scope_parse(const char *s, struct jwt_access *out)
 
 /* The principal's level on repo; a limited token's through its limits. */
 static int
-repo_level(struct db *db, const struct principal *p, const char *repo)
+repo_level(struct db *db, struct arena *arena, const struct principal *p,
+	   const char *repo)
 {
 	char uid[24], sid[24];
 	const char *params[4] = { NULL, NULL, repo, repo };
@@ -62,15 +64,11 @@ repo_level(struct db *db, const struct principal *p, const char *repo)
 		params[0] = p->token_id;
 		params[1] = p->kind == P_USER ? uid : NULL;
 		params[2] = p->kind == P_SERVICE ? sid : NULL;
-		res = db_exec(db, A_TOKEN_LEVEL, 4, params);
+		res = db_query(db, arena, A_TOKEN_LEVEL, 4, params);
 	} else {
-		res = db_exec(db, A_REPO_LEVEL, 3, params);
+		res = db_query(db, arena, A_REPO_LEVEL, 3, params);
 	}
-	if (res == NULL)
-		return -1;
-	level = atoi(PQgetvalue(res, 0, 0));
-	PQclear(res);
-	return level;
+	return authsql_level(res, 0, &level) ? level : -1;
 }
 
 static bool
@@ -86,12 +84,13 @@ action_allowed(const char *action, int level)
 }
 
 int
-scope_grant(struct db *db, const struct principal *p, struct jwt_access *a)
+scope_grant(struct db *db, struct arena *arena, const struct principal *p,
+	    struct jwt_access *a)
 {
 	int level = 0, kept = 0;
 
 	if (!strcmp(a->type, "repository") && names_repo_valid(a->name)) {
-		if ((level = repo_level(db, p, a->name)) < 0)
+		if ((level = repo_level(db, arena, p, a->name)) < 0)
 			return -1;
 	}
 	for (int i = 0; i < a->n_actions; i++) {

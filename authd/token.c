@@ -19,6 +19,7 @@ struct grant {
 	struct jwt_access access[MAX_SCOPES];
 	int n;
 	struct db *db;
+	struct arena *arena;	/* the request's: scope_grant's results */
 	const struct principal *who;
 	bool failed;
 };
@@ -58,7 +59,7 @@ add_scopes(const char *value, void *arg)
 			access_release(&a);
 			continue;
 		}
-		if (scope_grant(g->db, g->who, &a) < 0)
+		if (scope_grant(g->db, g->arena, g->who, &a) < 0)
 			g->failed = true;
 		g->access[g->n++] = a;
 	}
@@ -182,7 +183,7 @@ issue(struct http_req *r, struct db *db, const struct principal *who,
 		r->user = arena_strdup(&r->arena, who->name);
 	if ((token = sign(who, g, now)) == NULL) {
 		json_decref(granted);
-		return authd_error(r, 500, "UNKNOWN", "could not sign a token");
+		return authd_fail(r, AERR_SIGN, NULL);
 	}
 	if (offline && who->kind != P_ANONYMOUS && refresh_in == NULL)
 		refresh = credential_token_create(db, "refresh", who, "refresh",
@@ -226,7 +227,7 @@ service_ok(struct http_req *r, const char *service)
 {
 	if (service != NULL && strcmp(service, authd.service) == 0)
 		return true;
-	authd_error(r, 400, "UNSUPPORTED", "unknown service");
+	authd_fail(r, AERR_SERVICE, NULL);
 	return false;
 }
 
@@ -243,7 +244,7 @@ token_get(struct http_req *r)
 	if (!service_ok(r, http_query(r, "service")))
 		return 0;
 	if ((db = db_thread()) == NULL)
-		return authd_error(r, 503, "UNAVAILABLE", "database");
+		return authd_fail(r, AERR_DATABASE, NULL);
 	if ((basic = credential_basic(r, &user, &pass)) < 0)
 		return authd_unauthorized(r);
 	if (basic == 1) {
@@ -259,10 +260,11 @@ token_get(struct http_req *r)
 	free(user);
 	free(pass);
 	g.db = db;
+	g.arena = &r->arena;
 	g.who = &who;
 	http_query_each(r, "scope", add_scopes, &g);
 	if (g.failed)
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 	else
 		ret = issue(r, db, &who, &g,
 			    offline && !strcmp(offline, "true"), NULL, false,
@@ -290,7 +292,7 @@ token_post(struct http_req *r)
 		goto out;
 	}
 	if ((db = db_thread()) == NULL) {
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 		goto out;
 	}
 	if (grant != NULL && !strcmp(grant, "password")) {
@@ -316,16 +318,15 @@ token_post(struct http_req *r)
 			goto out;
 		}
 	} else {
-		ret = authd_error(r, 400, "UNSUPPORTED",
-				  "grant_type must be password or "
-				  "refresh_token");
+		ret = authd_fail(r, AERR_GRANT_TYPE, NULL);
 		goto out;
 	}
 	g.db = db;
+	g.arena = &r->arena;
 	g.who = &who;
 	form_each(body, q->body.len, "scope", add_scopes, &g);
 	if (g.failed)
-		ret = authd_error(r, 503, "UNAVAILABLE", "database");
+		ret = authd_fail(r, AERR_DATABASE, NULL);
 	else
 		ret = issue(r, db, &who, &g,
 			    access_type && !strcmp(access_type, "offline"),

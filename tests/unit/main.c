@@ -39,6 +39,7 @@ static const struct {
 	{ "form", test_form },
 	{ "scope", test_scope },
 	{ "apisql", test_apisql },
+	{ "authsql", test_authsql },
 };
 
 char *

@@ -50,5 +50,6 @@ void test_buf(void);
 void test_arena(void);
 void test_form(void);
 void test_scope(void);
+void test_authsql(void);
 
 #endif

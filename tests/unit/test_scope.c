@@ -139,10 +139,13 @@ static bool
 grants(const char *s, const struct principal *p, const char *want)
 {
 	struct jwt_access a;
+	struct arena arena;
 	char got[256] = "";
 	bool ok;
 
-	ok = scope_parse(s, &a) == 0 && scope_grant(NULL, p, &a) == 0;
+	arena_init(&arena);
+	ok = scope_parse(s, &a) == 0 && scope_grant(NULL, &arena, p, &a) == 0;
+	arena_release(&arena);
 	if (ok)
 		actions_of(&a, got, sizeof(got));
 	ok = ok && !strcmp(got, want);
