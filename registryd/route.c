@@ -8,12 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "digest.h"
+#include "authz.h"
+#include "blob.h"
 #include "log.h"
+#include "manifest.h"
 #include "metrics.h"
 #include "names.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "route.h"
+#include "sql.h"
 #include "storage.h"
+#include "tag.h"
+#include "upload.h"
 
 const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_BASE] = "base",		[ROUTE_CATALOG] = "catalog",
@@ -101,40 +109,6 @@ reg_db(struct http_req *r)
 	return db_thread();
 }
 
-int64_t
-reg_repo_id(struct db *db, const char *name)
-{
-	const char *p[1] = { name };
-	PGresult *res = db_exec(db, Q_REPO_ID, 1, p);
-	int64_t id;
-
-	if (res == NULL)
-		return -1;
-	id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-	PQclear(res);
-	return id;
-}
-
-int64_t
-reg_repo_ensure(struct db *db, const char *name)
-{
-	const char *p[1] = { name };
-
-	for (int attempt = 0; attempt < 3; attempt++) {
-		PGresult *res = db_exec(db, Q_REPO_ENSURE, 1, p);
-		int64_t id = 0;
-
-		if (res == NULL && !db_conflict(db))
-			return -1;
-		if (res != NULL && PQntuples(res) == 1)
-			id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-		if (id > 0)
-			return id;
-	}
-	return -1;
-}
-
 static bool
 ends_with(const char *s, size_t len, const char *suffix)
 {
@@ -212,18 +186,15 @@ static int
 readyz(struct http_req *r)
 {
 	struct db *db = reg_db(r);
-	PGresult *res = db ? db_exec(db, Q_PING, 0, NULL) : NULL;
+	PGresult *res = db ? db_query(db, &r->arena, Q_PING, 0, NULL) : NULL;
 	struct stat st;
 	char why[640];
 
-	if (res != NULL && authz_unready(why, sizeof(why))) {
-		PQclear(res);
+	if (res != NULL && authz_unready(why, sizeof(why)))
 		return respond_text(r, 503, "text/plain", why);
-	}
 	if (res == NULL)
 		return respond_text(r, 503, "text/plain",
 				    "database unreachable\n");
-	PQclear(res);
 	if (stat(reg.storage_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    access(reg.storage_root, W_OK) < 0)
 		return respond_text(r, 503, "text/plain",
@@ -383,10 +354,9 @@ route_done(struct http_req *r, bool ok)
 
 	if (q == NULL)
 		return;
-	if (q->up != NULL) {
-		upload_done(r, ok);
+	/* The upload's file goes with the arena (upload.c). */
+	if (q->up != NULL)
 		metric_add(&regm_uploads_in_progress, 0, -1);
-	}
 	/* blob_get() set bytes_out only for an answer with a body. */
 	if (ok && q->route == ROUTE_BLOB)
 		metric_add(&regm_storage_read, 0, (int64_t)r->bytes_out);
