@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "digest.h"
 #include "auditlog.h"
 #include "authz.h"
 #include "blob.h"
+#include "digest.h"
 #include "range.h"
 #include "route.h"
 #include "sql.h"

@@ -8,9 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "digest.h"
 #include "auditlog.h"
 #include "authz.h"
+#include "digest.h"
 #include "manifest.h"
 #include "manifest_parse.h"
 #include "registryd.h"

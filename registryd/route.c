@@ -3,14 +3,13 @@
  * path, and answers errors in the distribution spec's JSON form. A handler
  * reads top to bottom: parse, authorize, act, respond.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "digest.h"
 #include "authz.h"
 #include "blob.h"
+#include "digest.h"
 #include "log.h"
 #include "manifest.h"
 #include "metrics.h"

@@ -16,6 +16,10 @@
  * bytes back before the file is closed: a PATCH truncates the file to the
  * acknowledged size, a monolithic upload empties (then removes) its file,
  * so disk usage always matches the sessions.
+ *
+ * LIFETIME: the upload file is closed (cut back unless kept) and a
+ * monolithic upload's file removed with the request's arena, whatever
+ * path the request took; answers that release the lock earlier say so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,8 +28,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "digest.h"
 #include "authz.h"
+#include "digest.h"
 #include "log.h"
 #include "range.h"
 #include "registryd.h"
@@ -57,8 +61,9 @@ struct upload_state {
 	/* Never cut the file back: the row (a sent UPDATE) or a blob (a
 	 * rename) may hold its bytes now. */
 	bool keep;
-	bool committed;		/* renamed into place: fd is the blob's now */
-	struct arena_cleanup *removing;	/* a temp file's removal */
+	/* A monolithic upload's file goes with the request unless this is
+	 * cancelled: renamed into place, it is the blob's now. */
+	struct arena_cleanup *removing;
 };
 
 /* The answer to a failed storage call that set errno. */
@@ -732,8 +737,7 @@ end_final(struct http_req *r, struct db *db)
 	u->keep = true;
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
 		return end_error(r, storage_error(errno), "storage commit");
-	u->committed = true;
-	arena_cleanup_cancel(u->removing);	/* the blob's now */
+	arena_cleanup_cancel(u->removing);
 	metric_add(&regm_uploads_completed, 0, 1);
 	if (link_blob(r, db, got, total, u->temp ? NULL : u->id) < 0)
 		return end_error(r, E_UNAVAILABLE, "database");
