@@ -1,7 +1,8 @@
 /*
  * Manifests: GET/HEAD by tag or digest, PUT with validation against what
  * the repository holds, DELETE by digest (the manifest and its tags) or by
- * tag (the tag only), and the referrers index built from subjects.
+ * tag (the tag only), and the referrers index built from subjects. A PUT
+ * and a DELETE are each one db_tx transaction, committed before the answer.
  */
 #include <inttypes.h>
 #include <jansson.h>
@@ -342,6 +343,23 @@ put_tx(struct db *db, void *arg)
 	return 0;
 }
 
+/* The 201 of a stored manifest. */
+static int
+put_created(struct http_req *r, const struct manifest_info *mi,
+	    const char *digest)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp = http_resp_copy("", 0);
+
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
+				      q->name, digest));
+	http_resp_header(resp, "Docker-Content-Digest", digest);
+	if (mi->subject != NULL)
+		http_resp_header(resp, "OCI-Subject", mi->subject->digest);
+	return reg_respond(r, 201, resp);
+}
+
 int
 manifest_put_end(struct http_req *r)
 {
@@ -350,9 +368,8 @@ manifest_put_end(struct http_req *r)
 	struct refs refs = { 0 };
 	struct put_tx tx;
 	char detail[256], digest[DIGEST_MAX];
-	const char *why = NULL, *old = NULL;
+	const char *why = NULL;
 	enum digest_alg alg = DIGEST_SHA256;
-	struct MHD_Response *resp;
 	enum reg_error e;
 	struct db *db;
 	int ret;
@@ -383,19 +400,12 @@ manifest_put_end(struct http_req *r)
 		why = tx.detail;
 		goto out;
 	}
-	old = tx.old;
 	auditlog_add(r, "registry.push", q->ref, digest, NULL);
-	if (old != NULL && strcmp(old, digest) != 0)
-		auditlog_add(r, "registry.tag.move", q->ref, digest, old);
-	resp = http_resp_copy("", 0);
-	http_resp_header(resp, "Location",
-			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
-				      q->name, digest));
-	http_resp_header(resp, "Docker-Content-Digest", digest);
-	if (mi.subject != NULL)
-		http_resp_header(resp, "OCI-Subject", mi.subject->digest);
+	if (tx.old != NULL && strcmp(tx.old, digest) != 0)
+		auditlog_add(r, "registry.tag.move", q->ref, digest, tx.old);
+	ret = put_created(r, &mi, digest);
 	manifest_info_release(&mi);
-	return reg_respond(r, 201, resp);
+	return ret;
 out:
 	ret = reg_error_respond(r, e, why);
 	manifest_info_release(&mi);
