@@ -1,7 +1,9 @@
 /*
  * The router: maps each request to its handler, validates the parts of the
  * path, and answers errors in the distribution spec's JSON form. A handler
- * reads top to bottom: parse, authorize, act, respond.
+ * reads top to bottom: parse, authorize, act, respond. What a request
+ * holds (query results, the manifest body, files, a temporary upload) is
+ * deferred on its arena and goes when libmicrohttpd completes it.
  */
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -288,6 +290,12 @@ takes_body(struct http_req *r, struct reg_req *q)
 	return false;
 }
 
+static void
+body_release(void *b)
+{
+	buf_release(b);
+}
+
 /*
  * Answers only errors here: libmicrohttpd closes the connection after a
  * response queued before the request was read, so successful answers wait
@@ -301,6 +309,7 @@ route_begin(struct http_req *r)
 
 	r->app = q;
 	buf_init(&q->body, 0);
+	arena_defer(&r->arena, body_release, &q->body);
 	q->route = route_parse(r, q);
 	r->route = (int)q->route;
 	/* An encoded slash would move the line between name and reference. */
@@ -359,7 +368,6 @@ route_done(struct http_req *r, bool ok)
 	/* blob_get() set bytes_out only for an answer with a body. */
 	if (ok && q->route == ROUTE_BLOB)
 		metric_add(&regm_storage_read, 0, (int64_t)r->bytes_out);
-	buf_release(&q->body);
 }
 
 const struct http_handlers registry_handlers = {
