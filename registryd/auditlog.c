@@ -18,8 +18,10 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "auditlog.h"
 #include "log.h"
-#include "registryd.h"
+#include "route.h"
+#include "sql.h"
 
 #define AUDIT_BATCH 500
 #define AUDIT_FLUSH_MS 200

@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "authz.h"
 #include "jwk.h"
 #include "jwt.h"
 #include "log.h"
 #include "registryd.h"
+#include "route.h"
 
 #define JWKS_MAX (256u << 10)	/* what jwt_jwks_parse takes */
 #define JWKS_MIN_INTERVAL_NS 1000000000ull	/* between two fetches */

@@ -2,7 +2,8 @@
  * Blob reads and deletes. A GET streams the file with sendfile (through
  * libmicrohttpd's fd responses); the database only says whether the
  * repository links the blob, so a blob is never readable through a
- * repository that did not push or mount it.
+ * repository that did not push or mount it. The file is closed with the
+ * request's arena unless the response took it over.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -10,7 +11,13 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "registryd.h"
+#include "auditlog.h"
+#include "authz.h"
+#include "blob.h"
+#include "digest.h"
+#include "range.h"
+#include "route.h"
+#include "sql.h"
 #include "storage.h"
 
 static void
@@ -26,59 +33,73 @@ blob_headers(struct MHD_Response *resp, const char *digest)
 	http_resp_header(resp, "Content-Type", "application/octet-stream");
 }
 
+/* The fd of an unsatisfiable range goes with the request's arena. */
 static int
-range_not_satisfiable(struct http_req *r, uint64_t size, int fd)
+range_not_satisfiable(struct http_req *r, uint64_t size)
 {
 	char cr[64];
 	struct MHD_Response *resp;
 
-	close(fd);
 	resp = http_resp_copy("", 0);
 	snprintf(cr, sizeof(cr), "bytes */%" PRIu64, size);
 	http_resp_header(resp, "Content-Range", cr);
 	return reg_respond(r, 416, resp);
 }
 
+/* The fd of the blob of a GET when the repository links it; else -1 with
+ * the error to answer in *e. */
+static int
+open_linked(struct http_req *r, uint64_t *size, enum reg_error *e)
+{
+	struct reg_req *q = r->app;
+	const char *params[2] = { q->name, q->ref };
+	PGresult *res;
+	struct db *db;
+	int fd;
+
+	*e = E_UNAVAILABLE;
+	if ((db = reg_db(r)) == NULL ||
+	    (res = db_query(db, &r->arena, Q_BLOB_IN_REPO, 2, params)) == NULL)
+		return -1;
+	*e = E_BLOB_UNKNOWN;
+	if (PQntuples(res) != 1)
+		return -1;
+	if ((fd = storage_blob_open(q->ref, size)) < 0)
+		rlog_warnx(r, "blob %s is in the database but not in storage: %s",
+			   q->ref, strerror(errno));
+	return fd;
+}
+
 int
 blob_get(struct http_req *r)
 {
 	struct reg_req *q = r->app;
-	const char *params[2] = { q->name, q->ref };
 	const char *range = http_header(r, "Range");
+	struct arena_cleanup *closing;
 	struct MHD_Response *resp;
-	PGresult *res;
 	enum reg_error e;
 	uint64_t size, off = 0, len;
 	unsigned status = 200;
-	struct db *db;
-	bool ok;
 	int fd;
 
 	if (!reg_digest_valid(q->ref))
 		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, Q_BLOB_IN_REPO, 2, params)) == NULL)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	ok = PQntuples(res) == 1;
-	PQclear(res);
-	if (!ok)
-		return reg_error_respond(r, E_BLOB_UNKNOWN, q->ref);
-	if ((fd = storage_blob_open(q->ref, &size)) < 0) {
-		rlog_warnx(r, "blob %s is in the database but not in storage: %s",
-			   q->ref, strerror(errno));
-		return reg_error_respond(r, E_BLOB_UNKNOWN, q->ref);
-	}
+	if ((fd = open_linked(r, &size, &e)) < 0)
+		return reg_error_respond(r, e, e == E_UNAVAILABLE ? "database"
+								  : q->ref);
+	closing = arena_defer_close(&r->arena, fd);
 	len = size;
 	if (range != NULL && !r->is_head) {
 		int rc = range_parse_request(range, size, &off, &len);
 		if (rc == -2)
-			return range_not_satisfiable(r, size, fd);
+			return range_not_satisfiable(r, size);
 		if (rc == 0)
 			status = 206;
 	}
 	resp = http_resp_fd(fd, off, len);
+	arena_cleanup_cancel(closing);	/* the response closes fd */
 	blob_headers(resp, q->ref);
 	if (status == 206) {
 		char cr[96];
@@ -91,39 +112,49 @@ blob_get(struct http_req *r)
 	return reg_respond(r, status, resp);
 }
 
+struct unlink_tx {
+	struct http_req *r;
+	enum reg_error err;	/* why fn rolled back, when not the database */
+};
+
+/* Unlinks the blob and queues it for the collector, in one transaction. */
+static int
+unlink_tx(struct db *db, void *arg)
+{
+	struct unlink_tx *tx = arg;
+	struct reg_req *q = tx->r->app;
+	const char *params[2] = { q->name, q->ref };
+	PGresult *res;
+
+	if ((res = db_query(db, &tx->r->arena, Q_BLOB_UNLINK, 2,
+			    params)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		tx->err = E_BLOB_UNKNOWN;
+		return -1;
+	}
+	if (db_query(db, &tx->r->arena, Q_GC_QUEUE_BLOB, 1, params + 1) ==
+	    NULL)
+		return -1;
+	return 0;
+}
+
 int
 blob_delete(struct http_req *r)
 {
 	struct reg_req *q = r->app;
-	const char *params[2] = { q->name, q->ref };
-	PGresult *res = NULL;
+	struct unlink_tx tx = { r, E_UNAVAILABLE };
 	enum reg_error e;
 	struct db *db;
-	bool ok;
 
 	if (!reg_digest_valid(q->ref))
 		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || db_command(db, "BEGIN") < 0)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	if ((res = db_exec(db, Q_BLOB_UNLINK, 2, params)) == NULL)
-		goto fail;
-	ok = PQntuples(res) > 0;
-	PQclear(res);
-	if (!ok) {
-		db_rollback(db);
-		return reg_error_respond(r, E_BLOB_UNKNOWN, q->ref);
-	}
-	/* The same transaction queues the blob for the collector. */
-	if ((res = db_exec(db, Q_GC_QUEUE_BLOB, 1, params + 1)) == NULL)
-		goto fail;
-	PQclear(res);
-	if (db_command(db, "COMMIT") < 0)
-		goto fail;
+	if ((db = reg_db(r)) == NULL || db_tx(db, unlink_tx, &tx) < 0)
+		return reg_error_respond(r, tx.err, tx.err == E_BLOB_UNKNOWN
+							    ? q->ref
+							    : "database");
 	auditlog_add(r, "registry.blob.delete", q->ref, q->ref, NULL);
 	return reg_respond(r, 202, http_resp_copy("", 0));
-fail:
-	db_rollback(db);
-	return reg_error_respond(r, E_UNAVAILABLE, "database");
 }

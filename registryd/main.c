@@ -24,9 +24,14 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "netaddr.h"
+#include "auditlog.h"
+#include "authz.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "route.h"
+#include "sql.h"
 #include "storage.h"
+#include "upload.h"
 
 /* Settings without a home in reg or http_cfg. */
 static const char *opt_database, *opt_auth_keys, *opt_foreign_allow;

@@ -1,17 +1,27 @@
 /*
  * Manifests: GET/HEAD by tag or digest, PUT with validation against what
  * the repository holds, DELETE by digest (the manifest and its tags) or by
- * tag (the tag only), and the referrers index built from subjects.
+ * tag (the tag only), and the referrers index built from subjects. A PUT
+ * and a DELETE are each one db_tx transaction, committed before the answer.
  */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "auditlog.h"
+#include "authz.h"
+#include "digest.h"
+#include "manifest.h"
 #include "manifest_parse.h"
 #include "registryd.h"
+#include "repo.h"
+#include "route.h"
+#include "sql.h"
 
-bool
+/* Whether the foreign_allow and foreign_deny prefixes let a foreign layer
+ * be fetched from url (the blob then need not be in the repository). */
+static bool
 foreign_url_allowed(const char *url)
 {
 	bool allowed = false;
@@ -72,6 +82,7 @@ manifest_get(struct http_req *r)
 	const char *p[2] = { q->name, q->ref };
 	bool by_digest = is_digest_ref(q->ref);
 	struct MHD_Response *resp;
+	struct manifest_row m;
 	enum reg_error e;
 	struct db *db;
 	PGresult *res;
@@ -94,25 +105,21 @@ manifest_get(struct http_req *r)
 		stmt = by_digest ? Q_MANIFEST_BY_DIGEST : Q_MANIFEST_BY_TAG;
 	/* Binary results: the content column arrives as raw bytes. */
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec_bin(db, stmt, 2, p, NULL, NULL,
-			       r->is_head ? 0 : 1)) == NULL)
+	    (res = sql_query_bin(db, &r->arena, stmt, 2, p, NULL, NULL,
+				 r->is_head ? 0 : 1)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (PQntuples(res) != 1)
 		return reg_error_respond(r, E_MANIFEST_UNKNOWN, q->ref);
-	}
+	manifest_row_read(res, 0, r->is_head, &m);
 	if (r->is_head) {
-		resp = http_resp_head(strtoull(PQgetvalue(res, 0, 2), NULL, 10));
+		resp = http_resp_head(m.size);
 	} else {
-		resp = http_resp_copy(PQgetvalue(res, 0, 2),
-				      (size_t)PQgetlength(res, 0, 2));
-		r->bytes_out = (uint64_t)PQgetlength(res, 0, 2);
+		resp = http_resp_copy(m.content, (size_t)m.size);
+		r->bytes_out = m.size;
 	}
-	manifest_headers(resp, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+	manifest_headers(resp, m.digest, m.media_type);
 	if (reg.audit_pulls && !r->is_head)
-		auditlog_add(r, "registry.pull", q->ref, PQgetvalue(res, 0, 0),
-			     NULL);
-	PQclear(res);
+		auditlog_add(r, "registry.pull", q->ref, m.digest, NULL);
 	return reg_respond(r, 200, resp);
 }
 
@@ -210,24 +217,21 @@ find_missing(struct http_req *r, struct db *db, const char *repo,
 	PGresult *res;
 
 	*missing = NULL;
-	for (int pass = 0; pass < 2; pass++) {
+	for (int pass = 0; pass < 2 && *missing == NULL; pass++) {
 		char **list = pass ? refs->children : refs->blobs;
 		size_t n = pass ? refs->n_children : refs->n_blobs;
 
 		if (n == 0)
 			continue;
 		p[1] = digest_array(&r->arena, list, n);
-		res = db_exec(db, pass ? Q_MANIFEST_MISSING_CHILDREN
-				       : Q_MANIFEST_MISSING_BLOBS,
-			      2, p);
+		res = db_query(db, &r->arena,
+			       pass ? Q_MANIFEST_MISSING_CHILDREN
+				    : Q_MANIFEST_MISSING_BLOBS,
+			       2, p);
 		if (res == NULL)
 			return -1;
 		if (PQntuples(res) > 0)
-			*missing = arena_strdup(&r->arena,
-						PQgetvalue(res, 0, 0));
-		PQclear(res);
-		if (*missing != NULL)
-			return 0;
+			*missing = missing_row_digest(res, 0);
 	}
 	return 0;
 }
@@ -237,7 +241,6 @@ insert_refs(struct http_req *r, struct db *db, const char *repo,
 	    const char *digest, const struct refs *refs)
 {
 	const char *p[4] = { repo, digest, NULL, NULL };
-	PGresult *res;
 
 	for (int pass = 0; pass < 2; pass++) {
 		size_t n = pass ? refs->n_children : refs->n_blobs;
@@ -247,46 +250,36 @@ insert_refs(struct http_req *r, struct db *db, const char *repo,
 		p[2] = digest_array(&r->arena,
 				    pass ? refs->children : refs->blobs, n);
 		p[3] = pass ? "t" : "f";
-		if ((res = db_exec(db, Q_MANIFEST_REFS_INSERT, 4, p)) == NULL)
+		if (db_query(db, &r->arena, Q_MANIFEST_REFS_INSERT, 4, p) ==
+		    NULL)
 			return -1;
-		PQclear(res);
 	}
 	return 0;
 }
 
-/*
- * The transaction of a manifest PUT; E_NONE once committed, with *old the
- * digest the tag pointed to before (NULL when new or a digest PUT).
- */
-static enum reg_error
-store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi,
-	       const char *digest, const struct refs *refs,
-	       const char **detail, const char **old)
-{
-	struct reg_req *q = r->app;
-	char repo[24], size[24];
-	const char *missing, *p[8];
-	int lengths[8] = { 0 }, formats[8] = { 0 };
-	PGresult *res;
-	int64_t repo_id;
+/* What a manifest PUT stores, and what its transaction found. */
+struct put_tx {
+	struct http_req *r;
+	const struct manifest_info *mi;
+	const char *digest;
+	const struct refs *refs;
+	enum reg_error err;	/* why it rolled back: E_UNAVAILABLE or */
+	const char *detail;	/* E_MANIFEST_BLOB_UNKNOWN with this */
+	const char *old;	/* the digest the tag pointed to, or NULL */
+};
 
-	if (db_command(db, "BEGIN") < 0)
-		return E_UNAVAILABLE;
-	if ((repo_id = reg_repo_ensure(db, q->name)) < 0)
-		goto fail;
-	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
-	if (find_missing(r, db, repo, refs, &missing) < 0)
-		goto fail;
-	if (missing != NULL) {
-		db_rollback(db);
-		*detail = refs->refused && !strcmp(missing, refs->refused)
-				  ? refs->refused_why
-				  : missing;
-		return E_MANIFEST_BLOB_UNKNOWN;
-	}
+static int
+insert_manifest(struct put_tx *tx, struct db *db, const char *repo)
+{
+	struct reg_req *q = tx->r->app;
+	const struct manifest_info *mi = tx->mi;
+	const char *p[8];
+	int lengths[8] = { 0 }, formats[8] = { 0 };
+	char size[24];
+
 	snprintf(size, sizeof(size), "%zu", q->body.len);
 	p[0] = repo;
-	p[1] = digest;
+	p[1] = tx->digest;
 	p[2] = mi->media_type;
 	p[3] = mi->artifact_type;
 	p[4] = mi->subject ? mi->subject->digest : NULL;
@@ -295,34 +288,76 @@ store_manifest(struct http_req *r, struct db *db, const struct manifest_info *mi
 	p[7] = q->body.data;
 	lengths[7] = (int)q->body.len;
 	formats[7] = 1;
-	if ((res = db_exec_bin(db, Q_MANIFEST_INSERT, 8, p, lengths, formats,
-			       0)) == NULL)
-		goto fail;
-	PQclear(res);
-	if (insert_refs(r, db, repo, digest, refs) < 0)
-		goto fail;
-	if (!is_digest_ref(q->ref)) {
-		p[1] = q->ref;
-		p[2] = digest;
-		/* The previous digest only matters to the audit log. */
-		if (auditlog_enabled()) {
-			if ((res = db_exec(db, Q_TAG_OLD, 2, p)) == NULL)
-				goto fail;
-			if (PQntuples(res) == 1)
-				*old = arena_strdup(&r->arena,
-						    PQgetvalue(res, 0, 0));
-			PQclear(res);
-		}
-		if ((res = db_exec(db, Q_TAG_PUT, 3, p)) == NULL)
-			goto fail;
-		PQclear(res);
+	return sql_query_bin(db, &tx->r->arena, Q_MANIFEST_INSERT, 8, p,
+			     lengths, formats, 0) == NULL ? -1 : 0;
+}
+
+/* Points the tag of a tag PUT at the manifest, noting the old digest. */
+static int
+move_tag(struct put_tx *tx, struct db *db, const char *repo)
+{
+	struct reg_req *q = tx->r->app;
+	const char *p[3] = { repo, q->ref, tx->digest };
+	PGresult *res;
+
+	/* The previous digest only matters to the audit log. */
+	if (auditlog_enabled()) {
+		if ((res = db_query(db, &tx->r->arena, Q_TAG_OLD, 2, p)) ==
+		    NULL)
+			return -1;
+		if (PQntuples(res) == 1)
+			tx->old = tag_old_row_digest(res, 0);
 	}
-	if (db_command(db, "COMMIT") < 0)
-		goto fail;
-	return E_NONE;
-fail:
-	db_rollback(db);
-	return E_UNAVAILABLE;
+	return db_query(db, &tx->r->arena, Q_TAG_PUT, 3, p) == NULL ? -1 : 0;
+}
+
+/* The transaction of a manifest PUT (db_tx); tx->old is set once it
+ * committed. */
+static int
+put_tx(struct db *db, void *arg)
+{
+	struct put_tx *tx = arg;
+	struct reg_req *q = tx->r->app;
+	const char *missing;
+	char repo[24];
+	int64_t repo_id;
+
+	if ((repo_id = repo_ensure(db, &tx->r->arena, q->name)) < 0)
+		return -1;
+	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
+	if (find_missing(tx->r, db, repo, tx->refs, &missing) < 0)
+		return -1;
+	if (missing != NULL) {
+		tx->err = E_MANIFEST_BLOB_UNKNOWN;
+		tx->detail = tx->refs->refused &&
+					     !strcmp(missing, tx->refs->refused)
+				     ? tx->refs->refused_why
+				     : missing;
+		return -1;
+	}
+	if (insert_manifest(tx, db, repo) < 0 ||
+	    insert_refs(tx->r, db, repo, tx->digest, tx->refs) < 0)
+		return -1;
+	if (!is_digest_ref(q->ref) && move_tag(tx, db, repo) < 0)
+		return -1;
+	return 0;
+}
+
+/* The 201 of a stored manifest. */
+static int
+put_created(struct http_req *r, const struct manifest_info *mi,
+	    const char *digest)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp = http_resp_copy("", 0);
+
+	http_resp_header(resp, "Location",
+			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
+				      q->name, digest));
+	http_resp_header(resp, "Docker-Content-Digest", digest);
+	if (mi->subject != NULL)
+		http_resp_header(resp, "OCI-Subject", mi->subject->digest);
+	return reg_respond(r, 201, resp);
 }
 
 int
@@ -331,10 +366,10 @@ manifest_put_end(struct http_req *r)
 	struct reg_req *q = r->app;
 	struct manifest_info mi = { 0 };
 	struct refs refs = { 0 };
+	struct put_tx tx;
 	char detail[256], digest[DIGEST_MAX];
-	const char *why = NULL, *old = NULL;
+	const char *why = NULL;
 	enum digest_alg alg = DIGEST_SHA256;
-	struct MHD_Response *resp;
 	enum reg_error e;
 	struct db *db;
 	int ret;
@@ -358,87 +393,99 @@ manifest_put_end(struct http_req *r)
 		e = E_UNAVAILABLE;
 		goto out;
 	}
-	if ((e = store_manifest(r, db, &mi, digest, &refs, &why, &old)) !=
-	    E_NONE)
+	tx = (struct put_tx){ r, &mi, digest, &refs, E_UNAVAILABLE, NULL,
+			      NULL };
+	if (db_tx(db, put_tx, &tx) < 0) {
+		e = tx.err;
+		why = tx.detail;
 		goto out;
+	}
 	auditlog_add(r, "registry.push", q->ref, digest, NULL);
-	if (old != NULL && strcmp(old, digest) != 0)
-		auditlog_add(r, "registry.tag.move", q->ref, digest, old);
-	resp = http_resp_copy("", 0);
-	http_resp_header(resp, "Location",
-			 arena_printf(&r->arena, "/v2/%s/manifests/%s",
-				      q->name, digest));
-	http_resp_header(resp, "Docker-Content-Digest", digest);
-	if (mi.subject != NULL)
-		http_resp_header(resp, "OCI-Subject", mi.subject->digest);
+	if (tx.old != NULL && strcmp(tx.old, digest) != 0)
+		auditlog_add(r, "registry.tag.move", q->ref, digest, tx.old);
+	ret = put_created(r, &mi, digest);
 	manifest_info_release(&mi);
-	return reg_respond(r, 201, resp);
+	return ret;
 out:
 	ret = reg_error_respond(r, e, why);
 	manifest_info_release(&mi);
 	return ret;
 }
 
+struct delete_tx {
+	struct http_req *r;
+	bool by_digest;
+	enum reg_error err;	/* why it rolled back */
+	const char *digest;	/* what was deleted */
+};
+
+/* Deletes the manifest (by digest) or the tag, in one transaction. */
+static int
+delete_tx(struct db *db, void *arg)
+{
+	struct delete_tx *tx = arg;
+	struct reg_req *q = tx->r->app;
+	const char *p[2] = { q->name, q->ref };
+	struct tag_row t;
+	PGresult *res;
+
+	/* The manifest's blobs lose a reference: queue them for review. */
+	if (tx->by_digest && db_query(db, &tx->r->arena,
+				      Q_GC_QUEUE_MANIFEST_BLOBS, 2, p) == NULL)
+		return -1;
+	res = db_query(db, &tx->r->arena,
+		       tx->by_digest ? Q_MANIFEST_DELETE : Q_TAG_DELETE, 2, p);
+	if (res == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {
+		tx->err = E_MANIFEST_UNKNOWN;
+		return -1;
+	}
+	if (tx->by_digest) {
+		tx->digest = manifest_deleted_row_digest(res, 0);
+	} else {
+		tag_row_read(res, 0, &t);
+		tx->digest = t.digest;
+	}
+	return 0;
+}
+
 int
 manifest_delete(struct http_req *r)
 {
 	struct reg_req *q = r->app;
-	const char *p[2] = { q->name, q->ref };
-	bool by_digest = is_digest_ref(q->ref), found;
-	const char *digest = NULL;
+	struct delete_tx tx = { r, is_digest_ref(q->ref), E_UNAVAILABLE,
+				NULL };
 	enum reg_error e;
 	struct db *db;
-	PGresult *res;
 
 	if (!check_ref(r, q->ref))
 		return 0;
 	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || db_command(db, "BEGIN") < 0)
-		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	/* The manifest's blobs lose a reference: queue them for review. */
-	if (by_digest) {
-		if ((res = db_exec(db, Q_GC_QUEUE_MANIFEST_BLOBS, 2, p)) == NULL)
-			goto fail;
-		PQclear(res);
-	}
-	res = db_exec(db, by_digest ? Q_MANIFEST_DELETE : Q_TAG_DELETE, 2, p);
-	if (res == NULL)
-		goto fail;
-	found = PQntuples(res) > 0;
-	if (found)
-		digest = arena_strdup(&r->arena,
-				      PQgetvalue(res, 0, by_digest ? 0 : 1));
-	PQclear(res);
-	if (!found) {
-		db_rollback(db);
-		return reg_error_respond(r, E_MANIFEST_UNKNOWN, q->ref);
-	}
-	if (db_command(db, "COMMIT") < 0)
-		goto fail;
-	auditlog_add(r, by_digest ? "registry.manifest.delete"
-				  : "registry.tag.delete",
-		     q->ref, digest, NULL);
+	if ((db = reg_db(r)) == NULL || db_tx(db, delete_tx, &tx) < 0)
+		return reg_error_respond(r, tx.err,
+					 tx.err == E_MANIFEST_UNKNOWN
+						 ? q->ref
+						 : "database");
+	auditlog_add(r, tx.by_digest ? "registry.manifest.delete"
+				     : "registry.tag.delete",
+		     q->ref, tx.digest, NULL);
 	return reg_respond(r, 202, http_resp_copy("", 0));
-fail:
-	db_rollback(db);
-	return reg_error_respond(r, E_UNAVAILABLE, "database");
 }
 
 static json_t *
-referrer_descriptor(PGresult *res, int row)
+referrer_descriptor(const struct referrer_row *row)
 {
 	json_t *d = json_pack("{s:s, s:s, s:I}", "mediaType",
-			      PQgetvalue(res, row, 1), "digest",
-			      PQgetvalue(res, row, 0), "size",
-			      (json_int_t)strtoll(PQgetvalue(res, row, 2),
-						  NULL, 10));
+			      row->media_type, "digest", row->digest, "size",
+			      (json_int_t)row->size);
 
-	if (!PQgetisnull(res, row, 3))
+	if (row->artifact_type != NULL)
 		json_object_set_new(d, "artifactType",
-				    json_string(PQgetvalue(res, row, 3)));
-	if (!PQgetisnull(res, row, 4)) {
-		json_t *a = json_loads(PQgetvalue(res, row, 4), 0, NULL);
+				    json_string(row->artifact_type));
+	if (row->annotations != NULL) {
+		json_t *a = json_loads(row->annotations, 0, NULL);
 		if (a != NULL)
 			json_object_set_new(d, "annotations", a);
 	}
@@ -451,6 +498,7 @@ referrers_get(struct http_req *r)
 	struct reg_req *q = r->app;
 	const char *filter = http_query(r, "artifactType");
 	const char *p[3] = { q->name, q->ref, filter };
+	struct referrer_row row;
 	json_t *doc, *list;
 	struct MHD_Response *resp;
 	enum reg_error e;
@@ -463,13 +511,15 @@ referrers_get(struct http_req *r)
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, filter ? Q_REFERRERS_FILTERED : Q_REFERRERS,
-			   filter ? 3 : 2, p)) == NULL)
+	    (res = db_query(db, &r->arena,
+			    filter ? Q_REFERRERS_FILTERED : Q_REFERRERS,
+			    filter ? 3 : 2, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	list = json_array();
-	for (int i = 0; i < PQntuples(res); i++)
-		json_array_append_new(list, referrer_descriptor(res, i));
-	PQclear(res);
+	for (int i = 0; i < PQntuples(res); i++) {
+		referrer_row_read(res, i, &row);
+		json_array_append_new(list, referrer_descriptor(&row));
+	}
 	doc = json_pack("{s:i, s:s, s:o}", "schemaVersion", 2, "mediaType",
 			MT_OCI_INDEX, "manifests", list);
 	text = json_dumps(doc, JSON_COMPACT);

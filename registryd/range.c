@@ -6,7 +6,7 @@
  */
 #include <stdlib.h>
 
-#include "registryd.h"
+#include "range.h"
 
 /* Parses digits at *s into *v, advancing *s; -1 when there are none. */
 static int

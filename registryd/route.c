@@ -1,19 +1,28 @@
 /*
  * The router: maps each request to its handler, validates the parts of the
  * path, and answers errors in the distribution spec's JSON form. A handler
- * reads top to bottom: parse, authorize, act, respond.
+ * reads top to bottom: parse, authorize, act, respond. What a request
+ * holds (query results, the manifest body, files, a temporary upload) is
+ * deferred on its arena and goes when libmicrohttpd completes it.
  */
-#include <jansson.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "authz.h"
+#include "blob.h"
+#include "digest.h"
 #include "log.h"
+#include "manifest.h"
 #include "metrics.h"
 #include "names.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "route.h"
+#include "sql.h"
 #include "storage.h"
+#include "tag.h"
+#include "upload.h"
 
 const char *const route_names[ROUTE_COUNT] = {
 	[ROUTE_BASE] = "base",		[ROUTE_CATALOG] = "catalog",
@@ -102,40 +111,6 @@ reg_db(struct http_req *r)
 	return db_thread();
 }
 
-int64_t
-reg_repo_id(struct db *db, const char *name)
-{
-	const char *p[1] = { name };
-	PGresult *res = db_exec(db, Q_REPO_ID, 1, p);
-	int64_t id;
-
-	if (res == NULL)
-		return -1;
-	id = PQntuples(res) ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
-	PQclear(res);
-	return id;
-}
-
-int64_t
-reg_repo_ensure(struct db *db, const char *name)
-{
-	const char *p[1] = { name };
-
-	for (int attempt = 0; attempt < 3; attempt++) {
-		PGresult *res = db_exec(db, Q_REPO_ENSURE, 1, p);
-		int64_t id = 0;
-
-		if (res == NULL && !db_conflict(db))
-			return -1;
-		if (res != NULL && PQntuples(res) == 1)
-			id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		PQclear(res);
-		if (id > 0)
-			return id;
-	}
-	return -1;
-}
-
 static bool
 ends_with(const char *s, size_t len, const char *suffix)
 {
@@ -213,18 +188,15 @@ static int
 readyz(struct http_req *r)
 {
 	struct db *db = reg_db(r);
-	PGresult *res = db ? db_exec(db, Q_PING, 0, NULL) : NULL;
+	PGresult *res = db ? db_query(db, &r->arena, Q_PING, 0, NULL) : NULL;
 	struct stat st;
 	char why[640];
 
-	if (res != NULL && authz_unready(why, sizeof(why))) {
-		PQclear(res);
+	if (res != NULL && authz_unready(why, sizeof(why)))
 		return respond_text(r, 503, "text/plain", why);
-	}
 	if (res == NULL)
 		return respond_text(r, 503, "text/plain",
 				    "database unreachable\n");
-	PQclear(res);
 	if (stat(reg.storage_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    access(reg.storage_root, W_OK) < 0)
 		return respond_text(r, 503, "text/plain",
@@ -319,6 +291,12 @@ takes_body(struct http_req *r, struct reg_req *q)
 	return false;
 }
 
+static void
+body_release(void *b)
+{
+	buf_release(b);
+}
+
 /*
  * Answers only errors here: libmicrohttpd closes the connection after a
  * response queued before the request was read, so successful answers wait
@@ -332,6 +310,7 @@ route_begin(struct http_req *r)
 
 	r->app = q;
 	buf_init(&q->body, 0);
+	arena_defer(&r->arena, body_release, &q->body);
 	q->route = route_parse(r, q);
 	r->route = (int)q->route;
 	/* An encoded slash would move the line between name and reference. */
@@ -384,14 +363,12 @@ route_done(struct http_req *r, bool ok)
 
 	if (q == NULL)
 		return;
-	if (q->up != NULL) {
-		upload_done(r, ok);
+	/* The upload's file goes with the arena (upload.c). */
+	if (q->up != NULL)
 		metric_add(&regm_uploads_in_progress, 0, -1);
-	}
 	/* blob_get() set bytes_out only for an answer with a body. */
 	if (ok && q->route == ROUTE_BLOB)
 		metric_add(&regm_storage_read, 0, (int64_t)r->bytes_out);
-	buf_release(&q->body);
 }
 
 const struct http_handlers registry_handlers = {

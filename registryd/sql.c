@@ -2,8 +2,10 @@
  * Every SQL statement registryd runs, prepared once per connection. All
  * take parameters; none interpolates text. Lists are keyset queries on
  * primary keys, so a page costs the same however large the registry.
+ * The row readers after the table name each statement's columns, in the
+ * order of its SELECT or RETURNING list.
  */
-#include "registryd.h"
+#include "sql.h"
 
 #define REPO "(SELECT id FROM repositories WHERE name = $1)"
 
@@ -165,3 +167,125 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_AUDIT_BATCH] = { "audit_batch",
 		"SELECT berth_audit_batch($1::jsonb)" },
 };
+
+static void
+clear_result(void *p)
+{
+	PQclear(p);
+}
+
+PGresult *
+sql_query_bin(struct db *db, struct arena *a, int stmt, int n,
+	      const char *const *params, const int *lengths,
+	      const int *formats, int result_format)
+{
+	PGresult *res = db_exec_bin(db, stmt, n, params, lengths, formats,
+				    result_format);
+
+	if (res != NULL)
+		arena_defer(a, clear_result, res);
+	return res;
+}
+
+/* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
+int64_t
+repo_row_id(const PGresult *res, int i)
+{
+	return db_int64(res, i, 0);
+}
+
+/* Q_BLOB_IN_REPO, Q_BLOB_ANY_REPO, Q_BLOB_READABLE: SELECT b.size */
+void
+blob_row_read(const PGresult *res, int i, struct blob_row *b)
+{
+	b->size = (uint64_t)db_int64(res, i, 0);
+}
+
+/* Q_UPLOAD_INSERT: SELECT n.repo, n.mine, (SELECT count(*) FROM ins) */
+void
+upload_insert_row_read(const PGresult *res, int i,
+		       struct upload_insert_row *u)
+{
+	u->repo = db_int64(res, i, 0);
+	u->mine = db_int64(res, i, 1);
+	u->inserted = db_int64(res, i, 2) == 1;
+}
+
+/* Q_UPLOAD_GET: SELECT size, hash_state */
+void
+upload_row_read(const PGresult *res, int i, struct upload_row *u)
+{
+	u->size = (uint64_t)db_int64(res, i, 0);
+	u->hash_state = db_text(res, i, 1);
+}
+
+/* Q_UPLOAD_PURGE: SELECT id */
+const char *
+upload_purge_row_id(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_MANIFEST_[HEAD_]BY_*: SELECT digest, media_type, content | size */
+void
+manifest_row_read(const PGresult *res, int i, bool head,
+		  struct manifest_row *m)
+{
+	m->digest = db_text(res, i, 0);
+	m->media_type = db_text(res, i, 1);
+	if (head) {
+		m->content = NULL;
+		m->size = (uint64_t)db_int64(res, i, 2);
+	} else {
+		m->content = PQgetvalue(res, i, 2);
+		m->size = (uint64_t)PQgetlength(res, i, 2);
+	}
+}
+
+/* Q_MANIFEST_MISSING_*: SELECT d */
+const char *
+missing_row_digest(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_MANIFEST_DELETE: RETURNING digest */
+const char *
+manifest_deleted_row_digest(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_TAG_DELETE: RETURNING name, digest */
+void
+tag_row_read(const PGresult *res, int i, struct tag_row *t)
+{
+	t->name = db_text(res, i, 0);
+	t->digest = db_text(res, i, 1);
+}
+
+/* Q_TAG_OLD: SELECT digest */
+const char *
+tag_old_row_digest(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_TAGS_LIST, Q_CATALOG: SELECT name; Q_CATALOG_FOR: berth_catalog() */
+const char *
+page_row_name(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_REFERRERS[_FILTERED]: SELECT digest, media_type, size,
+ * artifact_type, annotations */
+void
+referrer_row_read(const PGresult *res, int i, struct referrer_row *d)
+{
+	d->digest = db_text(res, i, 0);
+	d->media_type = db_text(res, i, 1);
+	d->size = db_int64(res, i, 2);
+	d->artifact_type = db_text(res, i, 3);
+	d->annotations = db_text(res, i, 4);
+}

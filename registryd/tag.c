@@ -8,7 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "authz.h"
 #include "registryd.h"
+#include "repo.h"
+#include "route.h"
+#include "sql.h"
+#include "tag.h"
 
 #define PAGE_DEFAULT 1000	/* when n is absent */
 #define PAGE_MAX 10000		/* larger n is clamped, with a Link */
@@ -45,7 +50,7 @@ respond_page(struct http_req *r, PGresult *res, long n, const char *key,
 	char *text;
 
 	for (int i = 0; i < rows && i < n; i++)
-		json_array_append_new(list, json_string(PQgetvalue(res, i, 0)));
+		json_array_append_new(list, json_string(page_row_name(res, i)));
 	json_object_set_new(doc, key, list);
 	text = json_dumps(doc, JSON_COMPACT);
 	json_decref(doc);
@@ -55,7 +60,7 @@ respond_page(struct http_req *r, PGresult *res, long n, const char *key,
 		http_resp_header(
 			resp, "Link",
 			arena_printf(&r->arena, "<%s?n=%ld&last=%s>; rel=\"next\"",
-				     path, n, PQgetvalue(res, (int)n - 1, 0)));
+				     path, n, page_row_name(res, (int)n - 1)));
 	return reg_respond(r, 200, resp);
 }
 
@@ -69,26 +74,26 @@ tags_list(struct http_req *r)
 	enum reg_error e;
 	struct db *db;
 	PGresult *res;
-	int64_t repo_id;
+	int64_t id;
 	long n;
-	int ret;
 
 	if (!page_size(r, &n))
 		return 0;
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || (repo_id = reg_repo_id(db, q->name)) < 0)
+	if ((db = reg_db(r)) == NULL ||
+	    (id = repo_id(db, &r->arena, q->name)) < 0)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	if (repo_id == 0)
+	if (id == 0)
 		return reg_error_respond(r, E_NAME_UNKNOWN, q->name);
-	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
+	snprintf(repo, sizeof(repo), "%" PRId64, id);
 	snprintf(limit, sizeof(limit), "%ld", n + 1);
-	if ((res = db_exec(db, Q_TAGS_LIST, 3, p)) == NULL)
+	if ((res = db_query(db, &r->arena, Q_TAGS_LIST, 3, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	ret = respond_page(r, res, n, "tags", json_pack("{s:s}", "name", q->name),
-			   arena_printf(&r->arena, "/v2/%s/tags/list", q->name));
-	PQclear(res);
-	return ret;
+	return respond_page(r, res, n, "tags",
+			    json_pack("{s:s}", "name", q->name),
+			    arena_printf(&r->arena, "/v2/%s/tags/list",
+					 q->name));
 }
 
 int
@@ -101,7 +106,6 @@ catalog_list(struct http_req *r)
 	struct db *db;
 	PGresult *res;
 	long n;
-	int ret;
 
 	if (!page_size(r, &n))
 		return 0;
@@ -111,11 +115,10 @@ catalog_list(struct http_req *r)
 	/* With auth on, only what the token's subject may pull is listed. */
 	p[2] = ((struct reg_req *)r->app)->subject;
 	if ((db = reg_db(r)) == NULL ||
-	    (res = reg.auth_realm ? db_exec(db, Q_CATALOG_FOR, 3, p)
-				  : db_exec(db, Q_CATALOG, 2, p)) == NULL)
+	    (res = reg.auth_realm
+			   ? db_query(db, &r->arena, Q_CATALOG_FOR, 3, p)
+			   : db_query(db, &r->arena, Q_CATALOG, 2, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	ret = respond_page(r, res, n, "repositories", json_object(),
-			   "/v2/_catalog");
-	PQclear(res);
-	return ret;
+	return respond_page(r, res, n, "repositories", json_object(),
+			    "/v2/_catalog");
 }

@@ -16,6 +16,10 @@
  * bytes back before the file is closed: a PATCH truncates the file to the
  * acknowledged size, a monolithic upload empties (then removes) its file,
  * so disk usage always matches the sessions.
+ *
+ * LIFETIME: the upload file is closed (cut back unless kept) and a
+ * monolithic upload's file removed with the request's arena, whatever
+ * path the request took; answers that release the lock earlier say so.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,10 +28,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "authz.h"
+#include "digest.h"
 #include "log.h"
+#include "range.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "repo.h"
+#include "route.h"
+#include "sql.h"
 #include "storage.h"
+#include "upload.h"
 
 #define WRITEBACK_STEP (8u << 20)
 /* Body bytes read and dropped after an error before the connection is
@@ -50,7 +61,9 @@ struct upload_state {
 	/* Never cut the file back: the row (a sent UPDATE) or a blob (a
 	 * rename) may hold its bytes now. */
 	bool keep;
-	bool committed;		/* renamed into place: fd is the blob's now */
+	/* A monolithic upload's file goes with the request unless this is
+	 * cancelled: renamed into place, it is the blob's now. */
+	struct arena_cleanup *removing;
 };
 
 /* The answer to a failed storage call that set errno. */
@@ -140,45 +153,54 @@ blob_created(struct http_req *r, const char *digest)
 	return reg_respond(r, 201, resp);
 }
 
-/* Links digest (already stored) into q->name, in one transaction. */
+/* A blob (already stored) to link into a repository. */
+struct link_tx {
+	struct http_req *r;
+	const char *digest;
+	uint64_t size;
+	const char *upload_id;	/* the session it completes, or NULL */
+};
+
+/* The transaction of link_blob (db_tx). */
 static int
-link_blob(struct db *db, const char *name, const char *digest,
-	  uint64_t size, const char *upload_id)
+link_tx(struct db *db, void *arg)
 {
+	struct link_tx *tx = arg;
+	struct reg_req *q = tx->r->app;
+	struct arena *a = &tx->r->arena;
 	char sz[24], idbuf[24];
 	const char *p[2];
-	PGresult *res;
 	int64_t repo;
 
-	if (db_command(db, "BEGIN") < 0)
+	if ((repo = repo_ensure(db, a, q->name)) < 0)
 		return -1;
-	if ((repo = reg_repo_ensure(db, name)) < 0)
-		goto fail;
-	snprintf(sz, sizeof(sz), "%" PRIu64, size);
+	snprintf(sz, sizeof(sz), "%" PRIu64, tx->size);
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, repo);
-	p[0] = digest;
+	p[0] = tx->digest;
 	p[1] = sz;
-	if ((res = db_exec(db, Q_BLOB_INSERT, 2, p)) == NULL)
-		goto fail;
-	PQclear(res);
+	if (db_query(db, a, Q_BLOB_INSERT, 2, p) == NULL)
+		return -1;
 	p[0] = idbuf;
-	p[1] = digest;
-	if ((res = db_exec(db, Q_BLOB_LINK, 2, p)) == NULL)
-		goto fail;
-	PQclear(res);
-	if (upload_id != NULL) {
-		p[0] = name;
-		p[1] = upload_id;
-		if ((res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) == NULL)
-			goto fail;
-		PQclear(res);
-	}
-	if (db_command(db, "COMMIT") < 0)
-		goto fail;
+	p[1] = tx->digest;
+	if (db_query(db, a, Q_BLOB_LINK, 2, p) == NULL)
+		return -1;
+	p[0] = q->name;
+	p[1] = tx->upload_id;
+	if (tx->upload_id != NULL &&
+	    db_query(db, a, Q_UPLOAD_DELETE, 2, p) == NULL)
+		return -1;
 	return 0;
-fail:
-	db_rollback(db);
-	return -1;
+}
+
+/* Links digest (already stored) into q->name, in one transaction, ending
+ * the session upload_id when not NULL. */
+static int
+link_blob(struct http_req *r, struct db *db, const char *digest,
+	  uint64_t size, const char *upload_id)
+{
+	struct link_tx tx = { r, digest, size, upload_id };
+
+	return db_tx(db, link_tx, &tx);
 }
 
 /* POST with mount=: 201 when linked, 0 to go on with a session. */
@@ -188,33 +210,29 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 {
 	struct reg_req *q = r->app;
 	const char *p[2] = { from, digest };
+	struct blob_row b;
 	PGresult *res;
-	uint64_t size = 0;
-	bool found;
 
 	*mounted = false;
 	if (from != NULL) {
 		if (!reg_name_valid(from) ||
 		    authz_check(r, from, AUTHZ_PULL) != E_NONE)
 			return 0;
-		res = db_exec(db, Q_BLOB_IN_REPO, 2, p);
+		res = db_query(db, &r->arena, Q_BLOB_IN_REPO, 2, p);
 	} else if (reg.auth_realm != NULL) {
 		/* Automatic mount: known in a repository the caller reads. */
 		const char *pr[3] = { digest, q->subject ? q->subject : "",
 				      q->tid };
-		res = db_exec(db, Q_BLOB_READABLE, 3, pr);
+		res = db_query(db, &r->arena, Q_BLOB_READABLE, 3, pr);
 	} else {
-		res = db_exec(db, Q_BLOB_ANY_REPO, 1, p + 1);
+		res = db_query(db, &r->arena, Q_BLOB_ANY_REPO, 1, p + 1);
 	}
 	if (res == NULL)
 		return -1;
-	found = PQntuples(res) == 1;
-	if (found)
-		size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	if (!found)
+	if (PQntuples(res) != 1)
 		return 0;
-	if (link_blob(db, q->name, digest, size, NULL) < 0)
+	blob_row_read(res, 0, &b);
+	if (link_blob(r, db, digest, b.size, NULL) < 0)
 		return -1;
 	*mounted = true;
 	return 0;
@@ -222,23 +240,37 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 
 /* 429 for a session over max_uploads_per_repo or _per_user. */
 static int
-too_many(struct http_req *r, PGresult *res)
+too_many(struct http_req *r, const struct upload_insert_row *n)
 {
-	long long repo = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	const char *detail;
 
-	if (reg.max_uploads_per_repo > 0 && repo >= reg.max_uploads_per_repo)
+	if (reg.max_uploads_per_repo > 0 &&
+	    n->repo >= reg.max_uploads_per_repo)
 		detail = arena_printf(&r->arena,
 				      "repository has %lld open upload "
 				      "sessions, the most max_uploads_per_repo "
-				      "allows", repo);
+				      "allows", n->repo);
 	else
 		detail = arena_printf(&r->arena,
 				      "user has %lld open upload sessions, the "
 				      "most max_uploads_per_user allows",
 				      reg.max_uploads_per_user);
-	PQclear(res);
 	return reg_error_respond(r, E_TOOMANYREQUESTS, detail);
+}
+
+static void
+remove_upload(void *id)
+{
+	storage_upload_remove(id);
+}
+
+/* Removes upload file id when the request's arena goes, unless the
+ * handle is cancelled (a session row or a blob owns the file then). */
+static struct arena_cleanup *
+defer_remove(struct http_req *r, const char *id)
+{
+	return arena_defer(&r->arena, remove_upload,
+			   arena_strdup(&r->arena, id));
 }
 
 static int
@@ -248,28 +280,65 @@ start_session(struct http_req *r, struct db *db)
 	char id[37], repo[24], per_repo[24], per_user[24];
 	const char *p[5] = { id, repo, q->subject ? q->subject : "",
 			     per_repo, per_user };
+	struct upload_insert_row n;
 	PGresult *res;
 	int64_t repo_id;
 
 	new_uuid(id);
-	if ((repo_id = reg_repo_ensure(db, q->name)) < 0)
+	if ((repo_id = repo_ensure(db, &r->arena, q->name)) < 0)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
 	snprintf(per_repo, sizeof(per_repo), "%lld", reg.max_uploads_per_repo);
 	snprintf(per_user, sizeof(per_user), "%lld", reg.max_uploads_per_user);
-	/* The file first, so that a row always has its file. */
+	/*
+	 * The file first, so that a row always has its file. A refused one
+	 * goes before the answer (not with the arena, after it): a client
+	 * told 429 finds no file left.
+	 */
 	if (storage_upload_create(id) < 0)
 		return reg_error_respond(r, storage_error(errno), "storage");
-	if ((res = db_exec(db, Q_UPLOAD_INSERT, 5, p)) == NULL) {
+	if ((res = db_query(db, &r->arena, Q_UPLOAD_INSERT, 5, p)) == NULL) {
 		storage_upload_remove(id);
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	}
-	if (strcmp(PQgetvalue(res, 0, 2), "1") != 0) {
+	upload_insert_row_read(res, 0, &n);
+	if (!n.inserted) {
 		storage_upload_remove(id);
-		return too_many(r, res);
+		return too_many(r, &n);
 	}
-	PQclear(res);
 	return session_respond(r, 202, id, 0);
+}
+
+/*
+ * Closes the upload file, releasing its lock. Every answer to a PATCH or
+ * PUT is queued after this: a client may send its next request on another
+ * connection as soon as it reads the answer, before our completion runs.
+ */
+static void
+release(struct upload_state *u)
+{
+	if (u->fd < 0)
+		return;
+	/* Gives back what a failed or cut off request wrote. */
+	if (u->loaded && !u->keep &&
+	    ftruncate(u->fd, (off_t)u->base) < 0)
+		log_warn("could not truncate upload %s", u->id);
+	close(u->fd);
+	u->fd = -1;
+}
+
+static void
+release_cb(void *u)
+{
+	release(u);
+}
+
+/* The upload file goes with the request: cut back (unless kept) and
+ * closed, if nothing released it before. */
+static void
+defer_release(struct http_req *r, struct upload_state *u)
+{
+	arena_defer(&r->arena, release_cb, u);
 }
 
 static struct upload_state *
@@ -306,6 +375,9 @@ begin_monolithic(struct http_req *r, const char *digest)
 		storage_upload_remove(u->id);
 		return reg_error_respond(r, storage_error(err), "storage");
 	}
+	/* Removed with the request unless renamed into place (commit). */
+	u->removing = defer_remove(r, u->id);
+	defer_release(r, u);
 	u->temp = u->final = u->loaded = true;
 	u->want = digest;
 	digest_init(&u->ctx, alg);
@@ -336,24 +408,6 @@ begin_post(struct http_req *r)
 	}
 	(void)q;
 	return start_session(r, db);
-}
-
-/*
- * Closes the upload file, releasing its lock. Every answer to a PATCH or
- * PUT is queued after this: a client may send its next request on another
- * connection as soon as it reads the answer, before our completion runs.
- */
-static void
-release(struct upload_state *u)
-{
-	if (u->fd < 0)
-		return;
-	/* Gives back what a failed or cut off request wrote. */
-	if (u->loaded && !u->keep &&
-	    ftruncate(u->fd, (off_t)u->base) < 0)
-		log_warn("could not truncate upload %s", u->id);
-	close(u->fd);
-	u->fd = -1;
 }
 
 static int
@@ -427,23 +481,21 @@ load_session(struct http_req *r, struct upload_state *u)
 	const char *p[2] = { q->name, u->id };
 	unsigned char *state = NULL;
 	size_t state_len = 0;
+	struct upload_row row;
 	struct db *db;
 	PGresult *res;
 	enum reg_error e = E_NONE;
 
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, Q_UPLOAD_GET, 2, p)) == NULL)
+	    (res = db_query(db, &r->arena, Q_UPLOAD_GET, 2, p)) == NULL)
 		return E_UNAVAILABLE;
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (PQntuples(res) != 1)
 		return E_BLOB_UPLOAD_UNKNOWN;
-	}
-	u->base = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	if (!PQgetisnull(res, 0, 1))
-		state = PQunescapeBytea(
-			(const unsigned char *)PQgetvalue(res, 0, 1),
-			&state_len);
-	PQclear(res);
+	upload_row_read(res, 0, &row);
+	u->base = row.size;
+	if (row.hash_state != NULL)
+		state = PQunescapeBytea((const unsigned char *)row.hash_state,
+					&state_len);
 	if (state == NULL && u->base == 0)
 		digest_init(&u->ctx, DIGEST_SHA256);
 	else if (state == NULL ||
@@ -485,7 +537,8 @@ begin_chunk(struct http_req *r, bool final)
 			return reg_error_respond(r, E_UPLOAD_BUSY, q->ref);
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
 	}
-	q->up = u;	/* from here upload_done() closes the file */
+	defer_release(r, u);
+	q->up = u;
 	if ((e = load_session(r, u)) != E_NONE)
 		return end_error(r, e, q->ref);
 	if (cr != NULL) {
@@ -622,7 +675,6 @@ end_chunk(struct http_req *r, struct db *db)
 	const char *p[5] = { q->name, u->id, base, size, (char *)state };
 	int lengths[5] = { 0, 0, 0, 0, 0 }, formats[5] = { 0, 0, 0, 0, 1 };
 	PGresult *res;
-	bool updated;
 
 	if (fsync(u->fd) < 0) {
 		int err = errno;
@@ -635,12 +687,10 @@ end_chunk(struct http_req *r, struct db *db)
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
 	/* Without an answer the UPDATE may have committed all the same. */
 	u->keep = true;
-	if ((res = db_exec_bin(db, Q_UPLOAD_UPDATE, 5, p, lengths,
-			       formats, 0)) == NULL)
+	if ((res = sql_query_bin(db, &r->arena, Q_UPLOAD_UPDATE, 5, p,
+				 lengths, formats, 0)) == NULL)
 		return end_error(r, E_UNAVAILABLE, "database");
-	updated = strcmp(PQcmdTuples(res), "1") == 0;
-	PQclear(res);
-	if (!updated) {
+	if (db_changed(res) != 1) {
 		u->keep = false;
 		return end_error(r, E_BLOB_UPLOAD_UNKNOWN, u->id);
 	}
@@ -655,11 +705,11 @@ discard(struct http_req *r, struct db *db)
 	struct reg_req *q = r->app;
 	struct upload_state *u = q->up;
 	const char *p[2] = { q->name, u->id };
-	PGresult *res;
 
+	/* A failed DELETE leaves the session to expire. */
 	if (!u->temp && db != NULL &&
-	    (res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) != NULL)
-		PQclear(res);
+	    db_query(db, &r->arena, Q_UPLOAD_DELETE, 2, p) == NULL)
+		log_info("upload %s: left to expire", u->id);
 	storage_upload_remove(u->id);
 }
 
@@ -687,9 +737,9 @@ end_final(struct http_req *r, struct db *db)
 	u->keep = true;
 	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
 		return end_error(r, storage_error(errno), "storage commit");
-	u->committed = true;
+	arena_cleanup_cancel(u->removing);
 	metric_add(&regm_uploads_completed, 0, 1);
-	if (link_blob(db, q->name, got, total, u->temp ? NULL : u->id) < 0)
+	if (link_blob(r, db, got, total, u->temp ? NULL : u->id) < 0)
 		return end_error(r, E_UNAVAILABLE, "database");
 	release(u);
 	return blob_created(r, got);
@@ -718,19 +768,6 @@ upload_end(struct http_req *r)
 	return end_final(r, db);
 }
 
-void
-upload_done(struct http_req *r, bool ok)
-{
-	struct reg_req *q = r->app;
-	struct upload_state *u = q->up;
-
-	(void)ok;
-	/* A monolithic upload that did not complete leaves nothing. */
-	if (u->temp && !u->committed)
-		storage_upload_remove(u->id);
-	release(u);
-}
-
 int
 upload_status(struct http_req *r)
 {
@@ -738,23 +775,20 @@ upload_status(struct http_req *r)
 	const char *p[2] = { q->name, q->ref };
 	enum reg_error e;
 	struct db *db;
+	struct upload_row row;
 	PGresult *res;
-	uint64_t size;
 
 	if (!reg_uuid_valid(q->ref))
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, Q_UPLOAD_GET, 2, p)) == NULL)
+	    (res = db_query(db, &r->arena, Q_UPLOAD_GET, 2, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	if (PQntuples(res) != 1) {
-		PQclear(res);
+	if (PQntuples(res) != 1)
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
-	}
-	size = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
-	PQclear(res);
-	return session_respond(r, 204, q->ref, size);
+	upload_row_read(res, 0, &row);
+	return session_respond(r, 204, q->ref, row.size);
 }
 
 int
@@ -765,18 +799,15 @@ upload_cancel(struct http_req *r)
 	enum reg_error e;
 	struct db *db;
 	PGresult *res;
-	bool found;
 
 	if (!reg_uuid_valid(q->ref))
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_PULL | AUTHZ_PUSH)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
 	if ((db = reg_db(r)) == NULL ||
-	    (res = db_exec(db, Q_UPLOAD_DELETE, 2, p)) == NULL)
+	    (res = db_query(db, &r->arena, Q_UPLOAD_DELETE, 2, p)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
-	found = PQntuples(res) == 1;
-	PQclear(res);
-	if (!found)
+	if (PQntuples(res) != 1)
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
 	storage_upload_remove(q->ref);
 	return reg_respond(r, 204, http_resp_copy("", 0));
@@ -837,7 +868,7 @@ upload_purge(struct db *db, long long ttl)
 	if ((res = db_exec(db, Q_UPLOAD_PURGE, 1, p)) == NULL)
 		return;
 	for (int i = 0; i < PQntuples(res); i++)
-		expire(db, PQgetvalue(res, i, 0), secs);
+		expire(db, upload_purge_row_id(res, i), secs);
 	PQclear(res);
 	storage_upload_each_old(ttl, purge_orphan, db);
 }

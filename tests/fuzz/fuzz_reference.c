@@ -11,7 +11,8 @@
 #include "authd.h"
 #include "ldapauth.h"
 #include "names.h"
-#include "registryd.h"
+#include "range.h"
+#include "route.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

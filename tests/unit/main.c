@@ -22,6 +22,7 @@ static const struct {
 	{ "digest", test_digest },
 	{ "reference", test_reference },
 	{ "range", test_range },
+	{ "sqlrows", test_sqlrows },
 	{ "storage", test_storage },
 	{ "manifest", test_manifest },
 	{ "jwk", test_jwk },

@@ -34,6 +34,7 @@ void test_daemon(void);
 void test_digest(void);
 void test_reference(void);
 void test_range(void);
+void test_sqlrows(void);
 void test_storage(void);
 void test_manifest(void);
 void test_jwk(void);

@@ -5,7 +5,7 @@
  */
 #include "authd.h"
 #include "db.h"
-#include "registryd.h"
+#include "sql.h"
 #include "test.h"
 
 void

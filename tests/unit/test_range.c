@@ -1,7 +1,7 @@
 /*
  * Content-Range of upload chunks and Range of blob GETs.
  */
-#include "registryd.h"
+#include "range.h"
 #include "test.h"
 
 void

@@ -2,7 +2,7 @@
  * Repository names, tags and upload ids against the distribution spec's
  * grammars.
  */
-#include "registryd.h"
+#include "route.h"
 #include "test.h"
 
 void
