@@ -274,6 +274,19 @@ db_query(struct db *db, struct arena *a, int stmt, int n,
 	return res;
 }
 
+PGresult *
+db_query_bin(struct db *db, struct arena *a, int stmt, int n,
+	     const char *const *params, const int *lengths, const int *formats,
+	     int result_format)
+{
+	PGresult *res = db_exec_bin(db, stmt, n, params, lengths, formats,
+				    result_format);
+
+	if (res != NULL)
+		arena_defer(a, clear_result, res);
+	return res;
+}
+
 bool
 db_isnull(const PGresult *res, int row, int col)
 {

@@ -66,6 +66,10 @@ PGresult *db_exec_bin(struct db *db, int stmt, int n,
  * caller never PQclear()s it. */
 PGresult *db_query(struct db *db, struct arena *a, int stmt, int n,
 		   const char *const *params) MUST_CHECK;
+/* As db_exec_bin, with the result cleared when arena a is released. */
+PGresult *db_query_bin(struct db *db, struct arena *a, int stmt, int n,
+		       const char *const *params, const int *lengths,
+		       const int *formats, int result_format) MUST_CHECK;
 
 /*
  * Typed reads of column col of row row, for the row accessors beside each

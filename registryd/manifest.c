@@ -105,7 +105,7 @@ manifest_get(struct http_req *r)
 		stmt = by_digest ? Q_MANIFEST_BY_DIGEST : Q_MANIFEST_BY_TAG;
 	/* Binary results: the content column arrives as raw bytes. */
 	if ((db = reg_db(r)) == NULL ||
-	    (res = sql_query_bin(db, &r->arena, stmt, 2, p, NULL, NULL,
+	    (res = db_query_bin(db, &r->arena, stmt, 2, p, NULL, NULL,
 				 r->is_head ? 0 : 1)) == NULL)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	if (PQntuples(res) != 1)
@@ -288,7 +288,7 @@ insert_manifest(struct put_tx *tx, struct db *db, const char *repo)
 	p[7] = q->body.data;
 	lengths[7] = (int)q->body.len;
 	formats[7] = 1;
-	return sql_query_bin(db, &tx->r->arena, Q_MANIFEST_INSERT, 8, p,
+	return db_query_bin(db, &tx->r->arena, Q_MANIFEST_INSERT, 8, p,
 			     lengths, formats, 0) == NULL ? -1 : 0;
 }
 

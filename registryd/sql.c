@@ -168,25 +168,6 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"SELECT berth_audit_batch($1::jsonb)" },
 };
 
-static void
-clear_result(void *p)
-{
-	PQclear(p);
-}
-
-PGresult *
-sql_query_bin(struct db *db, struct arena *a, int stmt, int n,
-	      const char *const *params, const int *lengths,
-	      const int *formats, int result_format)
-{
-	PGresult *res = db_exec_bin(db, stmt, n, params, lengths, formats,
-				    result_format);
-
-	if (res != NULL)
-		arena_defer(a, clear_result, res);
-	return res;
-}
-
 /* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
 int64_t
 repo_row_id(const PGresult *res, int i)

@@ -56,14 +56,6 @@ enum stmt {
 
 extern const struct db_stmt registry_stmts[Q_COUNT];
 
-/*
- * As db_exec_bin, with the result cleared when arena a is released (what
- * db_query is for text results): the caller never PQclear()s it.
- */
-PGresult *sql_query_bin(struct db *db, struct arena *a, int stmt, int n,
-			const char *const *params, const int *lengths,
-			const int *formats, int result_format) MUST_CHECK;
-
 /* Q_REPO_ID, Q_REPO_ENSURE: the repository's id. */
 int64_t repo_row_id(const PGresult *res, int i);
 

@@ -687,7 +687,7 @@ end_chunk(struct http_req *r, struct db *db)
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
 	/* Without an answer the UPDATE may have committed all the same. */
 	u->keep = true;
-	if ((res = sql_query_bin(db, &r->arena, Q_UPLOAD_UPDATE, 5, p,
+	if ((res = db_query_bin(db, &r->arena, Q_UPLOAD_UPDATE, 5, p,
 				 lengths, formats, 0)) == NULL)
 		return end_error(r, E_UNAVAILABLE, "database");
 	if (db_changed(res) != 1) {
