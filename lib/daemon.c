@@ -181,6 +181,14 @@ struct daemon_ticks {
 	struct tick_thread *threads;
 };
 
+static _Atomic bool stopping_any;
+
+bool
+daemon_stopping(void)
+{
+	return stopping_any;
+}
+
 /* Sleeps interval_ms or until stopping; whether to run again. */
 static bool
 tick_sleep(struct daemon_ticks *ts, unsigned interval_ms)
@@ -246,6 +254,7 @@ daemon_ticks_start(const struct daemon_tick *ticks, int n)
 	struct daemon_ticks *ts = ticks_new(n);
 	int err;
 
+	stopping_any = false;
 	for (int i = 0; i < n; i++) {
 		struct tick_thread *t = &ts->threads[i];
 
@@ -269,6 +278,7 @@ daemon_ticks_stop(struct daemon_ticks *ts)
 {
 	if (ts == NULL)
 		return;
+	stopping_any = true;
 	pthread_mutex_lock(&ts->lock);
 	ts->stopping = true;
 	pthread_cond_broadcast(&ts->wake);

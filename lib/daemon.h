@@ -119,6 +119,10 @@ struct daemon_ticks *daemon_ticks_start(const struct daemon_tick *ticks,
  * them (closing their database connections) and frees ts. NULL: nothing. */
 void daemon_ticks_stop(struct daemon_ticks *ts);
 
+/* Whether daemon_ticks_stop has begun: long tick runs check it between
+ * steps, so that SIGTERM stays prompt. */
+bool daemon_stopping(void);
+
 /* The serve command's hooks, for daemon_serve. */
 struct daemon_server {
 	/* Starts the servers and the threads they need; the daemon's

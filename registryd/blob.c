@@ -58,8 +58,15 @@ open_linked(struct http_req *r, uint64_t *size, enum reg_error *e)
 	int fd;
 
 	*e = E_UNAVAILABLE;
-	if ((db = reg_db(r)) == NULL ||
-	    (res = db_query(db, &r->arena, Q_BLOB_IN_REPO, 2, params)) == NULL)
+	if ((db = reg_db(r)) == NULL)
+		return -1;
+	/* A HEAD usually precedes a push that skips the upload: postpone
+	 * the link's review first (waiting out a collector on it), then
+	 * look, so that a 200 means the link outlives the grace. */
+	if (r->is_head &&
+	    db_query(db, &r->arena, Q_GC_POSTPONE_LINK, 2, params) == NULL)
+		return -1;
+	if ((res = db_query(db, &r->arena, Q_BLOB_IN_REPO, 2, params)) == NULL)
 		return -1;
 	*e = E_BLOB_UNKNOWN;
 	if (PQntuples(res) != 1)

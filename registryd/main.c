@@ -8,9 +8,11 @@
  * PostgreSQL connection (lib/db.c), so request handling takes no locks.
  * The main thread only waits for signals (lib/daemon.c): SIGTERM/SIGINT
  * stop the server gracefully, SIGHUP rereads the reloadable settings and
- * the TLS files. Two tick threads do the housekeeping: the purge of idle
- * uploads (with its own connection) and the JWKS refresh.
- * Usage: registryd [-c file] [serve | migrate | check-config]
+ * the TLS files. Tick threads do the housekeeping: the purge of idle
+ * uploads and the garbage collector (each with its own connection), and
+ * the JWKS refresh.
+ * Usage: registryd [-c file] [serve | migrate | check-config | gc [dry-run
+ * | status]]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +28,7 @@
 #include "netaddr.h"
 #include "auditlog.h"
 #include "authz.h"
+#include "gc.h"
 #include "registryd.h"
 #include "regmetrics.h"
 #include "route.h"
@@ -38,7 +41,10 @@ static const char *opt_database, *opt_auth_keys, *opt_foreign_allow;
 static const char *opt_foreign_deny, *opt_metrics_listen;
 static const char *opt_trusted_proxies;
 static long long opt_upload_ttl, opt_audit_queue;
-static bool opt_auth_realm_insecure;
+static long long opt_gc_grace, opt_gc_interval, opt_gc_batch;
+static bool opt_auth_realm_insecure, opt_gc_enabled;
+static struct gc_config gc_cfg;
+static char gc_node[300];
 static struct netaddr_set trusted_proxies;
 static struct http_config http_cfg = {
 	.trusted_proxies = &trusted_proxies,
@@ -115,6 +121,16 @@ static const struct conf_key settings[] = {
 	{ "max_uploads_per_repo", CONF_INT, &reg.max_uploads_per_repo, "1000",
 	  0, 1000000, false,
 	  "open upload sessions per repository (429 past it); 0: no limit" },
+	{ "gc", CONF_BOOL, &opt_gc_enabled, "true", 0, 0, false,
+	  "collect garbage on this node (false: leave it to other nodes or "
+	  "to `registryd gc`)" },
+	{ "gc_grace", CONF_INT, &opt_gc_grace, "86400", 0, 31536000, false,
+	  "seconds an untagged manifest or unreferenced blob link is kept "
+	  "before it is collected" },
+	{ "gc_interval", CONF_INT, &opt_gc_interval, "10", 1, 86400, false,
+	  "seconds between collections when the last found nothing to do" },
+	{ "gc_batch", CONF_INT, &opt_gc_batch, "1000", 1, 100000, false,
+	  "reviews (or blob removals) per collector transaction" },
 	{ "storage_min_free", CONF_UINT64, &reg.storage_min_free, "16777216", 0,
 	  4611686018427387904LL, false,
 	  "free storage bytes below which /readyz answers 503" },
@@ -122,6 +138,20 @@ static const struct conf_key settings[] = {
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
 /* After the settings load: what they imply. */
+/* The collector's settings, and its name in gc_nodes: host/listen. */
+static void
+configure_gc(void)
+{
+	char host[256];
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "unknown");
+	host[sizeof(host) - 1] = '\0';
+	snprintf(gc_node, sizeof(gc_node), "%s/%s", host, http_cfg.listen);
+	gc_cfg = (struct gc_config){ opt_gc_grace, (int)opt_gc_batch,
+				     gc_node };
+}
+
 static int
 configure(void)
 {
@@ -137,6 +167,7 @@ configure(void)
 					      &reg.foreign_allow);
 	reg.n_foreign_deny = util_list_split(opt_foreign_deny,
 					     &reg.foreign_deny);
+	configure_gc();
 	return 0;
 }
 
@@ -239,6 +270,7 @@ start(void)
 		return -1;
 	metrics_init("berth", "registryd", route_names, ROUTE_COUNT);
 	regmetrics_register();
+	gc_metrics_register();
 	if (*opt_metrics_listen &&
 	    (msrv = metrics_listen_start(opt_metrics_listen, ROUTE_METRICS,
 					 ROUTE_UNKNOWN)) == NULL) {
@@ -274,6 +306,22 @@ tick_purge(struct db *db)
 	upload_purge(db, opt_upload_ttl);
 }
 
+/* A collection, then its record; the next starts gc_interval later. */
+static void
+tick_gc(struct db *db)
+{
+	struct gc_totals t = { 0 };
+
+	if (gc_collect(db, &gc_cfg, &t, daemon_stopping) < 0)
+		db_rollback(db);
+	gc_record(db, &gc_cfg, &t);
+	if (t.manifests || t.links || t.blobs || t.removed)
+		log_info("gc: deleted %lld manifests, %lld blob links, %lld "
+			 "blobs; freed %lld bytes",
+			 (long long)t.manifests, (long long)t.links,
+			 (long long)t.blobs, (long long)t.bytes);
+}
+
 static void
 tick_authz(struct db *db)
 {
@@ -292,13 +340,16 @@ cmd_serve(char **args)
 		  1000u * (unsigned)(opt_upload_ttl < 60 ? opt_upload_ttl : 60),
 		  true, NULL },
 		{ "jwks-refresh", tick_authz, 1000, false, NULL },
+		{ "gc", tick_gc, 1000u * (unsigned)opt_gc_interval, true,
+		  NULL },
 	};
 	struct daemon_server hooks = {
 		.start = start,
 		.reload = reload,
 		.stop = stop,
 		.ticks = ticks,
-		.n_ticks = (int)ARRAY_SIZE(ticks),
+		/* The collector's tick is the last: off with gc = false. */
+		.n_ticks = (int)ARRAY_SIZE(ticks) - (opt_gc_enabled ? 0 : 1),
 	};
 
 	(void)args;
@@ -326,12 +377,62 @@ cmd_check_config(char **args)
 	return check_settings() < 0 ? 1 : 0;
 }
 
+/* Prints a JSON document and frees it; the exit code. */
+static int
+print_json(char *doc)
+{
+	if (doc == NULL)
+		return 1;
+	printf("%s\n", doc);
+	free(doc);
+	return 0;
+}
+
+/* `registryd gc`: a collection in the foreground, what it did on stdout;
+ * `gc dry-run`: what one would remove; `gc status`: the queues. */
+static int
+cmd_gc(char **args)
+{
+	const char *what = args[0] ? args[0] : "run";
+	struct gc_totals t = { 0 };
+	struct db *db;
+	int ret = 1;
+
+	if (strcmp(what, "run") && strcmp(what, "dry-run") &&
+	    strcmp(what, "status")) {
+		fprintf(stderr, "registryd: gc %s: expected run, dry-run or "
+			"status\n", what);
+		return 2;
+	}
+	if (migrate_verify(opt_database) < 0 ||
+	    (!strcmp(what, "run") && storage_init(reg.storage_root) < 0))
+		return 1;
+	db_setup(opt_database, registry_stmts, Q_COUNT);
+	if ((db = db_thread()) == NULL)
+		goto out;
+	if (strcmp(what, "run") != 0) {
+		ret = print_json(gc_report(db, &gc_cfg, !strcmp(what,
+								"dry-run")));
+		goto out;
+	}
+	ret = gc_collect(db, &gc_cfg, &t, NULL) < 0 ? 1 : 0;
+	gc_record(db, &gc_cfg, &t);
+	if (print_json(gc_totals_json(&t)) != 0)
+		ret = 1;
+out:
+	db_teardown();
+	storage_release();
+	return ret;
+}
+
 static const struct daemon_command commands[] = {
 	{ "serve", NULL, 0, cmd_serve, "serve the registry API" },
 	{ "migrate", NULL, 0, cmd_migrate,
 	  "apply the pending schema migrations, then exit" },
 	{ "check-config", NULL, 0, cmd_check_config,
 	  "check the settings and the files they name, then exit" },
+	{ "gc", "[run|dry-run|status]", 0, cmd_gc,
+	  "collect garbage now (or report what would go, or the queues)" },
 };
 
 static const struct daemon registryd = {

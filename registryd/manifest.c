@@ -141,29 +141,6 @@ manifest_put_begin(struct http_req *r)
 	return 0;
 }
 
-/* "{a,b,c}": a Postgres array literal of validated digests. */
-static char *
-digest_array(struct arena *a, char **digests, size_t n)
-{
-	size_t len = 3;
-	char *s, *w;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(digests[i]) + 1;
-	w = s = arena_alloc(a, len);
-	*w++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(digests[i]);
-		if (i)
-			*w++ = ',';
-		memcpy(w, digests[i], l);
-		w += l;
-	}
-	*w++ = '}';
-	*w = '\0';
-	return s;
-}
-
 struct refs {
 	char **blobs;
 	size_t n_blobs;
@@ -223,7 +200,7 @@ find_missing(struct http_req *r, struct db *db, const char *repo,
 
 		if (n == 0)
 			continue;
-		p[1] = digest_array(&r->arena, list, n);
+		p[1] = sql_array(&r->arena, list, n);
 		res = db_query(db, &r->arena,
 			       pass ? Q_MANIFEST_MISSING_CHILDREN
 				    : Q_MANIFEST_MISSING_BLOBS,
@@ -247,8 +224,8 @@ insert_refs(struct http_req *r, struct db *db, const char *repo,
 
 		if (n == 0)
 			continue;
-		p[2] = digest_array(&r->arena,
-				    pass ? refs->children : refs->blobs, n);
+		p[2] = sql_array(&r->arena,
+				 pass ? refs->children : refs->blobs, n);
 		p[3] = pass ? "t" : "f";
 		if (db_query(db, &r->arena, Q_MANIFEST_REFS_INSERT, 4, p) ==
 		    NULL)
@@ -292,6 +269,32 @@ insert_manifest(struct put_tx *tx, struct db *db, const char *repo)
 			     lengths, formats, 0) == NULL ? -1 : 0;
 }
 
+/*
+ * Renews the grace of what the manifest will reference, and of itself,
+ * before find_missing looks: this takes each review's lock, so a
+ * collector working on one is waited out (then find_missing sees what it
+ * left), and one yet to come finds the review not due. Manifest reviews
+ * first, then links, the order every PUT takes them in.
+ */
+static int
+postpone_reviews(struct put_tx *tx, struct db *db, const char *repo)
+{
+	const struct refs *refs = tx->refs;
+	struct arena *a = &tx->r->arena;
+	char **own = arena_alloc(a, (refs->n_children + 1) * sizeof(char *));
+	const char *p[2] = { repo, NULL };
+
+	own[0] = (char *)tx->digest;
+	memcpy(own + 1, refs->children, refs->n_children * sizeof(char *));
+	p[1] = sql_array(a, own, refs->n_children + 1);
+	if (db_query(db, a, Q_GC_POSTPONE_MANIFESTS, 2, p) == NULL)
+		return -1;
+	if (refs->n_blobs == 0)
+		return 0;
+	p[1] = sql_array(a, refs->blobs, refs->n_blobs);
+	return db_query(db, a, Q_GC_POSTPONE_LINKS, 2, p) == NULL ? -1 : 0;
+}
+
 /* Points the tag of a tag PUT at the manifest, noting the old digest. */
 static int
 move_tag(struct put_tx *tx, struct db *db, const char *repo)
@@ -325,7 +328,8 @@ put_tx(struct db *db, void *arg)
 	if ((repo_id = repo_ensure(db, &tx->r->arena, q->name)) < 0)
 		return -1;
 	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
-	if (find_missing(tx->r, db, repo, tx->refs, &missing) < 0)
+	if (postpone_reviews(tx, db, repo) < 0 ||
+	    find_missing(tx->r, db, repo, tx->refs, &missing) < 0)
 		return -1;
 	if (missing != NULL) {
 		tx->err = E_MANIFEST_BLOB_UNKNOWN;

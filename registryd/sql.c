@@ -5,6 +5,8 @@
  * The row readers after the table name each statement's columns, in the
  * order of its SELECT or RETURNING list.
  */
+#include <string.h>
+
 #include "sql.h"
 
 #define REPO "(SELECT id FROM repositories WHERE name = $1)"
@@ -94,7 +96,10 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"INSERT INTO manifests (repository_id, digest, media_type, "
 		"artifact_type, subject, annotations, size, content) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
-		"ON CONFLICT (repository_id, digest) DO NOTHING" },
+		/* An update that changes nothing, for its row lock: the
+		 * collector cannot delete the manifest under this PUT. */
+		"ON CONFLICT (repository_id, digest) "
+		"DO UPDATE SET size = manifests.size" },
 	[Q_MANIFEST_REFS_INSERT] = { "manifest_refs_insert",
 		"INSERT INTO manifest_references (repository_id, "
 		"manifest_digest, target_digest, is_manifest) "
@@ -166,6 +171,63 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	/* A batch of audit records, see registryd/auditlog.c. */
 	[Q_AUDIT_BATCH] = { "audit_batch",
 		"SELECT berth_audit_batch($1::jsonb)" },
+	/* Garbage collection: see schema/0008_gc.sql for the lock order.
+	 * A completed upload takes the blob row's lock (an update that
+	 * changes nothing), so the collector waits for it or it for the
+	 * collector; a mount needs the row as it is. */
+	[Q_BLOB_UPSERT] = { "blob_upsert",
+		"INSERT INTO blobs (digest, size) VALUES ($1, $2) "
+		"ON CONFLICT (digest) DO UPDATE SET size = blobs.size" },
+	[Q_BLOB_LOCK] = { "blob_lock",
+		"SELECT size FROM blobs WHERE digest = $1 FOR SHARE" },
+	/* Waits out a removal of the bytes under way; cancels one queued. */
+	[Q_GC_DELETION_CANCEL] = { "gc_deletion_cancel",
+		"DELETE FROM gc_blob_deletions WHERE digest = $1" },
+	/* A new or renewed link starts its grace. */
+	[Q_GC_TOUCH_LINK] = { "gc_touch_link",
+		"INSERT INTO gc_repo_blob_reviews (repository_id, digest) "
+		"VALUES ($1, $2) ON CONFLICT (repository_id, digest) "
+		"DO UPDATE SET queued_at = now()" },
+	/* A blob HEAD postpones its link's review: the manifest PUT that
+	 * usually follows finds the link still there. */
+	[Q_GC_POSTPONE_LINK] = { "gc_postpone_link",
+		"UPDATE gc_repo_blob_reviews SET queued_at = now() "
+		"WHERE repository_id = " REPO " AND digest = $2" },
+	[Q_GC_POSTPONE_LINKS] = { "gc_postpone_links",
+		"UPDATE gc_repo_blob_reviews SET queued_at = now() "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[])" },
+	[Q_GC_POSTPONE_MANIFESTS] = { "gc_postpone_manifests",
+		"UPDATE gc_manifest_reviews SET queued_at = now() "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[])" },
+	[Q_GC_MANIFESTS] = { "gc_manifests",
+		"SELECT reviewed, deleted, bytes FROM "
+		"berth_gc_manifests($1::double precision, $2::int)" },
+	[Q_GC_LINKS] = { "gc_links",
+		"SELECT reviewed, deleted, bytes FROM "
+		"berth_gc_links($1::double precision, $2::int)" },
+	[Q_GC_BLOBS] = { "gc_blobs",
+		"SELECT reviewed, deleted, bytes FROM berth_gc_blobs($1::int)" },
+	[Q_GC_DELETIONS_CLAIM] = { "gc_deletions_claim",
+		"SELECT digest, size FROM gc_blob_deletions "
+		"ORDER BY queued_at LIMIT $1 FOR UPDATE SKIP LOCKED" },
+	[Q_GC_DELETIONS_DONE] = { "gc_deletions_done",
+		"DELETE FROM gc_blob_deletions WHERE digest = ANY($1::text[])" },
+	[Q_GC_NODE_RECORD] = { "gc_node_record",
+		"INSERT INTO gc_nodes AS n (node, grace_seconds, reviewed, "
+		"manifests_deleted, links_deleted, blobs_deleted, bytes_freed) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (node) "
+		"DO UPDATE SET grace_seconds = EXCLUDED.grace_seconds, "
+		"last_pass_at = now(), "
+		"reviewed = n.reviewed + EXCLUDED.reviewed, "
+		"manifests_deleted = n.manifests_deleted + "
+		"EXCLUDED.manifests_deleted, "
+		"links_deleted = n.links_deleted + EXCLUDED.links_deleted, "
+		"blobs_deleted = n.blobs_deleted + EXCLUDED.blobs_deleted, "
+		"bytes_freed = n.bytes_freed + EXCLUDED.bytes_freed" },
+	[Q_GC_STATUS] = { "gc_status",
+		"SELECT berth_gc_status($1, $2)::text" },
+	[Q_GC_REPORT] = { "gc_report",
+		"SELECT berth_gc_report($1)::text" },
 };
 
 /* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
@@ -269,4 +331,52 @@ referrer_row_read(const PGresult *res, int i, struct referrer_row *d)
 	d->size = db_int64(res, i, 2);
 	d->artifact_type = db_text(res, i, 3);
 	d->annotations = db_text(res, i, 4);
+}
+
+/* Q_GC_MANIFESTS, Q_GC_LINKS, Q_GC_BLOBS: SELECT reviewed, deleted,
+ * bytes */
+void
+gc_step_row_read(const PGresult *res, int i, struct gc_step_row *g)
+{
+	g->reviewed = db_int64(res, i, 0);
+	g->deleted = db_int64(res, i, 1);
+	g->bytes = db_int64(res, i, 2);
+}
+
+/* Q_GC_DELETIONS_CLAIM: SELECT digest, size */
+void
+gc_deletion_row_read(const PGresult *res, int i, struct gc_deletion_row *d)
+{
+	d->digest = db_text(res, i, 0);
+	d->size = db_int64(res, i, 1);
+}
+
+/* Q_GC_STATUS, Q_GC_REPORT: SELECT berth_gc_...()::text */
+const char *
+gc_json_row(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+char *
+sql_array(struct arena *a, char *const *items, size_t n)
+{
+	size_t len = 3;
+	char *s, *w;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(items[i]) + 1;
+	w = s = arena_alloc(a, len);
+	*w++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		size_t l = strlen(items[i]);
+
+		if (i)
+			*w++ = ',';
+		memcpy(w, items[i], l);
+		w += l;
+	}
+	*w++ = '}';
+	*w = '\0';
+	return s;
 }

@@ -51,6 +51,21 @@ enum stmt {
 	Q_AUDIT_BATCH,
 	Q_TAG_OLD,
 	Q_UPLOAD_EXPIRE,
+	Q_BLOB_UPSERT,
+	Q_BLOB_LOCK,
+	Q_GC_DELETION_CANCEL,
+	Q_GC_TOUCH_LINK,
+	Q_GC_POSTPONE_LINK,
+	Q_GC_POSTPONE_LINKS,
+	Q_GC_POSTPONE_MANIFESTS,
+	Q_GC_MANIFESTS,
+	Q_GC_LINKS,
+	Q_GC_BLOBS,
+	Q_GC_DELETIONS_CLAIM,
+	Q_GC_DELETIONS_DONE,
+	Q_GC_NODE_RECORD,
+	Q_GC_STATUS,
+	Q_GC_REPORT,
 	Q_COUNT
 };
 
@@ -125,5 +140,28 @@ struct referrer_row {
 	const char *annotations;	/* JSON text, or NULL */
 };
 void referrer_row_read(const PGresult *res, int i, struct referrer_row *d);
+
+/* Q_GC_MANIFESTS, Q_GC_LINKS, Q_GC_BLOBS: one batch of a step. */
+struct gc_step_row {
+	int64_t reviewed;
+	int64_t deleted;
+	int64_t bytes;
+};
+void gc_step_row_read(const PGresult *res, int i, struct gc_step_row *g);
+
+/* Q_GC_DELETIONS_CLAIM: a blob whose bytes are to leave storage. */
+struct gc_deletion_row {
+	const char *digest;
+	int64_t size;
+};
+void gc_deletion_row_read(const PGresult *res, int i,
+			  struct gc_deletion_row *d);
+
+/* Q_GC_STATUS, Q_GC_REPORT: a JSON object. */
+const char *gc_json_row(const PGresult *res, int i);
+
+/* "{a,b,c}": a PostgreSQL array literal of n validated digests or names
+ * (no commas, quotes, braces or spaces), on a. */
+char *sql_array(struct arena *a, char *const *items, size_t n);
 
 #endif

@@ -237,6 +237,19 @@ storage_upload_remove(const char *id)
 		log_warn("could not remove upload \"%s\"", path);
 }
 
+int
+storage_blob_remove(const char *digest)
+{
+	char path[PATH_MAX];
+
+	blob_path(path, sizeof(path), digest);
+	if (unlink(path) < 0 && errno != ENOENT) {
+		log_warn("could not remove blob \"%s\"", path);
+		return -1;
+	}
+	return 0;
+}
+
 void
 storage_upload_each_old(long long age, void (*fn)(const char *id, void *arg),
 			void *arg)

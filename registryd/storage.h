@@ -20,6 +20,12 @@ void storage_release(void);
 /* Opens a blob for reading; sets *size. -1 with errno (ENOENT). */
 int storage_blob_open(const char *digest, uint64_t *size) MUST_CHECK;
 
+/*
+ * Removes a blob's bytes, for the collector once the blob's row is gone.
+ * A missing blob is not an error; -1 (logged) on any other failure.
+ */
+int storage_blob_remove(const char *digest) MUST_CHECK;
+
 /* Creates an empty upload file; -1 (logged) with errno on failure. */
 int storage_upload_create(const char *id) MUST_CHECK;
 

@@ -7,8 +7,10 @@
  * truncates it to that prefix (dropping a crashed writer's torn tail),
  * writes and hashes the bytes as they arrive, fsyncs, then advances the
  * row. So the digest is never computed twice and a chunk acknowledged
- * with 202 survives a crash. A completed upload is renamed into place,
- * then committed to the database, then acknowledged with 201.
+ * with 202 survives a crash. A completed upload is renamed into place
+ * inside the transaction that links it (holding the blob row, so that
+ * the collector cannot remove the bytes meanwhile), then acknowledged
+ * with 201 once that committed.
  *
  * LIMITS: a blob may not pass max_blob_size, whether Content-Length,
  * Content-Range or the bytes that actually arrive say so (413, and the
@@ -153,13 +155,51 @@ blob_created(struct http_req *r, const char *digest)
 	return reg_respond(r, 201, resp);
 }
 
-/* A blob (already stored) to link into a repository. */
+/*
+ * A blob to link into a repository: a completed upload (u), whose bytes
+ * become the blob inside the transaction, or a mount (u NULL) of a blob
+ * stored already. See schema/0008_gc.sql for the collector it must not
+ * race with: the link's review is renewed first, then the blob row is
+ * locked (a mount needs it as it is; an upload makes it and cancels, or
+ * waits out, a removal of the bytes), and only then do bytes move.
+ */
 struct link_tx {
 	struct http_req *r;
 	const char *digest;
 	uint64_t size;
-	const char *upload_id;	/* the session it completes, or NULL */
+	struct upload_state *u;
+	bool stored;		/* the upload's bytes are the blob's now */
+	enum reg_error err;	/* why it failed */
 };
+
+/* Takes the blob row for the link (link_tx's second step). */
+static int
+link_take_blob(struct link_tx *tx, struct db *db, const char *sz)
+{
+	struct arena *a = &tx->r->arena;
+	struct upload_state *u = tx->u;
+	const char *p[2] = { tx->digest, sz };
+	PGresult *res;
+
+	if (u == NULL) {
+		if ((res = db_query(db, a, Q_BLOB_LOCK, 1, p)) == NULL)
+			return -1;
+		if (PQntuples(res) == 0)
+			tx->err = E_BLOB_UNKNOWN;	/* collected meanwhile */
+		return PQntuples(res) == 0 ? -1 : 0;
+	}
+	if (db_query(db, a, Q_BLOB_UPSERT, 2, p) == NULL ||
+	    db_query(db, a, Q_GC_DELETION_CANCEL, 1, p) == NULL)
+		return -1;
+	/* A failure after the rename leaves fd the blob's. */
+	u->keep = true;
+	if (storage_upload_commit(u->fd, u->id, tx->size, tx->digest) < 0) {
+		tx->err = storage_error(errno);
+		return -1;
+	}
+	tx->stored = true;
+	return 0;
+}
 
 /* The transaction of link_blob (db_tx). */
 static int
@@ -169,38 +209,41 @@ link_tx(struct db *db, void *arg)
 	struct reg_req *q = tx->r->app;
 	struct arena *a = &tx->r->arena;
 	char sz[24], idbuf[24];
-	const char *p[2];
+	const char *p[2] = { idbuf, tx->digest };
 	int64_t repo;
 
 	if ((repo = repo_ensure(db, a, q->name)) < 0)
 		return -1;
 	snprintf(sz, sizeof(sz), "%" PRIu64, tx->size);
 	snprintf(idbuf, sizeof(idbuf), "%" PRId64, repo);
-	p[0] = tx->digest;
-	p[1] = sz;
-	if (db_query(db, a, Q_BLOB_INSERT, 2, p) == NULL)
-		return -1;
-	p[0] = idbuf;
-	p[1] = tx->digest;
-	if (db_query(db, a, Q_BLOB_LINK, 2, p) == NULL)
+	if (db_query(db, a, Q_GC_TOUCH_LINK, 2, p) == NULL ||
+	    link_take_blob(tx, db, sz) < 0 ||
+	    db_query(db, a, Q_BLOB_LINK, 2, p) == NULL)
 		return -1;
 	p[0] = q->name;
-	p[1] = tx->upload_id;
-	if (tx->upload_id != NULL &&
+	p[1] = tx->u ? tx->u->id : NULL;
+	if (tx->u != NULL && !tx->u->temp &&
 	    db_query(db, a, Q_UPLOAD_DELETE, 2, p) == NULL)
 		return -1;
 	return 0;
 }
 
-/* Links digest (already stored) into q->name, in one transaction, ending
- * the session upload_id when not NULL. */
+/* Links digest into q->name in one transaction: the bytes of upload u
+ * (ending its session), or a stored blob when u is NULL. 0, or -1 with
+ * *err (E_UNAVAILABLE: the database; E_BLOB_UNKNOWN: nothing to mount)
+ * and *stored telling whether u's bytes became the blob regardless. */
 static int
 link_blob(struct http_req *r, struct db *db, const char *digest,
-	  uint64_t size, const char *upload_id)
+	  uint64_t size, struct upload_state *u, enum reg_error *err,
+	  bool *stored)
 {
-	struct link_tx tx = { r, digest, size, upload_id };
+	struct link_tx tx = { r, digest, size, u, false, E_UNAVAILABLE };
+	int ret = db_tx(db, link_tx, &tx);
 
-	return db_tx(db, link_tx, &tx);
+	*err = tx.err;
+	if (stored != NULL)
+		*stored = tx.stored;
+	return ret;
 }
 
 /* POST with mount=: 201 when linked, 0 to go on with a session. */
@@ -210,6 +253,7 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 {
 	struct reg_req *q = r->app;
 	const char *p[2] = { from, digest };
+	enum reg_error err;
 	struct blob_row b;
 	PGresult *res;
 
@@ -232,8 +276,8 @@ try_mount(struct http_req *r, struct db *db, const char *digest,
 	if (PQntuples(res) != 1)
 		return 0;
 	blob_row_read(res, 0, &b);
-	if (link_blob(r, db, digest, b.size, NULL) < 0)
-		return -1;
+	if (link_blob(r, db, digest, b.size, NULL, &err, NULL) < 0)
+		return err == E_BLOB_UNKNOWN ? 0 : -1;
 	*mounted = true;
 	return 0;
 }
@@ -721,6 +765,9 @@ end_final(struct http_req *r, struct db *db)
 	uint64_t total = u->base + u->written;
 	char got[DIGEST_MAX];
 	enum digest_alg alg;
+	enum reg_error e;
+	bool stored;
+	int ret;
 
 	if (digest_parse(u->want, &alg) != DIGEST_OK)
 		BUG("digest validated at begin");
@@ -733,14 +780,14 @@ end_final(struct http_req *r, struct db *db)
 				 arena_printf(&r->arena,
 					      "content has digest %s", got));
 	}
-	/* A failure after the rename leaves fd the blob's. */
-	u->keep = true;
-	if (storage_upload_commit(u->fd, u->id, total, got) < 0)
-		return end_error(r, storage_error(errno), "storage commit");
-	arena_cleanup_cancel(u->removing);
-	metric_add(&regm_uploads_completed, 0, 1);
-	if (link_blob(r, db, got, total, u->temp ? NULL : u->id) < 0)
-		return end_error(r, E_UNAVAILABLE, "database");
+	ret = link_blob(r, db, got, total, u, &e, &stored);
+	if (stored) {
+		arena_cleanup_cancel(u->removing);
+		metric_add(&regm_uploads_completed, 0, 1);
+	}
+	if (ret < 0)
+		return end_error(r, e, e == E_UNAVAILABLE ? "database"
+							  : "storage commit");
 	release(u);
 	return blob_created(r, got);
 }

@@ -204,6 +204,11 @@ cat >>"$BERTH_RUN/node4/conf" <<EOF
 auth_realm = $AUTHD/token
 auth_jwks_url = $AUTHD/jwks
 EOF
+# The shared nodes collect no garbage: t_gc runs its own collectors, and
+# its step-by-step races must not meet one of theirs.
+for n in 1 2 4; do
+	echo "gc = false" >>"$BERTH_RUN/node$n/conf"
+done
 echo authd >"$BERTH_RUN/node3/bin"
 cat >"$BERTH_RUN/node3/conf" <<EOF
 listen = 127.0.0.1:$(cat "$BERTH_RUN/node3/port")
