@@ -101,3 +101,247 @@ expect_eq "no row of it is left" "0 0 0 0" \
 	"$(sql "SELECT (SELECT count(*) FROM manifests WHERE repository_id = $RID), (SELECT count(*) FROM repository_blobs WHERE repository_id = $RID), (SELECT count(*) FROM blobs WHERE digest IN ($(for d in $LAYERS; do printf "'%s'," "$d"; done)'')), (SELECT count(*) FROM gc_blob_deletions)" | tr '|' ' ')"
 expect_eq "the queues are empty" "0 0 0" \
 	"$(sql "SELECT (SELECT count(*) FROM gc_manifest_reviews), (SELECT count(*) FROM gc_repo_blob_reviews), (SELECT count(*) FROM gc_blob_reviews)" | tr '|' ' ')"
+
+# --- shared layers, an index's children, referrers --------------------------
+R=t-gc/keep
+image_make "$W/k1" 2 2000
+image_push "$REG" "$R" one "$W/k1" || not_ok "image one pushed" "status $STATUS"
+K1=$IMG_DIGEST
+SHARED=$(jq -r '.layers[0].digest' "$W/k1/manifest.json")
+# A second image with the same first layer, pushed by digest, untagged.
+image_make "$W/k2" 1 2100
+cp "$W/k1/layer1" "$W/k2/layer2"
+jq --argjson d "$(desc_json "$MT_OCI_LAYER" "$W/k1/layer1")" '.layers += [$d]' \
+	"$W/k2/manifest.json" >"$W/k2/m2" && mv "$W/k2/m2" "$W/k2/manifest.json"
+image_push "$REG" "$R" "" "$W/k2" || not_ok "image two pushed by digest" "status $STATUS"
+K2=$(sha256_of "$W/k2/manifest.json")
+# An index over two child images, tagged.
+image_make "$W/c1" 1 500
+image_push "$REG" "$R" "" "$W/c1" || not_ok "child one pushed" "status $STATUS"
+image_make "$W/c2" 1 600
+image_push "$REG" "$R" "" "$W/c2" || not_ok "child two pushed" "status $STATUS"
+C1=$(sha256_of "$W/c1/manifest.json")
+C2=$(sha256_of "$W/c2/manifest.json")
+index_make "$W/idx.json" "$MT_OCI_INDEX" "$W/c1/manifest.json" "$W/c2/manifest.json"
+IDX=$IDX_DIGEST
+manifest_push "$REG" "$R" multi "$W/idx.json" || not_ok "index pushed" "status $STATUS"
+# A signature-like referrer of image one, untagged.
+empty_json_push "$REG" "$R"
+artifact_make "$W/sig.json" application/vnd.example.sig "$W/k1/manifest.json"
+SIG=$(sha256_of "$W/sig.json")
+manifest_push "$REG" "$R" "$SIG" "$W/sig.json" || not_ok "referrer pushed" "status $STATUS"
+backdate
+gc REGISTRYD_GC_GRACE=3600
+expect_eq "of five untagged manifests only the unreferenced image goes" 1 "$(gcv manifests)"
+expect_status "the untagged image is gone" 404 HEAD "$REG/v2/$R/manifests/$K2"
+for m in "$K1" "$IDX" "$C1" "$C2" "$SIG"; do
+	expect_status "kept: $m (tagged, an index's child or a kept manifest's referrer)" 200 HEAD "$REG/v2/$R/manifests/$m"
+done
+backdate
+gc REGISTRYD_GC_GRACE=3600
+expect_eq "the gone image's own layer and config go" 2 "$(gcv blob_links)"
+check "the layer it shared with a tagged image stays in storage" test -e "$(blob_path "$SHARED")"
+check "tagged image one is whole" pullable "$REG" "$R" one
+check "the index is whole" pullable "$REG" "$R" multi
+
+expect_status "untag the index" 202 DELETE "$REG/v2/$R/manifests/multi"
+expect_status "untag image one" 202 DELETE "$REG/v2/$R/manifests/one"
+for i in 1 2 3; do
+	backdate
+	gc REGISTRYD_GC_GRACE=3600
+done
+expect_eq "an untagged index, its children, image one and its referrer all go" 0 \
+	"$(sql "SELECT count(*) FROM manifests WHERE repository_id = $(repo_id "$R")")"
+expect_eq "... with every blob link" 0 \
+	"$(sql "SELECT count(*) FROM repository_blobs WHERE repository_id = $(repo_id "$R")")"
+check "... and the shared layer's bytes" test ! -e "$(blob_path "$SHARED")"
+
+# --- a blob nobody references, a blob another repository still links -------
+R=t-gc/orphan
+rand_blob "$W/o1" 4096
+blob_push "$REG" "$R" "$W/o1" || not_ok "orphan blob pushed" "status $STATUS"
+O1=$(sha256_of "$W/o1")
+blob_push "$REG" t-gc/orphan2 "$W/o1" || not_ok "same blob pushed to a second repository" "status $STATUS"
+sql "UPDATE gc_repo_blob_reviews SET queued_at = queued_at - interval '2 days' WHERE repository_id = $(repo_id "$R")" >/dev/null
+gc REGISTRYD_GC_GRACE=3600
+expect_status "an uploaded blob no manifest used goes past its grace" 404 HEAD "$REG/v2/$R/blobs/$O1"
+expect_status "... while the other repository's link (in its grace) stays" 200 HEAD "$REG/v2/t-gc/orphan2/blobs/$O1"
+check "... and so do the bytes" test -e "$(blob_path "$O1")"
+
+# --- an abandoned chunked upload ----------------------------------------------
+extra_start "$W/purger" REGISTRYD_UPLOAD_TTL=1 REGISTRYD_GC=false ||
+	not_ok "start a node with upload_ttl = 1" "see $W/purger/log"
+upload_start "$REG" t-gc/abandoned || not_ok "open a session" "status $STATUS"
+rand_blob "$W/chunk" 65536
+upload_patch "$W/chunk" 0 || not_ok "send one chunk" "status $STATUS"
+AB=$UPLOAD_UUID
+check "the chunk is in storage" test -s "$STORAGE/uploads/$AB"
+for ((i = 0; i < 100; i++)); do
+	[ ! -e "$STORAGE/uploads/$AB" ] && break
+	sleep 0.1
+done
+check "an abandoned chunked upload's bytes are removed" test ! -e "$STORAGE/uploads/$AB"
+expect_eq "... and its session" 0 "$(sql "SELECT count(*) FROM uploads WHERE id = '$AB'")"
+extra_stop
+expect_eq "the purging node exits 0" 0 "$?"
+
+# --- races, step by step, with a second database session ---------------------
+# A psql session on a coprocess: the collector's transaction held open
+# while a client request runs against it.
+coproc SESS { psql -X -A -t -q 2>&1; }
+sess_n=0
+# sess SQL: runs SQL in the held session; its output in $SESS_OUT.
+sess() {
+	local line
+	sess_n=$((sess_n + 1))
+	printf '%s\nSELECT %s;\n' "$1" "'#end$sess_n'" >&"${SESS[1]}"
+	SESS_OUT=
+	while IFS= read -r -t 20 line <&"${SESS[0]}"; do
+		[ "$line" = "#end$sess_n" ] && return 0
+		SESS_OUT+="$line"$'\n'
+	done
+	return 1
+}
+# bg_req NAME METHOD URL [curl args]: a request in the background; its
+# status lands in $W/NAME.status, its pid in $BG.
+bg_req() {
+	local name=$1 method=$2 url=$3
+	shift 3
+	curl -s -o "$W/$name.body" -w '%{http_code}' -X "$method" "$url" "$@" \
+		>"$W/$name.status" &
+	BG=$!
+}
+# still_running PID: true after a second if PID has not ended.
+still_running() {
+	sleep 1
+	kill -0 "$1" 2>/dev/null
+}
+# old_links REPO: every review of REPO's links is past a day's grace.
+old_links() {
+	sql "UPDATE gc_repo_blob_reviews SET queued_at = now() - interval '2 days'
+	     WHERE repository_id = $(repo_id "$1")" >/dev/null
+}
+
+# The race GitLab's registry leaves open: a client HEADs a blob, finds
+# it, skips the upload, and PUTs a manifest; a collection in between
+# must not take the blob. A HEAD postpones the link's review.
+R=t-gc/head-race
+image_make "$W/h0" 1 1500
+for f in "$W/h0/config.json" "$W/h0/layer1"; do
+	blob_push "$REG" "$R-control" "$f" || not_ok "control blob pushed" "status $STATUS"
+	blob_push "$REG" "$R" "$f" || not_ok "blob pushed" "status $STATUS"
+done
+old_links "$R-control"
+old_links "$R"
+for f in "$W/h0/config.json" "$W/h0/layer1"; do
+	expect_status "HEAD finds blob $(basename "$f")" 200 HEAD "$REG/v2/$R/blobs/$(sha256_of "$f")"
+done
+gc REGISTRYD_GC_GRACE=3600
+req PUT "$REG/v2/$R-control/manifests/v1" -H "Content-Type: $MT_OCI_MANIFEST" \
+	--data-binary @"$W/h0/manifest.json"
+expect_eq "control: without a HEAD, old unreferenced links are collected (the PUT fails)" 400 "$STATUS"
+expect_error_code "... with MANIFEST_BLOB_UNKNOWN" MANIFEST_BLOB_UNKNOWN
+manifest_push "$REG" "$R" v1 "$W/h0/manifest.json"
+expect_eq "after a HEAD the same collection keeps them: the PUT succeeds" 201 "$STATUS"
+check "... and the image is pullable" pullable "$REG" "$R" v1
+
+# A collector holding a blob link it is deleting: the manifest PUT that
+# needs the link waits for it, then is refused cleanly.
+R=t-gc/put-waits
+image_make "$W/p0" 1 1700
+image_push "$REG" "$R" "" "$W/p0" >/dev/null
+sql "DELETE FROM manifests WHERE repository_id = $(repo_id "$R")" >/dev/null
+old_links "$R"
+sess "BEGIN; SELECT deleted FROM berth_gc_links(3600, 1000);"
+expect_match "the collector's transaction deletes the links" '^[1-9]' "$SESS_OUT"
+bg_req putwait PUT "$REG/v2/$R/manifests/v1" -H "Content-Type: $MT_OCI_MANIFEST" \
+	--data-binary @"$W/p0/manifest.json"
+check "a manifest PUT waits for the collector's transaction" still_running "$BG"
+sess "COMMIT;"
+wait "$BG"
+expect_eq "... then is refused with 400 once the links are gone" 400 "$(cat "$W/putwait.status")"
+expect_eq "... leaving no manifest and no tag" "0 0" \
+	"$(sql "SELECT (SELECT count(*) FROM manifests WHERE repository_id = $(repo_id "$R")), (SELECT count(*) FROM tags WHERE repository_id = $(repo_id "$R"))" | tr '|' ' ')"
+image_push "$REG" "$R" v1 "$W/p0" || not_ok "push again" "status $STATUS"
+check "pushed again, the image is pullable" pullable "$REG" "$R" v1
+
+# A PUT that renewed a link's review first: the collector skips the row
+# it holds (SKIP LOCKED) and, once committed, finds it not due.
+R=t-gc/put-first
+rand_blob "$W/pf" 2048
+blob_push "$REG" "$R" "$W/pf" || not_ok "blob pushed" "status $STATUS"
+PF=$DIGEST
+old_links "$R"
+sess "BEGIN; UPDATE gc_repo_blob_reviews SET queued_at = now() WHERE repository_id = $(repo_id "$R");"
+gc REGISTRYD_GC_GRACE=3600
+expect_eq "a collection skips the link whose review a push holds" 1 \
+	"$(sql "SELECT count(*) FROM repository_blobs WHERE repository_id = $(repo_id "$R")")"
+sess "COMMIT;"
+gc REGISTRYD_GC_GRACE=3600
+expect_status "... and after the push committed, finds it within its grace" 200 HEAD "$REG/v2/$R/blobs/$PF"
+
+# A manifest the collector is deleting, pushed again by tag: the PUT
+# waits, then stores it afresh.
+R=t-gc/repush
+image_make "$W/rp" 1 900
+image_push "$REG" "$R" "" "$W/rp" || not_ok "image pushed by digest" "status $STATUS"
+RP=$IMG_DIGEST
+sql "UPDATE gc_manifest_reviews SET queued_at = now() - interval '2 days' WHERE repository_id = $(repo_id "$R")" >/dev/null
+sess "BEGIN; SELECT deleted FROM berth_gc_manifests(3600, 1000);"
+expect_match "the collector's transaction deletes the untagged manifest" '^[1-9]' "$SESS_OUT"
+bg_req repush PUT "$REG/v2/$R/manifests/latest" -H "Content-Type: $MT_OCI_MANIFEST" \
+	--data-binary @"$W/rp/manifest.json"
+check "a PUT of the same manifest by tag waits for it" still_running "$BG"
+sess "COMMIT;"
+wait "$BG"
+expect_eq "... then stores it (201)" 201 "$(cat "$W/repush.status")"
+check "... and it is pullable by its tag" pullable "$REG" "$R" latest
+
+# Bytes being removed while the same blob is pushed again: the push
+# waits for the removal, then puts its own bytes in place.
+R=t-gc/bytes-race
+rand_blob "$W/br" 8192
+blob_push "$REG" "$R" "$W/br" || not_ok "blob pushed" "status $STATUS"
+BR=$DIGEST
+old_links "$R"
+sql "SELECT berth_gc_links(3600, 1000); SELECT berth_gc_blobs(1000)" >/dev/null
+expect_eq "the blob's row is gone, its bytes queued for removal" "0 1" \
+	"$(sql "SELECT (SELECT count(*) FROM blobs WHERE digest = '$BR'), (SELECT count(*) FROM gc_blob_deletions WHERE digest = '$BR')" | tr '|' ' ')"
+blob_push "$REG" "$R" "$W/br"
+expect_eq "pushed again before the removal: 201" 201 "$STATUS"
+expect_eq "... the push cancelled the queued removal" 0 \
+	"$(sql "SELECT count(*) FROM gc_blob_deletions WHERE digest = '$BR'")"
+gc REGISTRYD_GC_GRACE=3600
+expect_eq "... a collection then keeps the bytes" "$(sha256_of "$W/br")" \
+	"$(curl -sf "$REG/v2/$R/blobs/$BR" | sha256sum | cut -d' ' -f1 | sed 's/^/sha256:/')"
+old_links "$R"
+sql "SELECT berth_gc_links(3600, 1000); SELECT berth_gc_blobs(1000)" >/dev/null
+sess "BEGIN; SELECT digest FROM gc_blob_deletions WHERE digest = '$BR' FOR UPDATE;"
+rm -f "$(blob_path "$BR")"	# what the collector does while it holds the row
+upload_start "$REG" "$R" || not_ok "open a session" "status $STATUS"
+bg_req bytes PUT "$(with_query "$UPLOAD_URL" "digest=$BR")" \
+	-H 'Content-Type: application/octet-stream' --data-binary @"$W/br"
+check "a push of a blob whose bytes are being removed waits" still_running "$BG"
+sess "DELETE FROM gc_blob_deletions WHERE digest = '$BR'; COMMIT;"
+wait "$BG"
+expect_eq "... then completes (201)" 201 "$(cat "$W/bytes.status")"
+expect_eq "... with its own bytes in place" "$BR" \
+	"sha256:$(sha256sum <"$(blob_path "$BR")" | cut -d' ' -f1)"
+expect_eq "... and a row for them" 1 "$(sql "SELECT count(*) FROM blobs WHERE digest = '$BR'")"
+
+# A mount of a blob on its way out (no link left, its row being
+# deleted) is no mount: a session starts, and nothing is linked.
+R=t-gc/mount
+rand_blob "$W/mt" 1024
+blob_push "$REG" "$R-src" "$W/mt" || not_ok "blob pushed" "status $STATUS"
+MT=$DIGEST
+old_links "$R-src"
+sql "SELECT berth_gc_links(3600, 1000)" >/dev/null
+sess "BEGIN; SELECT deleted FROM berth_gc_blobs(1000);"
+bg_req mount POST "$REG/v2/$R/blobs/uploads/?mount=$MT&from=$R-src" -H 'Content-Length: 0'
+wait "$BG"
+expect_eq "mounting a blob no repository links opens a session instead (202)" 202 "$(cat "$W/mount.status")"
+sess "COMMIT;"
+expect_eq "... and links nothing" 0 "$(sql "SELECT count(*) FROM repository_blobs WHERE digest = '$MT'")"
+echo '\q' >&"${SESS[1]}"
+wait "$SESS_PID" 2>/dev/null
