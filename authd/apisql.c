@@ -345,6 +345,16 @@ const struct db_stmt api_stmts[] = {
 		"AND ($6::timestamptz IS NULL OR a.at >= $6) "
 		"AND ($7::timestamptz IS NULL OR a.at < $7) "
 		"ORDER BY a.id DESC LIMIT $8" },
+	/* The collector's queues and nodes (schema/0008_gc.sql), with the
+	 * grace the collectors last ran with; overdue: an hour past due. */
+	[API_GC_STATUS - A_COUNT] = { "api_gc_status",
+		"SELECT berth_gc_status(coalesce((SELECT max(grace_seconds) "
+		"FROM gc_nodes), 86400), 3600)::text" },
+	/* What a collection would remove now, with grace $1 (NULL: the
+	 * collectors'), read-only. */
+	[API_GC_REPORT - A_COUNT] = { "api_gc_report",
+		"SELECT berth_gc_report(coalesce($1::bigint, (SELECT "
+		"max(grace_seconds) FROM gc_nodes), 86400))::text" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 

@@ -35,10 +35,12 @@ struct opts {
 	const char *ldap_group;
 	const char *since, *until;
 	const char *reason;
+	const char *grace;
 	bool revoke_tokens;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
 	bool read_only, revive_tokens, delete_repositories;
+	bool dry_run;
 	const char *repos[TOKEN_REPOS_MAX]; /* --repo, repeatable */
 	int nrepos;
 };
@@ -1053,6 +1055,35 @@ cmd_audit_export(struct ctl *c, char **a)
 	return ctl_list_lines(c, audit_path(c), "before", max);
 }
 
+static int
+cmd_gc_status(struct ctl *c, char **a)
+{
+	(void)a;
+	return ctl_call(c, "GET", "/gc", NULL, NULL);
+}
+
+/* Collection runs on the registryd nodes all the time (or `registryd gc`
+ * where they do not); what an operator asks of it here is a report. */
+static int
+cmd_gc_run(struct ctl *c, char **a)
+{
+	uint64_t g;
+
+	(void)a;
+	if (!c->o.dry_run)
+		return usage_error("gc run needs --dry-run: collection runs on "
+				   "the registryd nodes (or `registryd gc` on "
+				   "one)");
+	if (c->o.grace == NULL)
+		return ctl_call(c, "GET", "/gc/dry-run", NULL, NULL);
+	if (util_parse_u64(c->o.grace, &g) < 0)
+		return usage_error("--grace takes seconds");
+	return ctl_call(c, "GET",
+			arena_printf(&c->arena, "/gc/dry-run?grace=%s",
+				     c->o.grace),
+			NULL, NULL);
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1146,6 +1177,8 @@ static const struct command commands[] = {
 	{ "audit export", "", 0,
 	  "--limit --actor --action --target --before --since --until",
 	  cmd_audit_export },
+	{ "gc status", "", 0, "", cmd_gc_status },
+	{ "gc run", "", 0, "--dry-run --grace", cmd_gc_run },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1180,6 +1213,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--since", since),
 		V("--until", until),
 		V("--reason", reason),
+		V("--grace", grace),
 		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
@@ -1190,6 +1224,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		F("--revive-tokens", revive_tokens),
 		F("--revoke-tokens", revoke_tokens),
 		F("--delete-repositories", delete_repositories),
+		F("--dry-run", dry_run),
 #undef V
 #undef F
 	};
