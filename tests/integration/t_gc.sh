@@ -10,6 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/oci.sh"
 . "$(dirname "$0")/extra.sh"
+. "$(dirname "$0")/auth.sh"
 
 W=$SCRATCH/w
 mkdir -p "$W"
@@ -466,3 +467,40 @@ wait "$P1"
 expect_eq "collector node 1 exits 0 on SIGTERM" 0 "$?"
 extra_stop
 expect_eq "collector node 2 exits 0 on SIGTERM" 0 "$?"
+
+# --- the management API and berthctl -------------------------------------------
+ctl() {
+	BERTH_URL=$AUTHD BERTH_USER=${CTL_USER:-admin} \
+		BERTH_PASSWORD=${CTL_PW:-$AUTHD_ADMIN_PASSWORD} \
+		"$BUILD/berthctl" "$@" >"$W/out" 2>"$W/err" </dev/null
+	RC=$?
+}
+ctl gc status
+expect_eq "berthctl gc status: exit 0" 0 "$RC"
+check "... lists the collector nodes" test "$(jq '.nodes | length' "$W/out")" -ge 2
+expect_eq "... and the queues" number "$(jq -r '.manifest_reviews | type' "$W/out")"
+R=t-gc/report
+image_make "$W/rep" 1 4321
+image_push "$REG" "$R" "" "$W/rep" || not_ok "untagged image pushed" "status $STATUS"
+ctl gc run --dry-run --grace 0
+expect_eq "berthctl gc run --dry-run: exit 0" 0 "$RC"
+check "... reports at least the untagged image" test "$(jq .manifests "$W/out")" -ge 1
+check "... and its layer's bytes" test "$(jq .blob_bytes "$W/out")" -ge 4321
+expect_status "... deleting nothing" 200 HEAD "$REG/v2/$R/manifests/$IMG_DIGEST"
+ctl gc run --dry-run
+expect_eq "with the collectors' grace (2 s), a fresh push is not reported" 0 \
+	"$(jq .manifests "$W/out")"
+ctl gc run
+expect_eq "berthctl gc run without --dry-run is a usage error" 2 "$RC"
+ctl gc run --dry-run --grace soon
+expect_eq "a bad --grace is a usage error" 2 "$RC"
+A=$AUTHD/api/v1
+req GET "$A/gc/dry-run?grace=-1" -u "admin:$AUTHD_ADMIN_PASSWORD"
+expect_eq "GET /gc/dry-run with a bad grace: 400" 400 "$STATUS"
+auth_user tgc-user pw-tgc-user || not_ok "make a plain user" "sql failed"
+for path in /gc /gc/dry-run; do
+	req GET "$A$path" -u tgc-user:pw-tgc-user
+	expect_eq "GET $path by a user who is no administrator: 403" 403 "$STATUS"
+	req GET "$A$path"
+	expect_eq "GET $path anonymously: 401" 401 "$STATUS"
+done
