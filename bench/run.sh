@@ -19,7 +19,7 @@
 # Settings (environment):
 #   BENCH_QUICK=1         smoke run: small blobs and counts, short runs
 #   BENCH_ONLY="a b"      sections to run: limits push pull manifest token
-#                         list skopeo (default: all of them)
+#                         list skopeo gc (default: all of them)
 #   BENCH_ROUNDS          rounds per workload (full 2, quick 1)
 #   BENCH_DURATION        seconds per timed load run (full 3, quick 2)
 #   BENCH_BLOB_MB         blob size for push and pull (full 256, quick 16)
@@ -32,6 +32,8 @@
 #                         quick 10)
 #   BENCH_CONCURRENCY     manifest concurrencies (1 16 64)
 #   BENCH_LAYERS, BENCH_LAYER_MB   the skopeo image (full 6 x 16, quick 3 x 2)
+#   BENCH_GC_COUNT        unreferenced blobs to collect (full 20000,
+#                         quick 2000)
 #   BENCH_NO_INSTALL=1    do not run bench/deps.sh
 #   BENCH_KEEP=1          keep the temp dir
 #   BENCH_RESULTS=DIR     where the Markdown goes (bench/results)
@@ -64,10 +66,10 @@ QUICK=${BENCH_QUICK:-0}
 [ "$QUICK" = 0 ] && QUICK=
 if [ -n "$QUICK" ]; then
 	d_rounds=1 d_dur=2 d_blob=16 d_reps=1 d_count=10000 d_budget=10
-	d_layers=3 d_layer_mb=2
+	d_layers=3 d_layer_mb=2 d_gc=2000
 else
 	d_rounds=2 d_dur=3 d_blob=256 d_reps=2 d_count=100000 d_budget=30
-	d_layers=6 d_layer_mb=16
+	d_layers=6 d_layer_mb=16 d_gc=20000
 fi
 ROUNDS=${BENCH_ROUNDS:-$d_rounds}
 DUR=${BENCH_DURATION:-$d_dur}
@@ -79,7 +81,8 @@ BUDGET=${BENCH_LIST_BUDGET:-$d_budget}
 CONCS=${BENCH_CONCURRENCY:-1 16 64}
 LAYERS=${BENCH_LAYERS:-$d_layers}
 LAYER_MB=${BENCH_LAYER_MB:-$d_layer_mb}
-ONLY=${BENCH_ONLY:-limits push pull manifest token list skopeo}
+GC_COUNT=${BENCH_GC_COUNT:-$d_gc}
+ONLY=${BENCH_ONLY:-limits push pull manifest token list skopeo gc}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results}
 NCPU=$(nproc 2>/dev/null || echo 1)
 LG_THREADS=$((NCPU < 2 ? 1 : 2))
@@ -129,7 +132,8 @@ gcc $CFLAGS_BENCH -o "$BIN/loadgen" bench/loadgen.c bench/reqrate.c \
 		echo -lcurl -ljansson -lcrypto) -lpthread ||
 	die "could not build bench/loadgen (libcurl4-openssl-dev, libjansson-dev, libssl-dev)"
 # shellcheck disable=SC2086
-gcc $CFLAGS_BENCH -o "$BIN/seedfs" bench/seedfs.c ||
+gcc $CFLAGS_BENCH -o "$BIN/seedfs" bench/seedfs.c \
+	$(pkg-config --cflags --libs libcrypto 2>/dev/null || echo -lcrypto) ||
 	die "could not build bench/seedfs"
 LG=$BIN/loadgen
 
@@ -317,6 +321,7 @@ for n in berth bertha; do
 listen = ${URL[$n]#http://}
 database = $conninfo
 storage = $BS
+gc = false
 ${BENCH_BERTH_CONF:-}
 EOF
 done
@@ -754,6 +759,65 @@ run_skopeo() {
 	done
 }
 
+# gc_berth ROUND: GC_COUNT unreferenced blobs (rows, links in bench/gc
+# whose grace has passed, bytes) collected by `registryd gc`: prints
+# rate= (blobs gone, bytes included, per second), reviewed= (reviews per
+# second) and seconds=.
+gc_berth() {
+	local list=$T/gc-berth.$1 out=$T/gc-berth.$1.json t0 t1 secs n
+	"$BIN/seedfs" "$BS" blobs berth "$GC_COUNT" >"$list" || return 1
+	{
+		echo "BEGIN; CREATE TEMP TABLE d (digest text); COPY d FROM STDIN;"
+		cat "$list"
+		echo '\.'
+		echo "INSERT INTO repositories (name) VALUES ('bench/gc')
+		      ON CONFLICT (name) DO NOTHING;
+		      INSERT INTO blobs (digest, size) SELECT digest, 1024 FROM d;
+		      INSERT INTO repository_blobs (repository_id, digest)
+		      SELECT r.id, d.digest FROM d, repositories r WHERE r.name = 'bench/gc';
+		      INSERT INTO gc_repo_blob_reviews (repository_id, digest, queued_at)
+		      SELECT r.id, d.digest, now() - interval '2 days'
+		      FROM d, repositories r WHERE r.name = 'bench/gc';
+		      COMMIT; VACUUM ANALYZE;"
+	} | sql >/dev/null || return 1
+	t0=$(date +%s.%N)
+	REGISTRYD_GC_GRACE=86400 "$BUILD/registryd" -c "$T/berth.conf" gc >"$out" ||
+		return 1
+	t1=$(date +%s.%N)
+	n=$(jq .blobs_removed "$out")
+	[ "$n" = "$GC_COUNT" ] || { echo "registryd gc removed $n of $GC_COUNT" >&2; return 1; }
+	secs=$(calc "$t1 - $t0")
+	echo "rate=$(calc "$n / $secs") reviewed=$(calc "$(jq .reviewed "$out") / $secs") seconds=$secs"
+}
+
+# gc_dist ROUND: the same for Distribution's garbage-collect (offline:
+# it needs the registry read-only, which here means no pushes meanwhile).
+gc_dist() {
+	local list=$T/gc-dist.$1 t0 t1 secs left
+	"$BIN/seedfs" "$DS" blobs dist "$GC_COUNT" >"$list" || return 1
+	t0=$(date +%s.%N)
+	"$DISTRIBUTION" garbage-collect "$T/dist.yml" >"$T/log/gc-dist.$1.log" 2>&1 ||
+		return 1
+	t1=$(date +%s.%N)
+	left=$(while read -r d; do
+		h=${d#sha256:}
+		[ -e "$DS/docker/registry/v2/blobs/sha256/${h:0:2}/$h/data" ] && echo
+	done <"$list" | wc -l)
+	[ "$left" = 0 ] || { echo "garbage-collect left $left of $GC_COUNT" >&2; return 1; }
+	secs=$(calc "$t1 - $t0")
+	echo "rate=$(calc "$GC_COUNT / $secs") seconds=$secs"
+}
+
+run_gc() {
+	local r s
+	for ((r = 1; r <= ROUNDS; r++)); do
+		say "garbage collection of $GC_COUNT blobs, round $r"
+		for s in $(order "$r" berth dist); do
+			measure gc "$s" "$r" "gc_$s" "$r"
+		done
+	done
+}
+
 # check_alive: every process started here must still run; a server that
 # died would turn every later figure into noise.
 check_alive() {
@@ -766,7 +830,7 @@ check_alive() {
 }
 
 T_START=$(date +%s)
-for sec in limits push pull manifest token list skopeo; do
+for sec in limits push pull manifest token list skopeo gc; do
 	if want "$sec"; then
 		check_alive
 		"run_$sec"
@@ -998,6 +1062,18 @@ if want skopeo; then
 		row "$label" "$(fmt "$b") s" "$(fmt "$d") s" "$(ratio "$d" "$b")" "" \
 			"$([ -z "$b" ] && echo ERR)"
 	done
+fi
+
+if want gc; then
+	section "Garbage collection of $GC_COUNT unreferenced 1 KiB blobs (rows, links and bytes): blobs/s; target: Berth ≥ 1,000/s, online (Distribution: offline)"
+	lb=$(best gc berth rate max)
+	ld=$(best gc dist rate max)
+	b=$(kv "$lb" rate) d=$(kv "$ld" rate)
+	row "blobs collected per second (Berth online, Distribution read-only)" \
+		"$(fmt "$b")" "$(fmt "$d")" "$(ratio "$b" "$d")" "≥ 1000/s" \
+		"$([ -z "$b" ] && echo ERR || verdict "$b >= 1000")"
+	row "reviews per second (Berth: link and blob reviews)" \
+		"$(fmt "$(kv "$lb" reviewed)")" "" "" "" "$([ -z "$b" ] && echo ERR)"
 fi
 
 section "Peak RSS (VmHWM) of one server process over the whole run: MiB (target: registryd ≤ Distribution)"

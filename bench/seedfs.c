@@ -16,15 +16,23 @@
  *                                         empty _layers and _manifests
  *        seedfs ROOT tags REPO COUNT DIGEST   tags t000000 ... on REPO,
  *                                         each pointing at DIGEST
+ *        seedfs ROOT blobs berth|dist COUNT   COUNT distinct 1 KiB blobs
+ *                                         no manifest references, in
+ *                                         Berth's storage layout or in
+ *                                         Distribution's; their digests
+ *                                         on stdout, for the GC benchmark
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #define PATH_LEN 4096
 
@@ -134,6 +142,53 @@ seed_tags(const char *v2, const char *repo, long count, const char *digest)
 	return 0;
 }
 
+/* Writes len bytes of data to a new file at path. */
+static int
+write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0)
+		return fail("create", path);
+	if (write(fd, data, len) != (ssize_t)len) {
+		close(fd);
+		return fail("write", path);
+	}
+	return close(fd) < 0 ? fail("close", path) : 0;
+}
+
+static int
+seed_blobs(const char *root, const char *layout, long count)
+{
+	bool dist = !strcmp(layout, "dist");
+	char data[1024], hex[65], dir[PATH_LEN], path[PATH_LEN];
+	unsigned char md[32];
+	unsigned int mdlen;
+
+	memset(data, 'x', sizeof(data));
+	for (long i = 0; i < count; i++) {
+		snprintf(data, sizeof(data), "gc bench blob %ld of %ld, pid %ld\n",
+			 i, count, (long)getpid());
+		if (!EVP_Digest(data, sizeof(data), md, &mdlen, EVP_sha256(),
+				NULL))
+			return fail("hash", "blob");
+		for (int j = 0; j < 32; j++)
+			snprintf(hex + 2 * j, 3, "%02x", md[j]);
+		if ((dist ? path_fmt(dir,
+				     "%s/docker/registry/v2/blobs/sha256/%.2s/%s",
+				     root, hex, hex)
+			  : path_fmt(dir, "%s/blobs/sha256/%.2s", root, hex)) <
+			    0 ||
+		    mkdirs(dir) < 0 ||
+		    (dist ? path_fmt(path, "%s/data", dir)
+			  : path_fmt(path, "%s/%s", dir, hex)) < 0 ||
+		    write_file(path, data, sizeof(data)) < 0)
+			return -1;
+		printf("sha256:%s\n", hex);
+	}
+	return fflush(stdout) == 0 ? 0 : -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -141,12 +196,18 @@ main(int argc, char **argv)
 	long count;
 
 	if (argc < 5 || (count = atol(argv[4])) < 0 ||
-	    (strcmp(argv[2], "repos") != 0 && strcmp(argv[2], "tags") != 0) ||
-	    (!strcmp(argv[2], "tags") && argc != 6)) {
+	    (strcmp(argv[2], "repos") != 0 && strcmp(argv[2], "tags") != 0 &&
+	     strcmp(argv[2], "blobs") != 0) ||
+	    (!strcmp(argv[2], "tags") && argc != 6) ||
+	    (!strcmp(argv[2], "blobs") && strcmp(argv[3], "berth") != 0 &&
+	     strcmp(argv[3], "dist") != 0)) {
 		fprintf(stderr, "usage: seedfs ROOT repos PREFIX COUNT\n"
-				"       seedfs ROOT tags REPO COUNT DIGEST\n");
+				"       seedfs ROOT tags REPO COUNT DIGEST\n"
+				"       seedfs ROOT blobs berth|dist COUNT\n");
 		return 2;
 	}
+	if (!strcmp(argv[2], "blobs"))
+		return seed_blobs(argv[1], argv[3], count) < 0;
 	if (path_fmt(v2, "%s/docker/registry/v2", argv[1]) < 0)
 		return 1;
 	if (!strcmp(argv[2], "repos"))

@@ -53,11 +53,9 @@ CREATE TABLE gc_nodes (
 	bytes_freed       bigint NOT NULL DEFAULT 0
 );
 
--- Manifests are found by what they reference, for the children of a
--- deleted index and the referrers of a deleted subject.
-CREATE INDEX manifest_references_children
-	ON manifest_references (repository_id, target_digest)
-	WHERE is_manifest;
+-- Whether a tag names a manifest, for the collector's check (the primary
+-- key is by name).
+CREATE INDEX tags_digest ON tags (repository_id, digest);
 
 -- Whether the repository still exists: triggers fired by a repository
 -- delete's cascade queue nothing for it (its blobs excepted).

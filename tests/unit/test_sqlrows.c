@@ -114,9 +114,45 @@ one_column_rows(void)
 	PQclear(res);
 }
 
+static void
+gc_rows(void)
+{
+	const char *step[3] = { "25", "7", "7168" };
+	const char *del[2] = { "sha256:cc", "1024" };
+	struct gc_step_row g;
+	struct gc_deletion_row d;
+	PGresult *res;
+
+	CHECK((res = row_of(3, step)) != NULL);
+	gc_step_row_read(res, 0, &g);
+	CHECK(g.reviewed == 25 && g.deleted == 7 && g.bytes == 7168);
+	PQclear(res);
+	CHECK((res = row_of(2, del)) != NULL);
+	gc_deletion_row_read(res, 0, &d);
+	CHECK(!strcmp(d.digest, "sha256:cc") && d.size == 1024);
+	PQclear(res);
+}
+
+/* sql_array: a PostgreSQL array literal, {} for none. */
+static void
+array_literals(void)
+{
+	char *items[3] = { (char *)"sha256:aa", (char *)"sha256:bb",
+			   (char *)"x" };
+	struct arena a;
+
+	arena_init(&a);
+	CHECK(!strcmp(sql_array(&a, items, 0), "{}"));
+	CHECK(!strcmp(sql_array(&a, items, 1), "{sha256:aa}"));
+	CHECK(!strcmp(sql_array(&a, items, 3), "{sha256:aa,sha256:bb,x}"));
+	arena_release(&a);
+}
+
 void
 test_sqlrows(void)
 {
+	gc_rows();
+	array_literals();
 	manifest_rows();
 	upload_rows();
 	referrer_rows();
