@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "bytesize.h"
 #include "util.h"
 #include "version.h"
 
@@ -39,6 +40,7 @@ struct opts {
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
 	bool read_only, revive_tokens, delete_repositories;
+	bool check; /* quota recompute --check */
 	const char *repos[TOKEN_REPOS_MAX]; /* --repo, repeatable */
 	int nrepos;
 };
@@ -1053,6 +1055,74 @@ cmd_audit_export(struct ctl *c, char **a)
 	return ctl_list_lines(c, audit_path(c), "before", max);
 }
 
+static const char *
+quota_path(struct ctl *c, const char *ns)
+{
+	return arena_printf(&c->arena, "/quotas/%s", seg(c, ns));
+}
+
+static int
+cmd_quota_get(struct ctl *c, char **a)
+{
+	return ctl_call(c, "GET", quota_path(c, a[0]), NULL, NULL);
+}
+
+static int
+cmd_quota_list(struct ctl *c, char **a)
+{
+	(void)a;
+	return list(c, "/quotas");
+}
+
+/* SIZE in bytes or with a unit ("10GiB"), checked here: a usage error. */
+static int
+cmd_quota_set(struct ctl *c, char **a)
+{
+	uint64_t n;
+
+	if (bytesize_parse(a[1], &n) < 0)
+		return usage_error("size \"%s\": a whole number of bytes, "
+				   "optionally with a unit (kB, MB, GB, TB, "
+				   "PB, KiB, MiB, GiB, TiB, PiB), at most "
+				   "4 EiB",
+				   a[1]);
+	return ctl_call(c, "PUT", quota_path(c, a[0]),
+			json_pack("{s:I}", "limit", (json_int_t)n), NULL);
+}
+
+static int
+cmd_quota_clear(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE", quota_path(c, a[0]), NULL,
+			arena_printf(&c->arena, "cleared the quota of %s",
+				     a[0]));
+}
+
+/* Prints the result; with --check nothing is fixed, and the exit status
+ * is 3 when a namespace's tracked usage differs from its content's. */
+static int
+cmd_quota_recompute(struct ctl *c, char **a)
+{
+	json_t *body = json_pack("{s:b}", "check", c->o.check), *doc;
+	json_int_t drifted;
+	int ret;
+
+	(void)a;
+	ret = ctl_request(c, "POST", "/quotas/recompute", body, &doc);
+	json_decref(body);
+	if (ret != 0)
+		return ret;
+	print_json(doc);
+	drifted = json_integer_value(json_object_get(doc, "drifted"));
+	json_decref(doc);
+	if (c->o.check && drifted > 0) {
+		fprintf(stderr, "%s: the usage of %lld namespace(s) drifted\n",
+			progname, (long long)drifted);
+		return 3;
+	}
+	return 0;
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1146,6 +1216,11 @@ static const struct command commands[] = {
 	{ "audit export", "", 0,
 	  "--limit --actor --action --target --before --since --until",
 	  cmd_audit_export },
+	{ "quota get", "NS", 1, "", cmd_quota_get },
+	{ "quota list", "", 0, "--limit", cmd_quota_list },
+	{ "quota set", "NS SIZE", 2, "", cmd_quota_set },
+	{ "quota clear", "NS", 1, "", cmd_quota_clear },
+	{ "quota recompute", "", 0, "--check", cmd_quota_recompute },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1190,6 +1265,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		F("--revive-tokens", revive_tokens),
 		F("--revoke-tokens", revoke_tokens),
 		F("--delete-repositories", delete_repositories),
+		F("--check", check),
 #undef V
 #undef F
 	};
@@ -1334,6 +1410,10 @@ usage(FILE *f)
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "
 		"record as JSON lines.\n"
+		"  quota set NS SIZE: SIZE in bytes or with a unit (10GiB, "
+		"500MB); quota\n"
+		"  recompute --check fixes nothing and exits 3 on a "
+		"difference.\n"
 		"commands:\n",
 		progname, progname, DEFAULT_URL);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

@@ -51,6 +51,8 @@ enum stmt {
 	Q_AUDIT_BATCH,
 	Q_TAG_OLD,
 	Q_UPLOAD_EXPIRE,
+	Q_QUOTA_LOCK,
+	Q_QUOTA_NEEDED,
 	Q_COUNT
 };
 
@@ -125,5 +127,14 @@ struct referrer_row {
 	const char *annotations;	/* JSON text, or NULL */
 };
 void referrer_row_read(const PGresult *res, int i, struct referrer_row *d);
+
+/* Q_QUOTA_LOCK: a namespace's limit and usage, in bytes. */
+struct quota_row {
+	int64_t limit;
+	int64_t usage;
+};
+void quota_row_read(const PGresult *res, int i, struct quota_row *q);
+/* Q_QUOTA_NEEDED: the bytes a manifest PUT would add to its namespace. */
+int64_t quota_needed_row(const PGresult *res, int i);
 
 #endif
