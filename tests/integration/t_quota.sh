@@ -51,6 +51,35 @@ image_bytes() {
 }
 blobs_bytes() { echo $(($(image_bytes "$1") - $(file_size "$1/manifest.json"))); }
 msize() { file_size "$1/manifest.json"; }
+# hold NAME SQL: runs SQL (a transaction ending in a long pg_sleep) in the
+# background as session NAME, and returns once it sleeps.
+hold() {
+	local i
+	PGAPPNAME=$1 psql -X -q -v ON_ERROR_STOP=1 -c "$2" >"$W/$1.log" 2>&1 &
+	HOLD_PID=$!
+	for ((i = 0; i < 100; i++)); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND wait_event = 'PgSleep'")" = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# release NAME: cancels the sleep (and so rolls the session back).
+release() {
+	sql "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'" >/dev/null
+	wait "$HOLD_PID" 2>/dev/null
+}
+# waiting N: within about 3 s, N sessions wait for a lock. Not more: a
+# registryd worker thread whose request waits stalls the other connections
+# it serves, which time out after header_timeout (10 s); so the holder lets
+# go soon, and the PUTs stalled behind a waiting one run after it.
+waiting() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")" -ge "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
 repo_rows() {
 	sql "SELECT (SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = '$1'), (SELECT count(*) FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name = '$1')" | tr '|' ' '
 }
@@ -178,7 +207,8 @@ expect_eq "skopeo's refused push left no manifest" 0 \
 
 # --- racing pushes ----------------------------------------------------------------
 # Six distinct images, blobs uploaded; room for one: the manifest PUTs run
-# at once on both nodes and exactly one may pass.
+# at once on both nodes and exactly one may pass. A session holding the
+# namespace's lock makes them all wait at once first, then lets them go.
 USE=$(usage_of tq)
 for i in 1 2 3 4 5 6; do
 	image_make "$W/race$i" 1 2000
@@ -199,11 +229,15 @@ put_bg() {
 		-H "Content-Type: $MT_OCI_MANIFEST" --data-binary @"$W/race$1/manifest.json" \
 		"$2/v2/tq/race/manifests/r$1" >"$W/race$1.status" 2>/dev/null
 }
+hold tqhold "BEGIN; SELECT 1 FROM quota_usage WHERE namespace = 'tq' FOR UPDATE; SELECT pg_sleep(60); COMMIT" ||
+	not_ok "fixture: a session holds tq's lock" "$(cat "$W/tqhold.log")"
 pids=()
 for i in 1 2 3 4 5 6; do
 	if [ $((i % 2)) = 0 ]; then put_bg "$i" "$REG2" & else put_bg "$i" "$REG" & fi
 	pids+=($!)
 done
+check_why "racing PUTs wait for the namespace's lock at once" "fewer than 2 waiting" waiting 2
+release tqhold
 wait "${pids[@]}"
 statuses=$(cat "$W"/race[1-6].status | sort | tr '\n' ' ')
 expect_eq "of six racing pushes with room for one, one passes and five are DENIED" \
@@ -249,6 +283,8 @@ for round in 1 2 3 4; do
 			blob_push "$REG" "tq/dup$r" "$f" >/dev/null || not_ok "fixture: dup blob" "status $STATUS"
 		done
 	done
+	hold tqhold "BEGIN; SELECT 1 FROM quota_usage WHERE namespace = 'tq' FOR UPDATE; SELECT pg_sleep(60); COMMIT" ||
+		not_ok "fixture: a session holds tq's lock" "$(cat "$W/tqhold.log")"
 	pids=()
 	for r in 1 2 3; do
 		if [ "$r" = 2 ]; then base=$REG2; else base=$REG; fi
@@ -257,6 +293,8 @@ for round in 1 2 3 4; do
 			"$base/v2/tq/dup$r/manifests/d$round" >"$W/dup$round.$r" &
 		pids+=($!)
 	done
+	waiting 2 || not_ok "round $round: racing PUTs wait at once" "fewer than 2 waiting"
+	release tqhold
 	wait "${pids[@]}"
 	got=$(cat "$W/dup$round".[123] | tr '\n' ' ')
 	[ "$got" = "201 201 201 " ] || not_ok "round $round: three racing pushes of one image pass" "$got"
@@ -320,6 +358,33 @@ exact "the usage is the content's again" tq "$USE"
 expect_eq "and no namespace drifts" 0 "$(drift_count)"
 expect_eq "tqx's reference count is right again" 1 \
 	"$(sql "SELECT refs FROM quota_blob_refs WHERE namespace = 'tqx' AND digest = '$(sha256_of "$W/a/layer1")'")"
+
+# A delete (as garbage collection makes it) of the last manifest that
+# references a blob, racing a push that references it again: the push
+# waits for the delete's commit, then counts the blob anew.
+image_make "$W/gc" 2 900
+image_push "$REG" tq/gc1 1 "$W/gc" || not_ok "fixture: image gc in tq/gc1" "status $STATUS"
+for f in "$W/gc"/config.json "$W/gc"/layer*; do
+	blob_push "$REG" tq/gc2 "$f" || not_ok "fixture: gc blob in tq/gc2" "status $STATUS"
+done
+USE=$(usage_of tq)
+GC=$(sha256_of "$W/gc/manifest.json")
+hold tqgc "BEGIN; DELETE FROM manifests WHERE digest = '$GC' AND repository_id = (SELECT id FROM repositories WHERE name = 'tq/gc1'); SELECT pg_sleep(4); COMMIT" ||
+	not_ok "fixture: a session deletes gc's manifest" "$(cat "$W/tqgc.log")"
+curl -s -o /dev/null -w '%{http_code}\n' -X PUT -H "Content-Type: $MT_OCI_MANIFEST" \
+	--data-binary @"$W/gc/manifest.json" "$REG2/v2/tq/gc2/manifests/1" >"$W/gc.status" &
+p1=$!
+check_why "the push waits for the uncommitted delete" "it did not wait" waiting 1
+wait "$HOLD_PID" "$p1"
+expect_eq "the delete committed and the push passed" "0 201" \
+	"$(sql "SELECT count(*) FROM manifests m JOIN repositories r ON r.id = m.repository_id WHERE r.name = 'tq/gc1'") $(cat "$W/gc.status")"
+exact "the blobs were uncounted by the delete and counted again by the push" tq "$USE"
+# One statement deleting across namespaces.
+USE=$(usage_of tq)
+sql "DELETE FROM manifests WHERE digest = '$A_DIG'" >/dev/null
+exact "a delete across namespaces counts in each: tq" tq "$((USE - $(image_bytes "$W/a")))"
+exact "and in tqx" tqx 0
+expect_eq "no namespace drifts after the races" 0 "$(drift_count)"
 
 # --- the rest of the API ------------------------------------------------------------
 want "the administrator lists quotas" 200 "$ADMIN" GET "/quotas?limit=1000"
