@@ -52,30 +52,28 @@ quota_limit_arg(struct api *c, char *out, size_t len)
 {
 	json_t *v = json_object_get(c->body, "limit");
 	const char *s;
-	uint64_t n;
+	uint64_t n = 0;
+	bool ok = false;
 
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
 
-		if (i < 0 || (uint64_t)i > BYTESIZE_MAX)
-			goto bad;
+		ok = i >= 0 && (uint64_t)i <= BYTESIZE_MAX;
 		n = (uint64_t)i;
-	} else if (v != NULL && !json_is_string(v)) {
-		goto bad;
-	} else if (api_str(c, "limit", true, 32, &s) < 0) {
-		return -1;
-	} else if (strlen(s) != json_string_length(v) ||
-		   bytesize_parse(s, &n) < 0) {
-		goto bad;
+	} else if (v == NULL || json_is_string(v)) {
+		/* api_str refuses control characters, NUL among them. */
+		if (api_str(c, "limit", true, 32, &s) < 0)
+			return -1;
+		ok = bytesize_parse(s, &n) == 0;
 	}
+	if (!ok)
+		return api_fail(c, AE_BAD_REQUEST,
+				"\"limit\" must be a whole number of bytes from "
+				"0 to %" PRIu64 ", or a size such as \"500MB\" "
+				"or \"10GiB\"",
+				(uint64_t)BYTESIZE_MAX);
 	snprintf(out, len, "%" PRIu64, n);
 	return 0;
-bad:
-	return api_fail(c, AE_BAD_REQUEST,
-			"\"limit\" must be a whole number of bytes from 0 to "
-			"%" PRIu64 ", or a size such as \"500MB\" or "
-			"\"10GiB\"",
-			(uint64_t)BYTESIZE_MAX);
 }
 
 static int

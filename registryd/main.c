@@ -10,7 +10,8 @@
  * stop the server gracefully, SIGHUP rereads the reloadable settings and
  * the TLS files. Two tick threads do the housekeeping: the purge of idle
  * uploads (with its own connection) and the JWKS refresh.
- * Usage: registryd [-c file] [serve | migrate | check-config]
+ * Usage: registryd [-c file] [serve | migrate | check-config |
+ *        quota-recompute | quota-check]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "netaddr.h"
 #include "auditlog.h"
 #include "authz.h"
+#include "quota.h"
 #include "registryd.h"
 #include "regmetrics.h"
 #include "route.h"
@@ -326,12 +328,31 @@ cmd_check_config(char **args)
 	return check_settings() < 0 ? 1 : 0;
 }
 
+static int
+cmd_quota_recompute(char **args)
+{
+	(void)args;
+	return quota_recompute_command(opt_database, false);
+}
+
+static int
+cmd_quota_check(char **args)
+{
+	(void)args;
+	return quota_recompute_command(opt_database, true);
+}
+
 static const struct daemon_command commands[] = {
 	{ "serve", NULL, 0, cmd_serve, "serve the registry API" },
 	{ "migrate", NULL, 0, cmd_migrate,
 	  "apply the pending schema migrations, then exit" },
 	{ "check-config", NULL, 0, cmd_check_config,
 	  "check the settings and the files they name, then exit" },
+	{ "quota-recompute", NULL, 0, cmd_quota_recompute,
+	  "recompute namespaces' storage usage, fix what differs, then exit" },
+	{ "quota-check", NULL, 0, cmd_quota_check,
+	  "compare tracked and recomputed storage usage (exit 3 if they "
+	  "differ)" },
 };
 
 static const struct daemon registryd = {

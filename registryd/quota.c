@@ -4,9 +4,12 @@
  * limit has its usage row locked (FOR UPDATE) until the PUT commits: the
  * triggers that count a push lock the same row, so the usage read here is
  * final, and of two pushes racing for the last room only the first fits.
+ * The recompute commands run the schema's own proof, berth_quota_check.
  */
 #include <inttypes.h>
 #include <stdio.h>
+
+#include "log.h"
 
 #include "bytesize.h"
 #include "quota.h"
@@ -91,4 +94,56 @@ quota_check(struct db *db, struct arena *a, const struct quota_push *p,
 	*err = E_QUOTA_EXCEEDED;
 	*detail = refusal(a, ns, &q, needed);
 	return -1;
+}
+
+/* Prints the namespaces of a berth_quota_recompute() result that differ;
+ * returns how many. */
+static int
+print_drift(const PGresult *res)
+{
+	int drifted = 0;
+
+	for (int i = 0; i < PQntuples(res); i++) {
+		bool fixed = db_bool(res, i, 4);
+
+		if (!strcmp(db_text(res, i, 1), db_text(res, i, 2)) &&
+		    db_int64(res, i, 3) == 0 && !fixed)
+			continue;
+		drifted++;
+		printf("%s: tracked %s bytes, recomputed %s bytes, %s "
+		       "reference counts differ%s\n",
+		       db_text(res, i, 0), db_text(res, i, 1),
+		       db_text(res, i, 2), db_text(res, i, 3),
+		       fixed ? "; fixed" : "");
+	}
+	return drifted;
+}
+
+int
+quota_recompute_command(const char *conninfo, bool check)
+{
+	const char *p[1] = { check ? "f" : "t" };
+	PGconn *conn = db_connect_raw(conninfo);
+	PGresult *res;
+	int drifted, ret = 1;
+
+	if (conn == NULL)
+		return 1;
+	res = PQexecParams(conn,
+			   "SELECT namespace, tracked, recomputed, refs_drift, "
+			   "fixed FROM berth_quota_recompute($1::boolean)",
+			   1, NULL, p, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+		log_warnx("quota recompute failed: %s",
+			  PQresultErrorMessage(res));
+		goto out;
+	}
+	drifted = print_drift(res);
+	printf("%d namespaces checked, %d differed%s\n", PQntuples(res),
+	       drifted, check ? "" : drifted ? ", fixed" : "");
+	ret = check && drifted > 0 ? 3 : 0;
+out:
+	PQclear(res);
+	PQfinish(conn);
+	return ret;
 }

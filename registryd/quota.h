@@ -7,6 +7,7 @@
 #ifndef BERTH_QUOTA_H
 #define BERTH_QUOTA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -34,6 +35,15 @@ struct quota_push {
  */
 int quota_check(struct db *db, struct arena *a, const struct quota_push *p,
 		enum reg_error *err, const char **detail) MUST_CHECK;
+
+/*
+ * registryd quota-recompute and quota-check: berth_quota_recompute() on a
+ * connection of its own, fixing the namespaces whose tracked usage or
+ * reference counts differ from their content (check: only reporting
+ * them). Prints one line per such namespace and a summary; returns the
+ * exit code: 0, 3 when check found a difference, 1 on a database error.
+ */
+int quota_recompute_command(const char *conninfo, bool check);
 
 /* The namespace of repository name: its first component (in a). */
 const char *quota_namespace(struct arena *a, const char *name);

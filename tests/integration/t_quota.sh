@@ -350,12 +350,25 @@ expect_eq "and names the drifted namespaces" '["tq","tqx"]' \
 expect_eq "with what was tracked and what it should be" "$((USE + 7)) $USE" \
 	"$(jq -r '.namespaces[] | select(.namespace == "tq") | "\(.tracked) \(.recomputed)"' "$W/out")"
 expect_eq "--check changed nothing" "$((USE + 7))" "$(usage_of tq)"
+"$BUILD/registryd" -c "$(node_dir 1)/conf" quota-check >"$W/out" 2>"$W/err"
+RC=$?
+rc_is "registryd quota-check exits 3 on drift" 3
+expect_match "and prints the namespace with both numbers" "^tq: tracked $((USE + 7)) bytes, recomputed $USE bytes" "$(grep '^tq:' "$W/out")"
 ctl admin "$AUTHD_ADMIN_PASSWORD" quota recompute
 rc_is "berthctl quota recompute fixes the drift" 0
 expect_eq "it reports both fixed" "true true" \
 	"$(jq -r '[.namespaces[] | select(.namespace == "tq" or .namespace == "tqx") | .fixed] | join(" ")' "$W/out")"
 exact "the usage is the content's again" tq "$USE"
 expect_eq "and no namespace drifts" 0 "$(drift_count)"
+"$BUILD/registryd" -c "$(node_dir 1)/conf" quota-check >"$W/out" 2>"$W/err"
+RC=$?
+rc_is "registryd quota-check exits 0 without drift" 0
+sql "UPDATE quota_usage SET bytes = 0 WHERE namespace = 'tq'" >/dev/null
+"$BUILD/registryd" -c "$(node_dir 1)/conf" quota-recompute >"$W/out" 2>"$W/err"
+RC=$?
+rc_is "registryd quota-recompute fixes drift (exit 0)" 0
+expect_match "and says so" "^tq: tracked 0 bytes, recomputed $USE bytes, 0 reference counts differ; fixed" "$(grep '^tq:' "$W/out")"
+exact "the usage is right after registryd quota-recompute" tq "$USE"
 expect_eq "tqx's reference count is right again" 1 \
 	"$(sql "SELECT refs FROM quota_blob_refs WHERE namespace = 'tqx' AND digest = '$(sha256_of "$W/a/layer1")'")"
 
