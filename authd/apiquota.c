@@ -68,9 +68,9 @@ quota_limit_arg(struct api *c, char *out, size_t len)
 	}
 	if (!ok)
 		return api_fail(c, AE_BAD_REQUEST,
-				"\"limit\" must be a whole number of bytes from "
-				"0 to %" PRIu64 ", or a size such as \"500MB\" "
-				"or \"10GiB\"",
+				"\"limit\" must be a whole number of bytes "
+				"from 0 to %" PRIu64 ", or a size such as "
+				"\"500MB\" or \"10GiB\"",
 				(uint64_t)BYTESIZE_MAX);
 	snprintf(out, len, "%" PRIu64, n);
 	return 0;

@@ -20,7 +20,7 @@ struct quota_push {
 	const char *repo_id;	/* its id, as text */
 	const char *digest;	/* the manifest's digest */
 	size_t size;		/* the manifest's bytes */
-	char *const *blobs;	/* the blobs it references (config, layers) */
+	char *const *blobs;	/* the blobs it references: config, layers */
 	size_t n_blobs;
 };
 
