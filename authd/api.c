@@ -39,6 +39,7 @@ static const struct api_route *const route_tables[] = {
 	apisa_routes,
 	apirepo_routes,
 	apigc_routes,
+	apiquota_routes,
 };
 
 int

@@ -37,6 +37,16 @@
 	"'revoked', " TS("k.revoked_at") ", 'read_only', k.read_only, " \
 	"'repositories', to_json(k.repositories))"
 
+/* A namespace's quota, for namespace expression ns, with l (quota_limits)
+ * and u (quota_usage) joined. */
+#define QUOTA_JSON(ns) "json_build_object('namespace', " ns ", " \
+	"'limit', l.limit_bytes, 'usage', coalesce(u.bytes, 0), " \
+	"'available', CASE WHEN l.limit_bytes IS NOT NULL THEN " \
+	"greatest(l.limit_bytes - coalesce(u.bytes, 0), 0) END, " \
+	"'blobs', (SELECT count(*) FROM quota_blob_refs b " \
+	"WHERE b.namespace = " ns "), " \
+	"'limit_updated', " TS("l.updated_at") ")"
+
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
 #define GRANTEE "coalesce(team_id, 0) = coalesce($3::bigint, 0) AND " \
@@ -355,6 +365,45 @@ const struct db_stmt api_stmts[] = {
 	[API_GC_REPORT - A_COUNT] = { "api_gc_report",
 		"SELECT berth_gc_report(coalesce($1::bigint, (SELECT "
 		"max(grace_seconds) FROM gc_nodes), 86400))::text" },
+	/* Namespace $1's quota: limit (null: none), usage and what is left,
+	 * in bytes, and the distinct blobs counted (schema/0010_quota.sql). */
+	[API_QUOTA_GET - A_COUNT] = { "api_quota_get",
+		"SELECT " QUOTA_JSON("$1::text") " FROM (SELECT 1) x "
+		"LEFT JOIN quota_limits l ON l.namespace = $1 "
+		"LEFT JOIN quota_usage u ON u.namespace = $1" },
+	/* Every namespace with content or a limit (a limit makes its usage
+	 * row), by name. */
+	[API_QUOTA_LIST - A_COUNT] = { "api_quota_list",
+		"SELECT u.namespace, " QUOTA_JSON("u.namespace") " "
+		"FROM quota_usage u "
+		"LEFT JOIN quota_limits l ON l.namespace = u.namespace "
+		"WHERE u.namespace > $1 AND (u.bytes <> 0 OR l.namespace "
+		"IS NOT NULL) ORDER BY u.namespace LIMIT $2" },
+	/* Sets namespace $1's limit to $2 bytes, making its usage row (the
+	 * lock a push with a limit takes); returns the limit it had. */
+	[API_QUOTA_SET - A_COUNT] = { "api_quota_set",
+		"WITH u AS (INSERT INTO quota_usage (namespace) VALUES ($1) "
+		"ON CONFLICT (namespace) DO NOTHING), "
+		"old AS (SELECT limit_bytes FROM quota_limits "
+		"WHERE namespace = $1 FOR UPDATE) "
+		"INSERT INTO quota_limits (namespace, limit_bytes) "
+		"VALUES ($1, $2::bigint) ON CONFLICT (namespace) DO UPDATE "
+		"SET limit_bytes = EXCLUDED.limit_bytes, updated_at = now() "
+		"RETURNING (SELECT limit_bytes FROM old)" },
+	[API_QUOTA_CLEAR - A_COUNT] = { "api_quota_clear",
+		"DELETE FROM quota_limits WHERE namespace = $1 "
+		"RETURNING limit_bytes" },
+	/* Recomputes every namespace's usage ($1: fix what differs); the
+	 * ones that differ as a JSON array, and the counts. */
+	[API_QUOTA_RECOMPUTE - A_COUNT] = { "api_quota_recompute",
+		"SELECT coalesce(json_agg(json_build_object("
+		"'namespace', r.namespace, 'tracked', r.tracked, "
+		"'recomputed', r.recomputed, 'refs_drift', r.refs_drift, "
+		"'fixed', r.fixed) ORDER BY r.namespace) FILTER (WHERE "
+		"r.tracked <> r.recomputed OR r.refs_drift > 0), '[]'), "
+		"count(*), count(*) FILTER (WHERE r.tracked <> r.recomputed "
+		"OR r.refs_drift > 0), count(*) FILTER (WHERE r.fixed) "
+		"FROM berth_quota_recompute($1::boolean) r" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 
@@ -472,6 +521,26 @@ int64_t
 apisql_ns_purged(const PGresult *res)
 {
 	return db_int64(res, 0, 0);
+}
+
+bool
+apisql_ns_is_org(const PGresult *res)
+{
+	return db_bool(res, 0, 0);
+}
+
+const char *
+apisql_quota_previous(const PGresult *res)
+{
+	return PQntuples(res) > 0 ? db_text(res, 0, 0) : NULL;
+}
+
+void
+apisql_recompute_read(const PGresult *res, struct apisql_recompute *row)
+{
+	row->checked = db_int64(res, 0, 1);
+	row->drifted = db_int64(res, 0, 2);
+	row->fixed = db_int64(res, 0, 3);
 }
 
 /* A statement of authsql.c, read here for the API. */

@@ -71,6 +71,11 @@ enum api_stmt {
 	API_AUDIT_LIST,
 	API_GC_STATUS,
 	API_GC_REPORT,
+	API_QUOTA_GET,
+	API_QUOTA_LIST,
+	API_QUOTA_SET,
+	API_QUOTA_CLEAR,
+	API_QUOTA_RECOMPUTE,
 	API_STMT_END
 };
 
@@ -136,5 +141,17 @@ void apisql_repo_delete_read(const PGresult *res,
 			     struct apisql_repo_delete *row);
 /* API_NS_PURGE: the repositories deleted. */
 int64_t apisql_ns_purged(const PGresult *res);
+
+/* API_NS_GET: whether the namespace (which exists) is an organization's. */
+bool apisql_ns_is_org(const PGresult *res);
+/* API_QUOTA_SET, API_QUOTA_CLEAR: the limit before, in bytes, as text;
+ * NULL when there was none (API_QUOTA_CLEAR: no row, nothing cleared). */
+const char *apisql_quota_previous(const PGresult *res);
+/* API_QUOTA_RECOMPUTE: how many namespaces were checked, differed and
+ * were fixed (column 0, the ones that differ, is JSON for api_json_col). */
+struct apisql_recompute {
+	int64_t checked, drifted, fixed;
+};
+void apisql_recompute_read(const PGresult *res, struct apisql_recompute *row);
 
 #endif

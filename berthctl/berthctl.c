@@ -18,6 +18,7 @@
 
 #include "arena.h"
 #include "buf.h"
+#include "bytesize.h"
 #include "util.h"
 #include "version.h"
 
@@ -41,6 +42,7 @@ struct opts {
 	bool jsonl;
 	bool read_only, revive_tokens, delete_repositories;
 	bool dry_run;
+	bool check; /* quota recompute --check */
 	const char *repos[TOKEN_REPOS_MAX]; /* --repo, repeatable */
 	int nrepos;
 };
@@ -1084,6 +1086,74 @@ cmd_gc_run(struct ctl *c, char **a)
 			NULL, NULL);
 }
 
+static const char *
+quota_path(struct ctl *c, const char *ns)
+{
+	return arena_printf(&c->arena, "/quotas/%s", seg(c, ns));
+}
+
+static int
+cmd_quota_get(struct ctl *c, char **a)
+{
+	return ctl_call(c, "GET", quota_path(c, a[0]), NULL, NULL);
+}
+
+static int
+cmd_quota_list(struct ctl *c, char **a)
+{
+	(void)a;
+	return list(c, "/quotas");
+}
+
+/* SIZE in bytes or with a unit ("10GiB"), checked here: a usage error. */
+static int
+cmd_quota_set(struct ctl *c, char **a)
+{
+	uint64_t n;
+
+	if (bytesize_parse(a[1], &n) < 0)
+		return usage_error("size \"%s\": a whole number of bytes, "
+				   "optionally with a unit (kB, MB, GB, TB, "
+				   "PB, KiB, MiB, GiB, TiB, PiB), at most "
+				   "4 EiB",
+				   a[1]);
+	return ctl_call(c, "PUT", quota_path(c, a[0]),
+			json_pack("{s:I}", "limit", (json_int_t)n), NULL);
+}
+
+static int
+cmd_quota_clear(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE", quota_path(c, a[0]), NULL,
+			arena_printf(&c->arena, "cleared the quota of %s",
+				     a[0]));
+}
+
+/* Prints the result; with --check nothing is fixed, and the exit status
+ * is 3 when a namespace's tracked usage differs from its content's. */
+static int
+cmd_quota_recompute(struct ctl *c, char **a)
+{
+	json_t *body = json_pack("{s:b}", "check", c->o.check), *doc;
+	json_int_t drifted;
+	int ret;
+
+	(void)a;
+	ret = ctl_request(c, "POST", "/quotas/recompute", body, &doc);
+	json_decref(body);
+	if (ret != 0)
+		return ret;
+	print_json(doc);
+	drifted = json_integer_value(json_object_get(doc, "drifted"));
+	json_decref(doc);
+	if (c->o.check && drifted > 0) {
+		fprintf(stderr, "%s: the usage of %lld namespace(s) drifted\n",
+			progname, (long long)drifted);
+		return 3;
+	}
+	return 0;
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1179,6 +1249,11 @@ static const struct command commands[] = {
 	  cmd_audit_export },
 	{ "gc status", "", 0, "", cmd_gc_status },
 	{ "gc run", "", 0, "--dry-run --grace", cmd_gc_run },
+	{ "quota get", "NS", 1, "", cmd_quota_get },
+	{ "quota list", "", 0, "--limit", cmd_quota_list },
+	{ "quota set", "NS SIZE", 2, "", cmd_quota_set },
+	{ "quota clear", "NS", 1, "", cmd_quota_clear },
+	{ "quota recompute", "", 0, "--check", cmd_quota_recompute },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1225,6 +1300,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		F("--revoke-tokens", revoke_tokens),
 		F("--delete-repositories", delete_repositories),
 		F("--dry-run", dry_run),
+		F("--check", check),
 #undef V
 #undef F
 	};
@@ -1369,6 +1445,10 @@ usage(FILE *f)
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "
 		"record as JSON lines.\n"
+		"  quota set NS SIZE: SIZE in bytes or with a unit (10GiB, "
+		"500MB); quota\n"
+		"  recompute --check fixes nothing and exits 3 on a "
+		"difference.\n"
 		"commands:\n",
 		progname, progname, DEFAULT_URL);
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)

@@ -50,6 +50,8 @@ static const struct http_error errors[E_ERROR_MAX] = {
 	[E_STORAGE_FULL] = { 507, "UNKNOWN",
 			     "insufficient storage: the registry's storage "
 			     "is full" },
+	/* The detail, with the numbers, is the message (see route.c). */
+	[E_QUOTA_EXCEEDED] = { 403, "DENIED", "storage quota exceeded" },
 };
 
 unsigned

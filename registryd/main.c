@@ -11,8 +11,8 @@
  * the TLS files. Tick threads do the housekeeping: the purge of idle
  * uploads and the garbage collector (each with its own connection), and
  * the JWKS refresh.
- * Usage: registryd [-c file] [serve | migrate | check-config | gc [dry-run
- * | status]]
+ * Usage: registryd [-c file] [serve | migrate | check-config |
+ *        gc [dry-run | status] | quota-recompute | quota-check]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +29,7 @@
 #include "auditlog.h"
 #include "authz.h"
 #include "gc.h"
+#include "quota.h"
 #include "registryd.h"
 #include "regmetrics.h"
 #include "route.h"
@@ -425,6 +426,20 @@ out:
 	return ret;
 }
 
+static int
+cmd_quota_recompute(char **args)
+{
+	(void)args;
+	return quota_recompute_command(opt_database, false);
+}
+
+static int
+cmd_quota_check(char **args)
+{
+	(void)args;
+	return quota_recompute_command(opt_database, true);
+}
+
 static const struct daemon_command commands[] = {
 	{ "serve", NULL, 0, cmd_serve, "serve the registry API" },
 	{ "migrate", NULL, 0, cmd_migrate,
@@ -433,6 +448,11 @@ static const struct daemon_command commands[] = {
 	  "check the settings and the files they name, then exit" },
 	{ "gc", "[run|dry-run|status]", 0, cmd_gc,
 	  "collect garbage now (or report what would go, or the queues)" },
+	{ "quota-recompute", NULL, 0, cmd_quota_recompute,
+	  "recompute namespaces' storage usage, fix what differs, then exit" },
+	{ "quota-check", NULL, 0, cmd_quota_check,
+	  "compare tracked and recomputed storage usage (exit 3 if they "
+	  "differ)" },
 };
 
 static const struct daemon registryd = {

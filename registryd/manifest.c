@@ -14,6 +14,7 @@
 #include "digest.h"
 #include "manifest.h"
 #include "manifest_parse.h"
+#include "quota.h"
 #include "registryd.h"
 #include "repo.h"
 #include "route.h"
@@ -322,6 +323,7 @@ put_tx(struct db *db, void *arg)
 	struct put_tx *tx = arg;
 	struct reg_req *q = tx->r->app;
 	const char *missing;
+	struct quota_push qp;
 	char repo[24];
 	int64_t repo_id;
 
@@ -339,6 +341,10 @@ put_tx(struct db *db, void *arg)
 				     : missing;
 		return -1;
 	}
+	qp = (struct quota_push){ q->name, repo, tx->digest, q->body.len,
+				  tx->refs->blobs, tx->refs->n_blobs };
+	if (quota_check(db, &tx->r->arena, &qp, &tx->err, &tx->detail) < 0)
+		return -1;
 	if (insert_manifest(tx, db, repo) < 0 ||
 	    insert_refs(tx->r, db, repo, tx->digest, tx->refs) < 0)
 		return -1;

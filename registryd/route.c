@@ -91,6 +91,12 @@ reg_error_respond(struct http_req *r, enum reg_error e, const char *detail)
 	if ((e == E_INTERNAL || e == E_UNAVAILABLE) && r->warnings == 0)
 		rlog_warnx(r, "%s%s%s", error_message(e), detail ? ": " : "",
 			   detail ? detail : "");
+	/* A quota refusal's numbers are its message: clients show only
+	 * that, so the table's message becomes the detail. */
+	if (e == E_QUOTA_EXCEEDED && detail != NULL)
+		return reg_respond(r, error_status(e),
+				   http_error_resp(error_code(e), detail,
+						   error_message(e)));
 	resp = http_error_resp(error_code(e),
 			       e == E_UNAUTHORIZED && q != NULL && q->denied
 				       ? q->denied

@@ -228,6 +228,22 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"SELECT berth_gc_status($1, $2)::text" },
 	[Q_GC_REPORT] = { "gc_report",
 		"SELECT berth_gc_report($1)::text" },
+	/* Namespace $1's limit and usage, its usage row locked until the
+	 * PUT commits; no row, and no lock, without a limit. The triggers of
+	 * schema/0010_quota.sql lock the same row, so usage is final. */
+	[Q_QUOTA_LOCK] = { "quota_lock",
+		"SELECT l.limit_bytes, u.bytes FROM quota_limits l "
+		"JOIN quota_usage u ON u.namespace = l.namespace "
+		"WHERE l.namespace = $1 FOR UPDATE OF u" },
+	/* What a PUT adds to namespace $1: the blobs $2 it does not count
+	 * yet, and the manifest ($4, $5 bytes) unless repository $3 has it. */
+	[Q_QUOTA_NEEDED] = { "quota_needed",
+		"SELECT (coalesce((SELECT sum(b.size) FROM blobs b "
+		"WHERE b.digest = ANY($2::text[]) AND NOT EXISTS "
+		"(SELECT 1 FROM quota_blob_refs r WHERE r.namespace = $1 "
+		"AND r.digest = b.digest)), 0) + CASE WHEN EXISTS "
+		"(SELECT 1 FROM manifests m WHERE m.repository_id = $3 "
+		"AND m.digest = $4) THEN 0 ELSE $5::bigint END)::bigint" },
 };
 
 /* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
@@ -379,4 +395,19 @@ sql_array(struct arena *a, char *const *items, size_t n)
 	*w++ = '}';
 	*w = '\0';
 	return s;
+}
+
+/* Q_QUOTA_LOCK: SELECT l.limit_bytes, u.bytes */
+void
+quota_row_read(const PGresult *res, int i, struct quota_row *q)
+{
+	q->limit = db_int64(res, i, 0);
+	q->usage = db_int64(res, i, 1);
+}
+
+/* Q_QUOTA_NEEDED: SELECT bytes */
+int64_t
+quota_needed_row(const PGresult *res, int i)
+{
+	return db_int64(res, i, 0);
 }

@@ -66,6 +66,8 @@ enum stmt {
 	Q_GC_NODE_RECORD,
 	Q_GC_STATUS,
 	Q_GC_REPORT,
+	Q_QUOTA_LOCK,
+	Q_QUOTA_NEEDED,
 	Q_COUNT
 };
 
@@ -163,5 +165,13 @@ const char *gc_json_row(const PGresult *res, int i);
 /* "{a,b,c}": a PostgreSQL array literal of n validated digests or names
  * (no commas, quotes, braces or spaces), on a. */
 char *sql_array(struct arena *a, char *const *items, size_t n);
+/* Q_QUOTA_LOCK: a namespace's limit and usage, in bytes. */
+struct quota_row {
+	int64_t limit;
+	int64_t usage;
+};
+void quota_row_read(const PGresult *res, int i, struct quota_row *q);
+/* Q_QUOTA_NEEDED: the bytes a manifest PUT would add to its namespace. */
+int64_t quota_needed_row(const PGresult *res, int i);
 
 #endif

@@ -41,6 +41,8 @@ static const struct {
 	{ "scope", test_scope },
 	{ "apisql", test_apisql },
 	{ "authsql", test_authsql },
+	{ "bytesize", test_bytesize },
+	{ "quota", test_quota },
 };
 
 char *

@@ -52,5 +52,7 @@ void test_arena(void);
 void test_form(void);
 void test_scope(void);
 void test_authsql(void);
+void test_bytesize(void);
+void test_quota(void);
 
 #endif
