@@ -38,6 +38,7 @@ static const struct api_route *const route_tables[] = {
 	apiorg_routes,
 	apisa_routes,
 	apirepo_routes,
+	apipolicy_routes,
 };
 
 int

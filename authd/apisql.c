@@ -37,6 +37,17 @@
 	"'revoked', " TS("k.revoked_at") ", 'read_only', k.read_only, " \
 	"'repositories', to_json(k.repositories))"
 
+/* A list's cursor for a bigint id: its digits padded, so that text order
+ * is numeric order. */
+#define ID_KEY(col) "lpad(" col "::text, 20, '0')"
+
+#define RULE_JSON_OF(t) "json_build_object('id', " t ".id, " \
+	"'namespace', " t ".namespace, 'repository', " t ".repository, " \
+	"'pattern', " t ".pattern, 'created_by', " t ".created_by, " \
+	"'created', " TS(t ".created_at") ")"
+#define RULE_JSON RULE_JSON_OF("r")
+#define RULES_MAX "100"
+
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
 #define GRANTEE "coalesce(team_id, 0) = coalesce($3::bigint, 0) AND " \
@@ -345,6 +356,27 @@ const struct db_stmt api_stmts[] = {
 		"AND ($6::timestamptz IS NULL OR a.at >= $6) "
 		"AND ($7::timestamptz IS NULL OR a.at < $7) "
 		"ORDER BY a.id DESC LIMIT $8" },
+	/* Immutability rules (apipolicy.c), listed by id: those of
+	 * namespace $1 and its repositories, or with $2 those that apply to
+	 * repository $2 (its own and its namespace's). */
+	[API_IMMUTABLE_LIST - A_COUNT] = { "api_immutable_list",
+		"SELECT " ID_KEY("r.id") ", " RULE_JSON " "
+		"FROM immutable_rules r "
+		"WHERE r.namespace = $1 AND ($2::text IS NULL OR "
+		"r.repository IS NULL OR r.repository = $2) "
+		"AND " ID_KEY("r.id") " > $3 ORDER BY r.id LIMIT $4" },
+	/* At most RULES_MAX per namespace: each is matched on every move
+	 * of a tag in it. No row when the namespace has that many. */
+	[API_IMMUTABLE_INSERT - A_COUNT] = { "api_immutable_insert",
+		"INSERT INTO immutable_rules (namespace, repository, pattern, "
+		"created_by) SELECT $1, $2, $3, $4 WHERE (SELECT count(*) "
+		"FROM immutable_rules WHERE namespace = $1) < " RULES_MAX " "
+		"RETURNING " RULE_JSON_OF("immutable_rules") },
+	[API_IMMUTABLE_GET - A_COUNT] = { "api_immutable_get",
+		"SELECT namespace, repository, pattern FROM immutable_rules "
+		"WHERE id = $1::bigint" },
+	[API_IMMUTABLE_DELETE - A_COUNT] = { "api_immutable_delete",
+		"DELETE FROM immutable_rules WHERE id = $1::bigint" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 
@@ -462,6 +494,17 @@ int64_t
 apisql_ns_purged(const PGresult *res)
 {
 	return db_int64(res, 0, 0);
+}
+
+bool
+apisql_scope_read(const PGresult *res, struct apisql_scope *row)
+{
+	if (PQntuples(res) != 1)
+		return false;
+	row->ns = db_text(res, 0, 0);
+	row->repo = db_text(res, 0, 1);
+	row->pattern = db_text(res, 0, 2);
+	return true;
 }
 
 /* A statement of authsql.c, read here for the API. */

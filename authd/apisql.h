@@ -69,6 +69,10 @@ enum api_stmt {
 	API_REPO_DELETE,
 	API_NS_PURGE,
 	API_AUDIT_LIST,
+	API_IMMUTABLE_LIST,
+	API_IMMUTABLE_INSERT,
+	API_IMMUTABLE_GET,
+	API_IMMUTABLE_DELETE,
 	API_STMT_END
 };
 
@@ -134,5 +138,14 @@ void apisql_repo_delete_read(const PGresult *res,
 			     struct apisql_repo_delete *row);
 /* API_NS_PURGE: the repositories deleted. */
 int64_t apisql_ns_purged(const PGresult *res);
+
+/* API_IMMUTABLE_GET: a rule, and where it applies. */
+struct apisql_scope {
+	const char *ns;
+	const char *repo;	/* NULL: the whole namespace */
+	const char *pattern;
+};
+/* False when there is no such rule. */
+bool apisql_scope_read(const PGresult *res, struct apisql_scope *row);
 
 #endif

@@ -35,6 +35,7 @@ struct opts {
 	const char *ldap_group;
 	const char *since, *until;
 	const char *reason;
+	const char *ns; /* --namespace: a policy for a whole namespace */
 	bool revoke_tokens;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
@@ -1053,6 +1054,52 @@ cmd_audit_export(struct ctl *c, char **a)
 	return ctl_list_lines(c, audit_path(c), "before", max);
 }
 
+/* ?namespace=NS (--namespace) or ?repository=REPO: a policy's scope. */
+static const char *
+scope_query(struct ctl *c, char **a)
+{
+	return c->o.ns ? arena_printf(&c->arena, "namespace=%s",
+				      seg(c, c->o.ns))
+		       : arena_printf(&c->arena, "repository=%s",
+				      seg(c, a[0]));
+}
+
+/* {"namespace": NS} or {"repository": REPO}, for a new policy. */
+static json_t *
+scope_body(struct ctl *c, char **a)
+{
+	return c->o.ns ? json_pack("{s:s}", "namespace", c->o.ns)
+		       : json_pack("{s:s}", "repository", a[0]);
+}
+
+static int
+cmd_immutable_list(struct ctl *c, char **a)
+{
+	return list(c, arena_printf(&c->arena, "/immutable-rules?%s",
+				    scope_query(c, a)));
+}
+
+/* immutable add REPO|--namespace NS PATTERN */
+static int
+cmd_immutable_add(struct ctl *c, char **a)
+{
+	json_t *body = scope_body(c, a);
+
+	json_object_set_new(body, "pattern",
+			    json_string(a[c->o.ns ? 0 : 1]));
+	return ctl_call(c, "POST", "/immutable-rules", body, NULL);
+}
+
+static int
+cmd_immutable_remove(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE",
+			arena_printf(&c->arena, "/immutable-rules/%s",
+				     seg(c, a[0])),
+			NULL,
+			arena_printf(&c->arena, "removed rule %s", a[0]));
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1146,6 +1193,11 @@ static const struct command commands[] = {
 	{ "audit export", "", 0,
 	  "--limit --actor --action --target --before --since --until",
 	  cmd_audit_export },
+	{ "immutable list", "REPO|--namespace NS", 1, "--namespace --limit",
+	  cmd_immutable_list },
+	{ "immutable add", "REPO|--namespace NS PATTERN", 2, "--namespace",
+	  cmd_immutable_add },
+	{ "immutable remove", "ID", 1, "", cmd_immutable_remove },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1180,6 +1232,7 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--since", since),
 		V("--until", until),
 		V("--reason", reason),
+		V("--namespace", ns),
 		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
@@ -1330,6 +1383,13 @@ usage(FILE *f)
 		"revokes access tokens.\n"
 		"  repo delete: the repository, its tags and manifests "
 		"(its admins).\n"
+		"  REPO|--namespace NS: a policy for one repository, or for "
+		"every repository of\n"
+		"  namespace NS. immutable add: tags matching PATTERN (* any "
+		"run, ? one\n"
+		"  character: v*, release-*) can no longer move or be "
+		"deleted; immutable remove\n"
+		"  ID lifts the rule again (the scope's admins).\n"
 		"  audit: --action X. or X* matches a prefix; --since and "
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "
@@ -1410,7 +1470,7 @@ run(struct ctl *c, int argc, char **argv)
 	pos = arena_alloc(&c->arena, sizeof(*pos) * (size_t)(argc - i + 1));
 	if ((ret = parse_args(c, cmd, argc - i, argv + i, pos, &npos)) != 0)
 		return ret;
-	want = cmd->nargs - (c->o.org ? 1 : 0);
+	want = cmd->nargs - (c->o.org || c->o.ns ? 1 : 0);
 	if (cmd->nargs >= 0 && npos != want)
 		return usage_error("usage: %s %s %s", progname, cmd->words,
 				   cmd->args);

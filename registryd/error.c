@@ -50,6 +50,8 @@ static const struct http_error errors[E_ERROR_MAX] = {
 	[E_STORAGE_FULL] = { 507, "UNKNOWN",
 			     "insufficient storage: the registry's storage "
 			     "is full" },
+	/* The message names the tag and the rule (immutable_respond). */
+	[E_TAG_IMMUTABLE] = { 403, "DENIED", "tag is immutable" },
 };
 
 unsigned

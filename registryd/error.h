@@ -33,6 +33,7 @@ enum reg_error {
 	E_UPLOAD_BUSY,		/* 416: another request holds the upload */
 	E_BLOB_TOO_LARGE,	/* 413 SIZE_INVALID: past max_blob_size */
 	E_STORAGE_FULL,		/* 507: storage has no room (ENOSPC) */
+	E_TAG_IMMUTABLE,	/* 403 DENIED: see registryd/immutable.h */
 	E_ERROR_MAX
 };
 

@@ -51,6 +51,10 @@ enum stmt {
 	Q_AUDIT_BATCH,
 	Q_TAG_OLD,
 	Q_UPLOAD_EXPIRE,
+	Q_IMMUTABLE_RULE,
+	Q_IMMUTABLE_TAG,
+	Q_IMMUTABLE_DIGEST,
+	Q_MANIFEST_LOCK,
 	Q_COUNT
 };
 
@@ -125,5 +129,13 @@ struct referrer_row {
 	const char *annotations;	/* JSON text, or NULL */
 };
 void referrer_row_read(const PGresult *res, int i, struct referrer_row *d);
+
+/* Q_IMMUTABLE_RULE, Q_IMMUTABLE_TAG, Q_IMMUTABLE_DIGEST: an immutable tag
+ * and the pattern of the rule that makes it so. */
+struct immutable_row {
+	const char *tag;
+	const char *pattern;
+};
+void immutable_row_read(const PGresult *res, int i, struct immutable_row *m);
 
 #endif

@@ -41,6 +41,7 @@ static const struct {
 	{ "scope", test_scope },
 	{ "apisql", test_apisql },
 	{ "authsql", test_authsql },
+	{ "tagglob", test_tagglob },
 };
 
 char *

@@ -52,5 +52,6 @@ void test_arena(void);
 void test_form(void);
 void test_scope(void);
 void test_authsql(void);
+void test_tagglob(void);
 
 #endif

@@ -114,6 +114,19 @@ one_column_rows(void)
 	PQclear(res);
 }
 
+static void
+immutable_rows(void)
+{
+	const char *cells[2] = { "v1", "v*" };
+	struct immutable_row m;
+	PGresult *res;
+
+	CHECK((res = row_of(2, cells)) != NULL);
+	immutable_row_read(res, 0, &m);
+	CHECK(!strcmp(m.tag, "v1") && !strcmp(m.pattern, "v*"));
+	PQclear(res);
+}
+
 void
 test_sqlrows(void)
 {
@@ -121,4 +134,5 @@ test_sqlrows(void)
 	upload_rows();
 	referrer_rows();
 	one_column_rows();
+	immutable_rows();
 }
