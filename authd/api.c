@@ -39,6 +39,7 @@ static const struct api_route *const route_tables[] = {
 	apisa_routes,
 	apirepo_routes,
 	apipolicy_routes,
+	apiretain_routes,
 };
 
 int

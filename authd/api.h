@@ -52,6 +52,7 @@ extern const struct api_route apiorg_routes[];
 extern const struct api_route apisa_routes[];
 extern const struct api_route apirepo_routes[];
 extern const struct api_route apipolicy_routes[];
+extern const struct api_route apiretain_routes[];
 
 /*
  * The API's errors: api.c's table gives each its status, code and default

@@ -48,6 +48,18 @@
 #define RULE_JSON RULE_JSON_OF("r")
 #define RULES_MAX "100"
 
+#define POLICY_JSON_OF(t) "json_build_object('id', " t ".id, " \
+	"'namespace', " t ".namespace, 'repository', " t ".repository, " \
+	"'pattern', " t ".pattern, 'exclude', to_json(" t ".exclude), " \
+	"'keep_last', " t ".keep_last, " \
+	"'older_than_days', " t ".older_than_days, " \
+	"'enabled', " t ".enabled, 'created_by', " t ".created_by, " \
+	"'created', " TS(t ".created_at") ", " \
+	"'next_run', " TS(t ".next_run_at") ", " \
+	"'last_run', " TS(t ".last_run_at") ", " \
+	"'last_deleted', " t ".last_deleted)"
+#define POLICIES_MAX "100"
+
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
 #define GRANTEE "coalesce(team_id, 0) = coalesce($3::bigint, 0) AND " \
@@ -377,6 +389,44 @@ const struct db_stmt api_stmts[] = {
 		"WHERE id = $1::bigint" },
 	[API_IMMUTABLE_DELETE - A_COUNT] = { "api_immutable_delete",
 		"DELETE FROM immutable_rules WHERE id = $1::bigint" },
+	/* Retention policies (apiretain.c), listed as the rules are. */
+	[API_RETENTION_LIST - A_COUNT] = { "api_retention_list",
+		"SELECT " ID_KEY("p.id") ", " POLICY_JSON_OF("p") " "
+		"FROM retention_policies p "
+		"WHERE p.namespace = $1 AND ($2::text IS NULL OR "
+		"p.repository IS NULL OR p.repository = $2) "
+		"AND " ID_KEY("p.id") " > $3 ORDER BY p.id LIMIT $4" },
+	/* $4: the exclusions as a JSON array of strings; $7 NULL: enabled.
+	 * No row when the namespace has POLICIES_MAX. */
+	[API_RETENTION_INSERT - A_COUNT] = { "api_retention_insert",
+		"INSERT INTO retention_policies (namespace, repository, "
+		"pattern, exclude, keep_last, older_than_days, enabled, "
+		"created_by) SELECT $1, $2, $3, "
+		"ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), "
+		"$5::int, $6::int, coalesce($7::boolean, true), $8 "
+		"WHERE (SELECT count(*) FROM retention_policies "
+		"WHERE namespace = $1) < " POLICIES_MAX " "
+		"RETURNING " POLICY_JSON_OF("retention_policies") },
+	[API_RETENTION_GET - A_COUNT] = { "api_retention_get",
+		"SELECT p.namespace, p.repository, p.pattern, "
+		POLICY_JSON_OF("p") " FROM retention_policies p "
+		"WHERE p.id = $1::bigint" },
+	[API_RETENTION_DELETE - A_COUNT] = { "api_retention_delete",
+		"DELETE FROM retention_policies WHERE id = $1::bigint" },
+	/* A dry run: what policy $1 would delete now, at most $2 tags. */
+	[API_RETENTION_PLAN - A_COUNT] = { "api_retention_plan",
+		"SELECT json_build_object('policy', $1::bigint, "
+		"'count', count(*), 'more', count(*) >= $2::int, "
+		"'tags', coalesce(json_agg(json_build_object("
+		"'repository', x.repository, 'tag', x.tag, "
+		"'digest', x.digest, 'updated', " TS("x.updated_at") ") "
+		"ORDER BY x.updated_at, x.repository, x.tag), '[]')) "
+		"FROM berth_retention_plan($1::bigint, $2::int) x" },
+	/* A run on demand by $2 from client $3, at most $4 tags; the
+	 * schedule is left as it is. */
+	[API_RETENTION_RUN - A_COUNT] = { "api_retention_run",
+		"SELECT berth_retention_run($1::bigint, $4::int, $2, $3, "
+		"NULL)::text" },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 
@@ -505,6 +555,12 @@ apisql_scope_read(const PGresult *res, struct apisql_scope *row)
 	row->repo = db_text(res, 0, 1);
 	row->pattern = db_text(res, 0, 2);
 	return true;
+}
+
+const char *
+apisql_retention_result(const PGresult *res)
+{
+	return PQntuples(res) == 1 ? db_text(res, 0, 0) : NULL;
 }
 
 /* A statement of authsql.c, read here for the API. */

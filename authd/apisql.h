@@ -73,6 +73,12 @@ enum api_stmt {
 	API_IMMUTABLE_INSERT,
 	API_IMMUTABLE_GET,
 	API_IMMUTABLE_DELETE,
+	API_RETENTION_LIST,
+	API_RETENTION_INSERT,
+	API_RETENTION_GET,
+	API_RETENTION_DELETE,
+	API_RETENTION_PLAN,
+	API_RETENTION_RUN,
 	API_STMT_END
 };
 
@@ -139,7 +145,8 @@ void apisql_repo_delete_read(const PGresult *res,
 /* API_NS_PURGE: the repositories deleted. */
 int64_t apisql_ns_purged(const PGresult *res);
 
-/* API_IMMUTABLE_GET: a rule, and where it applies. */
+/* API_IMMUTABLE_GET, API_RETENTION_GET: a rule or a policy (its JSON in
+ * column 3), and where it applies. */
 struct apisql_scope {
 	const char *ns;
 	const char *repo;	/* NULL: the whole namespace */
@@ -147,5 +154,7 @@ struct apisql_scope {
 };
 /* False when there is no such rule. */
 bool apisql_scope_read(const PGresult *res, struct apisql_scope *row);
+/* API_RETENTION_RUN: the run's JSON, NULL when the policy is gone. */
+const char *apisql_retention_result(const PGresult *res);
 
 #endif

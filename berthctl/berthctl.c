@@ -36,6 +36,8 @@ struct opts {
 	const char *since, *until;
 	const char *reason;
 	const char *ns; /* --namespace: a policy for a whole namespace */
+	const char *pattern, *exclude, *keep, *older_than; /* retention */
+	bool disabled;
 	bool revoke_tokens;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
@@ -1100,6 +1102,101 @@ cmd_immutable_remove(struct ctl *c, char **a)
 			arena_printf(&c->arena, "removed rule %s", a[0]));
 }
 
+/* --keep and --older-than: counts for a retention policy. */
+static int
+policy_count(json_t *body, const char *key, const char *opt, const char *v)
+{
+	uint64_t n;
+
+	if (v == NULL)
+		return 0;
+	if (util_parse_u64(v, &n) < 0 || n > 1000000)
+		return usage_error("%s takes a count", opt);
+	json_object_set_new(body, key, json_integer((json_int_t)n));
+	return 0;
+}
+
+/* --exclude a,b,c: the exclusions as an array (no pattern holds ","). */
+static json_t *
+exclude_list(const char *s)
+{
+	json_t *list = json_array();
+	const char *comma;
+
+	while (s != NULL && *s != '\0') {
+		comma = strchr(s, ',');
+		json_array_append_new(
+			list, comma ? json_stringn(s, (size_t)(comma - s))
+				    : json_string(s));
+		s = comma ? comma + 1 : NULL;
+	}
+	return list;
+}
+
+/* retention add REPO|--namespace NS [--pattern P] [--exclude P,...]
+ * [--keep N] [--older-than DAYS] [--disabled] */
+static int
+cmd_retention_add(struct ctl *c, char **a)
+{
+	json_t *body = scope_body(c, a);
+
+	if (policy_count(body, "keep_last", "--keep", c->o.keep) != 0 ||
+	    policy_count(body, "older_than_days", "--older-than",
+			 c->o.older_than) != 0) {
+		json_decref(body);
+		return 2;
+	}
+	if (c->o.pattern != NULL)
+		json_object_set_new(body, "pattern",
+				    json_string(c->o.pattern));
+	if (c->o.exclude != NULL)
+		json_object_set_new(body, "exclude",
+				    exclude_list(c->o.exclude));
+	if (c->o.disabled)
+		json_object_set_new(body, "enabled", json_false());
+	return ctl_call(c, "POST", "/retention-policies", body, NULL);
+}
+
+static int
+cmd_retention_list(struct ctl *c, char **a)
+{
+	return list(c, arena_printf(&c->arena, "/retention-policies?%s",
+				    scope_query(c, a)));
+}
+
+static const char *
+policy_path(struct ctl *c, const char *id, const char *tail)
+{
+	return arena_printf(&c->arena, "/retention-policies/%s%s",
+			    seg(c, id), tail);
+}
+
+static int
+cmd_retention_get(struct ctl *c, char **a)
+{
+	return ctl_call(c, "GET", policy_path(c, a[0], ""), NULL, NULL);
+}
+
+static int
+cmd_retention_remove(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE", policy_path(c, a[0], ""), NULL,
+			arena_printf(&c->arena, "removed policy %s", a[0]));
+}
+
+static int
+cmd_retention_dry_run(struct ctl *c, char **a)
+{
+	return ctl_call(c, "POST", policy_path(c, a[0], "/dry-run"), NULL,
+			NULL);
+}
+
+static int
+cmd_retention_run(struct ctl *c, char **a)
+{
+	return ctl_call(c, "POST", policy_path(c, a[0], "/run"), NULL, NULL);
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1198,6 +1295,15 @@ static const struct command commands[] = {
 	{ "immutable add", "REPO|--namespace NS PATTERN", 2, "--namespace",
 	  cmd_immutable_add },
 	{ "immutable remove", "ID", 1, "", cmd_immutable_remove },
+	{ "retention add", "REPO|--namespace NS", 1,
+	  "--namespace --pattern --exclude --keep --older-than --disabled",
+	  cmd_retention_add },
+	{ "retention list", "REPO|--namespace NS", 1, "--namespace --limit",
+	  cmd_retention_list },
+	{ "retention get", "ID", 1, "", cmd_retention_get },
+	{ "retention remove", "ID", 1, "", cmd_retention_remove },
+	{ "retention dry-run", "ID", 1, "", cmd_retention_dry_run },
+	{ "retention run", "ID", 1, "", cmd_retention_run },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1233,6 +1339,11 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--until", until),
 		V("--reason", reason),
 		V("--namespace", ns),
+		V("--pattern", pattern),
+		V("--exclude", exclude),
+		V("--keep", keep),
+		V("--older-than", older_than),
+		F("--disabled", disabled),
 		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
@@ -1390,6 +1501,15 @@ usage(FILE *f)
 		"  character: v*, release-*) can no longer move or be "
 		"deleted; immutable remove\n"
 		"  ID lifts the rule again (the scope's admins).\n"
+		"  retention add: tags matching --pattern (default *) but no "
+		"--exclude pattern\n"
+		"  (comma-separated) and no immutable rule; of those it keeps "
+		"the --keep most\n"
+		"  recent per repository and deletes the rest not updated for "
+		"--older-than days\n"
+		"  (one or both); --disabled: no scheduled runs. retention "
+		"dry-run ID lists\n"
+		"  what retention run ID would delete now.\n"
 		"  audit: --action X. or X* matches a prefix; --since and "
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "

@@ -8,8 +8,9 @@
  * PostgreSQL connection (lib/db.c), so request handling takes no locks.
  * The main thread only waits for signals (lib/daemon.c): SIGTERM/SIGINT
  * stop the server gracefully, SIGHUP rereads the reloadable settings and
- * the TLS files. Two tick threads do the housekeeping: the purge of idle
- * uploads (with its own connection) and the JWKS refresh.
+ * the TLS files. Three tick threads do the housekeeping: the purge of idle
+ * uploads (with its own connection), the JWKS refresh, and scheduled
+ * retention runs (retention.c, with its own connection).
  * Usage: registryd [-c file] [serve | migrate | check-config]
  */
 #include <errno.h>
@@ -28,6 +29,7 @@
 #include "authz.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "retention.h"
 #include "route.h"
 #include "sql.h"
 #include "storage.h"
@@ -37,7 +39,7 @@
 static const char *opt_database, *opt_auth_keys, *opt_foreign_allow;
 static const char *opt_foreign_deny, *opt_metrics_listen;
 static const char *opt_trusted_proxies;
-static long long opt_upload_ttl, opt_audit_queue;
+static long long opt_upload_ttl, opt_audit_queue, opt_retention_interval;
 static bool opt_auth_realm_insecure;
 static struct netaddr_set trusted_proxies;
 static struct http_config http_cfg = {
@@ -118,6 +120,10 @@ static const struct conf_key settings[] = {
 	{ "storage_min_free", CONF_UINT64, &reg.storage_min_free, "16777216", 0,
 	  4611686018427387904LL, false,
 	  "free storage bytes below which /readyz answers 503" },
+	{ "retention_interval", CONF_INT, &opt_retention_interval, "86400", 0,
+	  31536000, false,
+	  "seconds between scheduled runs of each retention policy; 0: this "
+	  "node runs none" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -281,6 +287,12 @@ tick_authz(struct db *db)
 	authz_tick();	/* throttles itself: a fetch at most every few s */
 }
 
+static void
+tick_retention(struct db *db)
+{
+	retention_tick(db, opt_retention_interval);
+}
+
 static int
 cmd_serve(char **args)
 {
@@ -292,6 +304,14 @@ cmd_serve(char **args)
 		  1000u * (unsigned)(opt_upload_ttl < 60 ? opt_upload_ttl : 60),
 		  true, NULL },
 		{ "jwks-refresh", tick_authz, 1000, false, NULL },
+		/* Due retention policies are looked for at least every
+		 * minute, every retention_interval when that is shorter. */
+		{ "retention", tick_retention,
+		  1000u * (unsigned)(opt_retention_interval > 0 &&
+					     opt_retention_interval < 60
+				     ? opt_retention_interval
+				     : 60),
+		  true, NULL },
 	};
 	struct daemon_server hooks = {
 		.start = start,

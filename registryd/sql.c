@@ -207,6 +207,16 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_MANIFEST_LOCK] = { "manifest_lock",
 		"SELECT 1 FROM manifests WHERE repository_id = " REPO
 		" AND digest = $2 FOR UPDATE" },
+	/* Scheduled retention (registryd/retention.c): one due policy,
+	 * locked for the run; another node's is skipped, not waited for. */
+	[Q_RETENTION_CLAIM] = { "retention_claim",
+		"SELECT id FROM retention_policies WHERE enabled "
+		"AND next_run_at <= now() ORDER BY next_run_at LIMIT 1 "
+		"FOR UPDATE SKIP LOCKED" },
+	/* At most 10000 tags a run; next run $2 seconds on. */
+	[Q_RETENTION_RUN] = { "retention_run",
+		"SELECT berth_retention_run($1::bigint, 10000, 'retention', "
+		"'', $2::double precision)::text" },
 };
 
 /* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
@@ -318,4 +328,18 @@ immutable_row_read(const PGresult *res, int i, struct immutable_row *m)
 {
 	m->tag = db_text(res, i, 0);
 	m->pattern = db_text(res, i, 1);
+}
+
+/* Q_RETENTION_CLAIM: SELECT id */
+const char *
+retention_claim_row_id(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
+/* Q_RETENTION_RUN: SELECT berth_retention_run(...) */
+const char *
+retention_run_row_result(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
 }

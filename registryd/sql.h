@@ -55,6 +55,8 @@ enum stmt {
 	Q_IMMUTABLE_TAG,
 	Q_IMMUTABLE_DIGEST,
 	Q_MANIFEST_LOCK,
+	Q_RETENTION_CLAIM,
+	Q_RETENTION_RUN,
 	Q_COUNT
 };
 
@@ -137,5 +139,10 @@ struct immutable_row {
 	const char *pattern;
 };
 void immutable_row_read(const PGresult *res, int i, struct immutable_row *m);
+
+/* Q_RETENTION_CLAIM: the id of a due policy, now locked. */
+const char *retention_claim_row_id(const PGresult *res, int i);
+/* Q_RETENTION_RUN: berth_retention_run's JSON, NULL: the policy went. */
+const char *retention_run_row_result(const PGresult *res, int i);
 
 #endif
