@@ -12,7 +12,9 @@
 #include "retention.h"
 #include "sql.h"
 
-#define PER_TICK 100	/* policies one tick runs at most */
+/* Policies one tick runs at most: a stop waits for the tick in progress,
+ * and a run deletes up to 10000 tags. Those left are due at the next. */
+#define PER_TICK 20
 
 /* One policy's run, as its transaction did it. */
 struct run {
