@@ -165,6 +165,24 @@ image_push "$REG" "$R" scratch "$W/d"
 expect_status "DELETE by digest of a manifest only mutable tags point at: 202" 202 \
 	DELETE "$REG/v2/$R/manifests/$IMG_DIGEST"
 
+# A tag that comes to point at the manifest while its DELETE runs: the
+# delete locks the manifest first, so it waits for the tag's transaction
+# and then sees the new immutable tag (a check before the lock would miss
+# it, and the delete would take the tag with it).
+image_make "$W/e" 1 100
+image_push "$REG" "$R" mutable-e "$W/e" || not_ok "image E pushed" "status $STATUS"
+ME=$IMG_DIGEST
+psql -X -q -c "BEGIN; INSERT INTO tags (repository_id, name, digest)
+	VALUES ($RID, 'v-late', '$ME'); SELECT pg_sleep(1.5); COMMIT;" >/dev/null 2>"$W/late.err" &
+late=$!
+sleep 0.5
+req DELETE "$REG/v2/$R/manifests/$ME"
+wait "$late"
+refused "a DELETE by digest racing a new immutable tag" v-late 'v*'
+expect_eq "manifest E and both its tags survive" "1|mutable-e v-late" \
+	"$(sql "SELECT (SELECT count(*) FROM manifests WHERE repository_id = $RID AND digest = '$ME'),
+		(SELECT string_agg(name, ' ' ORDER BY name) FROM tags WHERE repository_id = $RID AND digest = '$ME')")"
+
 # ---- patterns: "?" is one character, "_" and "." are themselves -------------
 P=timm/pat
 want "rules rc_? and *-final on timm/pat" 201 "$OWNER" POST /immutable-rules \
