@@ -138,6 +138,24 @@ expect_eq "keep 5, older than 55: b1 only" "tret/both:b1" "$(plan)"
 want "run it" 200 "$OWNER" POST "/retention-policies/$P3/run"
 expect_eq "b1 went" "b2 b3 b4 b5 b6" "$(tags tret/both)"
 
+# ---- a tag pushed again while a run deletes: left alone ---------------------
+push tret/race r1 r2 r3
+age tret/race 40 r1 r2 r3
+want "older than 30 days on tret/race" 201 "$OWNER" POST /retention-policies \
+	'{"repository":"tret/race","older_than_days":30,"enabled":false}'
+PR=$(jqb .id)
+# r1's push holds its row (as a manifest PUT's upsert does) across the run.
+psql -X -q -c "BEGIN; UPDATE tags SET updated_at = now() WHERE name = 'r1'
+	AND repository_id = (SELECT id FROM repositories WHERE name = 'tret/race');
+	SELECT pg_sleep(1.5); COMMIT;" >/dev/null 2>"$W/race.err" &
+late=$!
+sleep 0.5
+want "a run while r1 is pushed again" 200 "$OWNER" POST "/retention-policies/$PR/run"
+wait "$late"
+expect_eq "the run waited for r1's push and left it: r2 and r3 went" \
+	"tret/race:r2 tret/race:r3" "$(plan)"
+expect_eq "r1 stays" "r1" "$(tags tret/race)"
+
 # ---- a namespace policy, through berthctl ------------------------------------
 ctl() {
 	BERTH_URL=$AUTHD BERTH_USER=${1%%:*} BERTH_PASSWORD=${1#*:} "$CTL" "${@:2}" >"$W/ctl.out" 2>"$W/ctl.err"
@@ -155,7 +173,7 @@ expect_eq "berthctl retention dry-run: tmp-1 in each repository of tret, no othe
 	"0 tret/x:tmp-1 tret/y/z:tmp-1" \
 	"$? $(jq -r '[.tags[] | "\(.repository):\(.tag)"] | sort | join(" ")' "$W/ctl.out")"
 ctl "$OWNER" retention list --namespace tret
-expect_eq "berthctl retention list --namespace holds the four" "0 4" "$? $(jq length "$W/ctl.out")"
+expect_eq "berthctl retention list --namespace holds the five" "0 5" "$? $(jq length "$W/ctl.out")"
 ctl "$DEV" retention run "$P4"
 expect_eq "berthctl retention run by a writer: exit 1" 1 "$?"
 ctl "$OWNER" retention run "$P4"
