@@ -38,17 +38,17 @@ int_field(struct api *c, const char *key, json_int_t min, json_int_t max,
 	return 0;
 }
 
-/* "exclude": an array of patterns, as JSON text for SQL ("[]" when
+/* "exclude": an array of patterns, as JSON text for SQL (dflt when
  * absent). */
 static int
-exclude_field(struct api *c, const char **out)
+exclude_field(struct api *c, const char *dflt, const char **out)
 {
 	json_t *v = json_object_get(c->body, "exclude"), *e;
 	const char *why;
 	size_t i;
 	char *text;
 
-	*out = "[]";
+	*out = dflt;
 	if (v == NULL || json_is_null(v))
 		return 0;
 	if (!json_is_array(v) || json_array_size(v) > EXCLUDE_MAX)
@@ -84,7 +84,7 @@ policy_fields(struct api *c, const char **p)
 	if (api_fields(c, fields) < 0 ||
 	    (json_object_get(c->body, "pattern") != NULL &&
 	     apipolicy_pattern(c, "pattern", &p[2]) < 0) ||
-	    exclude_field(c, &p[3]) < 0 ||
+	    exclude_field(c, "[]", &p[3]) < 0 ||
 	    int_field(c, "keep_last", 0, 1000000, &p[4]) < 0 ||
 	    int_field(c, "older_than_days", 1, 36500, &p[5]) < 0 ||
 	    api_bool(c, "enabled", &p[6]) < 0)
@@ -189,6 +189,42 @@ retention_remove(struct api *c)
 	return api_no_content(c);
 }
 
+/* PATCH /retention-policies/{id} {pattern?, exclude?, keep_last?,
+ * older_than_days?, enabled?}: admins. A field given changes (null
+ * lifts a bound); one that is absent stays. */
+static int
+retention_update(struct api *c)
+{
+	static const char *const fields[] = { "pattern", "exclude",
+		"keep_last", "older_than_days", "enabled", NULL };
+	struct api_scope s;
+	const char *id, *p[8] = { NULL };
+	PGresult *res;
+
+	if (policy_find(c, 3, &s, &id, &res) < 0 || api_fields(c, fields) < 0 ||
+	    (json_object_get(c->body, "pattern") != NULL &&
+	     apipolicy_pattern(c, "pattern", &p[1]) < 0) ||
+	    exclude_field(c, NULL, &p[2]) < 0 ||
+	    int_field(c, "keep_last", 0, 1000000, &p[4]) < 0 ||
+	    int_field(c, "older_than_days", 1, 36500, &p[6]) < 0 ||
+	    api_bool(c, "enabled", &p[7]) < 0)
+		return -1;
+	p[0] = id;
+	p[3] = json_object_get(c->body, "keep_last") ? "t" : "f";
+	p[5] = json_object_get(c->body, "older_than_days") ? "t" : "f";
+	if ((res = api_exec(c, API_RETENTION_UPDATE, 8, p)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0)	/* it would have neither bound */
+		return api_fail(c, AE_BAD_REQUEST,
+				"a policy keeps \"keep_last\", "
+				"\"older_than_days\" or both");
+	api_audit(c, "retention.update", s.label,
+		  json_pack("{s:I, s:O}", "id",
+			    (json_int_t)strtoll(id, NULL, 10), "changes",
+			    c->body));
+	return api_reply(c, 200, api_json_col(res, 0, 0));
+}
+
 /* POST /retention-policies/{id}/dry-run: readers. What a run would
  * delete now: {"policy", "count", "more", "tags": [{repository, tag,
  * digest, updated}]}, oldest first. */
@@ -257,6 +293,7 @@ const struct api_route apiretain_routes[] = {
 	{ "POST", "retention-policies/*/dry-run", retention_dry_run },
 	{ "POST", "retention-policies/*/run", retention_run },
 	{ "GET", "retention-policies/*", retention_get },
+	{ "PATCH", "retention-policies/*", retention_update },
 	{ "DELETE", "retention-policies/*", retention_remove },
 	{ NULL, NULL, NULL },
 };

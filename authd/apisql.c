@@ -59,6 +59,9 @@
 	"'last_run', " TS(t ".last_run_at") ", " \
 	"'last_deleted', " t ".last_deleted)"
 #define POLICIES_MAX "100"
+#define KEEP_NEW "CASE WHEN $4::boolean THEN $5::int ELSE p.keep_last END"
+#define OLDER_NEW "CASE WHEN $6::boolean THEN $7::int " \
+	"ELSE p.older_than_days END"
 
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
@@ -427,6 +430,18 @@ const struct db_stmt api_stmts[] = {
 	[API_RETENTION_RUN - A_COUNT] = { "api_retention_run",
 		"SELECT berth_retention_run($1::bigint, $4::int, $2, $3, "
 		"NULL)::text" },
+	/* $2 pattern, $3 exclusions (JSON) and $8 enabled change unless
+	 * NULL; keep_last ($5) and older_than_days ($7) when $4 and $6 say
+	 * so. No row when the policy would be left with neither bound. */
+	[API_RETENTION_UPDATE - A_COUNT] = { "api_retention_update",
+		"UPDATE retention_policies p SET "
+		"pattern = coalesce($2, p.pattern), "
+		"exclude = CASE WHEN $3::jsonb IS NULL THEN p.exclude ELSE "
+		"ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) END, "
+		"keep_last = " KEEP_NEW ", older_than_days = " OLDER_NEW ", "
+		"enabled = coalesce($8::boolean, p.enabled) "
+		"WHERE p.id = $1::bigint AND (" KEEP_NEW " IS NOT NULL OR "
+		OLDER_NEW " IS NOT NULL) RETURNING " POLICY_JSON_OF("p") },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 

@@ -1133,13 +1133,11 @@ exclude_list(const char *s)
 	return list;
 }
 
-/* retention add REPO|--namespace NS [--pattern P] [--exclude P,...]
- * [--keep N] [--older-than DAYS] [--disabled] */
+/* Adds --pattern, --exclude, --keep and --older-than to body; 2 (body
+ * released) on a bad count. */
 static int
-cmd_retention_add(struct ctl *c, char **a)
+policy_body(struct ctl *c, json_t *body)
 {
-	json_t *body = scope_body(c, a);
-
 	if (policy_count(body, "keep_last", "--keep", c->o.keep) != 0 ||
 	    policy_count(body, "older_than_days", "--older-than",
 			 c->o.older_than) != 0) {
@@ -1152,9 +1150,57 @@ cmd_retention_add(struct ctl *c, char **a)
 	if (c->o.exclude != NULL)
 		json_object_set_new(body, "exclude",
 				    exclude_list(c->o.exclude));
+	return 0;
+}
+
+/* retention add REPO|--namespace NS [--pattern P] [--exclude P,...]
+ * [--keep N] [--older-than DAYS] [--disabled] */
+static int
+cmd_retention_add(struct ctl *c, char **a)
+{
+	json_t *body = scope_body(c, a);
+
+	if (policy_body(c, body) != 0)
+		return 2;
 	if (c->o.disabled)
 		json_object_set_new(body, "enabled", json_false());
 	return ctl_call(c, "POST", "/retention-policies", body, NULL);
+}
+
+/* retention update ID [--pattern P] [--exclude P,...] [--keep N]
+ * [--older-than DAYS]: what is given changes. */
+static int
+cmd_retention_update(struct ctl *c, char **a)
+{
+	json_t *body = json_object();
+
+	if (policy_body(c, body) != 0)
+		return 2;
+	return ctl_call(c, "PATCH", arena_printf(&c->arena,
+						 "/retention-policies/%s",
+						 seg(c, a[0])),
+			body, NULL);
+}
+
+static int
+retention_enable(struct ctl *c, const char *id, bool on)
+{
+	return ctl_call(c, "PATCH",
+			arena_printf(&c->arena, "/retention-policies/%s",
+				     seg(c, id)),
+			json_pack("{s:b}", "enabled", on), NULL);
+}
+
+static int
+cmd_retention_enable(struct ctl *c, char **a)
+{
+	return retention_enable(c, a[0], true);
+}
+
+static int
+cmd_retention_disable(struct ctl *c, char **a)
+{
+	return retention_enable(c, a[0], false);
 }
 
 static int
@@ -1301,6 +1347,10 @@ static const struct command commands[] = {
 	{ "retention list", "REPO|--namespace NS", 1, "--namespace --limit",
 	  cmd_retention_list },
 	{ "retention get", "ID", 1, "", cmd_retention_get },
+	{ "retention update", "ID", 1,
+	  "--pattern --exclude --keep --older-than", cmd_retention_update },
+	{ "retention enable", "ID", 1, "", cmd_retention_enable },
+	{ "retention disable", "ID", 1, "", cmd_retention_disable },
 	{ "retention remove", "ID", 1, "", cmd_retention_remove },
 	{ "retention dry-run", "ID", 1, "", cmd_retention_dry_run },
 	{ "retention run", "ID", 1, "", cmd_retention_run },

@@ -50,6 +50,9 @@ push() {
 # plan: the tags of the last dry run's or run's answer, as repo:tag.
 plan() { jq -r '[(.tags // .deleted)[] | "\(.repository):\(.tag)"] | join(" ")' "$BODY"; }
 policies() { sql "SELECT count(*) FROM retention_policies WHERE namespace LIKE 'tret%'"; }
+ctl() {
+	BERTH_URL=$AUTHD BERTH_USER=${1%%:*} BERTH_PASSWORD=${1#*:} "$CTL" "${@:2}" >"$W/ctl.out" 2>"$W/ctl.err"
+}
 
 for u in ${OWNER%%:*}:${OWNER#*:} ${DEV%%:*}:${DEV#*:} ${OUT%%:*}:${OUT#*:}; do
 	want "admin creates ${u%%:*}" 201 "$ADMIN" POST /users \
@@ -126,17 +129,37 @@ P3=$(jqb .id)
 want "dry run of both" 200 "$OWNER" POST "/retention-policies/$P3/dry-run"
 expect_eq "b6 b5 b4 kept as newest; b1..b3 older than 45 days would go" \
 	"tret/both:b1 tret/both:b2 tret/both:b3" "$(plan)"
-sql "UPDATE retention_policies SET keep_last = 4 WHERE id = $P3" >/dev/null
+want "PATCH keep_last 4" 200 "$OWNER" PATCH "/retention-policies/$P3" '{"keep_last":4}'
+expect_eq "the answer has the new bound, the other as it was" "4 45" \
+	"$(jq -r '"\(.keep_last) \(.older_than_days)"' "$BODY")"
+expect_eq "audit: retention.update with the changes" 'tret/both|{"keep_last": 4}' \
+	"$(sql "SELECT target, detail->'changes' FROM audit_log WHERE action = 'retention.update' ORDER BY id DESC LIMIT 1")"
 want "dry run with keep 4" 200 "$OWNER" POST "/retention-policies/$P3/dry-run"
 expect_eq "keep 4 also keeps b3" "tret/both:b1 tret/both:b2" "$(plan)"
-sql "UPDATE retention_policies SET keep_last = 4, older_than_days = 55 WHERE id = $P3" >/dev/null
+ctl "$OWNER" retention update "$P3" --older-than 55
+expect_eq "berthctl retention update --older-than" "0 4 55" \
+	"$? $(jq -r '"\(.keep_last) \(.older_than_days)"' "$W/ctl.out")"
 want "dry run with older than 55" 200 "$OWNER" POST "/retention-policies/$P3/dry-run"
 expect_eq "only b1 and b2 are older than 55 days" "tret/both:b1 tret/both:b2" "$(plan)"
-sql "UPDATE retention_policies SET keep_last = 5 WHERE id = $P3" >/dev/null
+want "a writer may not PATCH: 403" 403 "$DEV" PATCH "/retention-policies/$P1" '{"keep_last":1}'
+want "a member without a grant on tret/both: 404" 404 "$DEV" PATCH "/retention-policies/$P3" '{"keep_last":1}'
+want "PATCH lifting both bounds: 400" 400 "$OWNER" PATCH "/retention-policies/$P3" \
+	'{"keep_last":null,"older_than_days":null}'
+want "PATCH with an unknown field: 400" 400 "$OWNER" PATCH "/retention-policies/$P3" '{"every":1}'
+want "PATCH with a bad exclusion: 400" 400 "$OWNER" PATCH "/retention-policies/$P3" '{"exclude":["%"]}'
+expect_eq "the refused PATCHes changed nothing" "4|55|{}|b?" \
+	"$(sql "SELECT keep_last, older_than_days, exclude, pattern FROM retention_policies WHERE id = $P3")"
+want "PATCH keep_last 5" 200 "$OWNER" PATCH "/retention-policies/$P3" '{"keep_last":5}'
 want "dry run with keep 5" 200 "$OWNER" POST "/retention-policies/$P3/dry-run"
 expect_eq "keep 5, older than 55: b1 only" "tret/both:b1" "$(plan)"
 want "run it" 200 "$OWNER" POST "/retention-policies/$P3/run"
 expect_eq "b1 went" "b2 b3 b4 b5 b6" "$(tags tret/both)"
+
+ctl "$OWNER" retention enable "$P1"
+expect_eq "berthctl retention enable" "0 true" "$? $(jq .enabled "$W/ctl.out")"
+ctl "$OWNER" retention disable "$P1"
+expect_eq "berthctl retention disable" "0 false" "$? $(jq .enabled "$W/ctl.out")"
+expect_eq "the row says disabled" f "$(sql "SELECT enabled FROM retention_policies WHERE id = $P1")"
 
 # ---- a tag pushed again while a run deletes: left alone ---------------------
 push tret/race r1 r2 r3
@@ -157,9 +180,6 @@ expect_eq "the run waited for r1's push and left it: r2 and r3 went" \
 expect_eq "r1 stays" "r1" "$(tags tret/race)"
 
 # ---- a namespace policy, through berthctl ------------------------------------
-ctl() {
-	BERTH_URL=$AUTHD BERTH_USER=${1%%:*} BERTH_PASSWORD=${1#*:} "$CTL" "${@:2}" >"$W/ctl.out" 2>"$W/ctl.err"
-}
 for r in tret/x tret/y/z tret2/x tretx/x; do
 	push "$r" tmp-1 tmp-2 keep
 	age "$r" 3 tmp-1 keep
