@@ -40,6 +40,8 @@ static const struct api_route *const route_tables[] = {
 	apirepo_routes,
 	apigc_routes,
 	apiquota_routes,
+	apipolicy_routes,
+	apiretain_routes,
 };
 
 int

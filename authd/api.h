@@ -53,6 +53,8 @@ extern const struct api_route apisa_routes[];
 extern const struct api_route apirepo_routes[];
 extern const struct api_route apigc_routes[];
 extern const struct api_route apiquota_routes[];
+extern const struct api_route apipolicy_routes[];
+extern const struct api_route apiretain_routes[];
 
 /*
  * The API's errors: api.c's table gives each its status, code and default
@@ -238,6 +240,32 @@ int apigrant_set(struct api *c, const char *ns, const char *repo,
 /* Removes the grant on repo (NULL: all of ns); 404 when none; 204. */
 int apigrant_remove(struct api *c, const char *ns, const char *repo,
 		    const struct apigrant_to *to);
+
+/*
+ * Where a policy applies (apipolicy.c): one repository, or every
+ * repository of a namespace. label is what messages and audit targets
+ * name: the repository, or the namespace.
+ */
+struct api_scope {
+	const char *ns;
+	const char *repo;	/* NULL: the whole namespace */
+	const char *label;
+};
+/*
+ * The scope of "namespace" or "repository" (exactly one), from the body
+ * (from_body) or the query, checked against the caller: 404 when it may
+ * not read it or the namespace does not exist, 403 when it holds less
+ * than need (3, admin: the namespace's owners, its own user, admin grants
+ * on it or on the repository, system administrators; 1 to read).
+ */
+int apipolicy_scope(struct api *c, bool from_body, int need,
+		    struct api_scope *s);
+/* Checks a stored scope (ns, repo) against the caller, as above. */
+int apipolicy_scope_check(struct api *c, int need, struct api_scope *s);
+/* The id in path capture i, a positive integer (else 404 as what). */
+int apipolicy_id(struct api *c, int i, const char *what, const char **id);
+/* A required tag pattern in body field key (tagglob.h): 400 when bad. */
+int apipolicy_pattern(struct api *c, const char *key, const char **out);
 
 /*
  * Tokens (apitoken.c) of owner, a user (personal) or a service account,

@@ -46,6 +46,31 @@
 	"'blobs', (SELECT count(*) FROM quota_blob_refs b " \
 	"WHERE b.namespace = " ns "), " \
 	"'limit_updated', " TS("l.updated_at") ")"
+/* A list's cursor for a bigint id: its digits padded, so that text order
+ * is numeric order. */
+#define ID_KEY(col) "lpad(" col "::text, 20, '0')"
+
+#define RULE_JSON_OF(t) "json_build_object('id', " t ".id, " \
+	"'namespace', " t ".namespace, 'repository', " t ".repository, " \
+	"'pattern', " t ".pattern, 'created_by', " t ".created_by, " \
+	"'created', " TS(t ".created_at") ")"
+#define RULE_JSON RULE_JSON_OF("r")
+#define RULES_MAX "100"
+
+#define POLICY_JSON_OF(t) "json_build_object('id', " t ".id, " \
+	"'namespace', " t ".namespace, 'repository', " t ".repository, " \
+	"'pattern', " t ".pattern, 'exclude', to_json(" t ".exclude), " \
+	"'keep_last', " t ".keep_last, " \
+	"'older_than_days', " t ".older_than_days, " \
+	"'enabled', " t ".enabled, 'created_by', " t ".created_by, " \
+	"'created', " TS(t ".created_at") ", " \
+	"'next_run', " TS(t ".next_run_at") ", " \
+	"'last_run', " TS(t ".last_run_at") ", " \
+	"'last_deleted', " t ".last_deleted)"
+#define POLICIES_MAX "100"
+#define KEEP_NEW "CASE WHEN $4::boolean THEN $5::int ELSE p.keep_last END"
+#define OLDER_NEW "CASE WHEN $6::boolean THEN $7::int " \
+	"ELSE p.older_than_days END"
 
 /* The grantee columns $3..$5 (team, user, service account), NULL-safe so
  * that the unique index on grants serves both the upsert and the delete. */
@@ -404,6 +429,77 @@ const struct db_stmt api_stmts[] = {
 		"count(*), count(*) FILTER (WHERE r.tracked <> r.recomputed "
 		"OR r.refs_drift > 0), count(*) FILTER (WHERE r.fixed) "
 		"FROM berth_quota_recompute($1::boolean) r" },
+	/* Immutability rules (apipolicy.c), listed by id: those of
+	 * namespace $1 and its repositories, or with $2 those that apply to
+	 * repository $2 (its own and its namespace's). */
+	[API_IMMUTABLE_LIST - A_COUNT] = { "api_immutable_list",
+		"SELECT " ID_KEY("r.id") ", " RULE_JSON " "
+		"FROM immutable_rules r "
+		"WHERE r.namespace = $1 AND ($2::text IS NULL OR "
+		"r.repository IS NULL OR r.repository = $2) "
+		"AND " ID_KEY("r.id") " > $3 ORDER BY r.id LIMIT $4" },
+	/* At most RULES_MAX per namespace: each is matched on every move
+	 * of a tag in it. No row when the namespace has that many. */
+	[API_IMMUTABLE_INSERT - A_COUNT] = { "api_immutable_insert",
+		"INSERT INTO immutable_rules (namespace, repository, pattern, "
+		"created_by) SELECT $1, $2, $3, $4 WHERE (SELECT count(*) "
+		"FROM immutable_rules WHERE namespace = $1) < " RULES_MAX " "
+		"RETURNING " RULE_JSON_OF("immutable_rules") },
+	[API_IMMUTABLE_GET - A_COUNT] = { "api_immutable_get",
+		"SELECT namespace, repository, pattern FROM immutable_rules "
+		"WHERE id = $1::bigint" },
+	[API_IMMUTABLE_DELETE - A_COUNT] = { "api_immutable_delete",
+		"DELETE FROM immutable_rules WHERE id = $1::bigint" },
+	/* Retention policies (apiretain.c), listed as the rules are. */
+	[API_RETENTION_LIST - A_COUNT] = { "api_retention_list",
+		"SELECT " ID_KEY("p.id") ", " POLICY_JSON_OF("p") " "
+		"FROM retention_policies p "
+		"WHERE p.namespace = $1 AND ($2::text IS NULL OR "
+		"p.repository IS NULL OR p.repository = $2) "
+		"AND " ID_KEY("p.id") " > $3 ORDER BY p.id LIMIT $4" },
+	/* $4: the exclusions as a JSON array of strings; $7 NULL: enabled.
+	 * No row when the namespace has POLICIES_MAX. */
+	[API_RETENTION_INSERT - A_COUNT] = { "api_retention_insert",
+		"INSERT INTO retention_policies (namespace, repository, "
+		"pattern, exclude, keep_last, older_than_days, enabled, "
+		"created_by) SELECT $1, $2, $3, "
+		"ARRAY(SELECT jsonb_array_elements_text($4::jsonb)), "
+		"$5::int, $6::int, coalesce($7::boolean, true), $8 "
+		"WHERE (SELECT count(*) FROM retention_policies "
+		"WHERE namespace = $1) < " POLICIES_MAX " "
+		"RETURNING " POLICY_JSON_OF("retention_policies") },
+	[API_RETENTION_GET - A_COUNT] = { "api_retention_get",
+		"SELECT p.namespace, p.repository, p.pattern, "
+		POLICY_JSON_OF("p") " FROM retention_policies p "
+		"WHERE p.id = $1::bigint" },
+	[API_RETENTION_DELETE - A_COUNT] = { "api_retention_delete",
+		"DELETE FROM retention_policies WHERE id = $1::bigint" },
+	/* A dry run: what policy $1 would delete now, at most $2 tags. */
+	[API_RETENTION_PLAN - A_COUNT] = { "api_retention_plan",
+		"SELECT json_build_object('policy', $1::bigint, "
+		"'count', count(*), 'more', count(*) >= $2::int, "
+		"'tags', coalesce(json_agg(json_build_object("
+		"'repository', x.repository, 'tag', x.tag, "
+		"'digest', x.digest, 'updated', " TS("x.updated_at") ") "
+		"ORDER BY x.updated_at, x.repository, x.tag), '[]')) "
+		"FROM berth_retention_plan($1::bigint, $2::int) x" },
+	/* A run on demand by $2 from client $3, at most $4 tags; the
+	 * schedule is left as it is. */
+	[API_RETENTION_RUN - A_COUNT] = { "api_retention_run",
+		"SELECT berth_retention_run($1::bigint, $4::int, $2, $3, "
+		"NULL)::text" },
+	/* $2 pattern, $3 exclusions (JSON) and $8 enabled change unless
+	 * NULL; keep_last ($5) and older_than_days ($7) when $4 and $6 say
+	 * so. No row when the policy would be left with neither bound. */
+	[API_RETENTION_UPDATE - A_COUNT] = { "api_retention_update",
+		"UPDATE retention_policies p SET "
+		"pattern = coalesce($2, p.pattern), "
+		"exclude = CASE WHEN $3::jsonb IS NULL THEN p.exclude ELSE "
+		"ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) END, "
+		"keep_last = " KEEP_NEW ", older_than_days = " OLDER_NEW ", "
+		"enabled = coalesce($8::boolean, p.enabled) "
+		"WHERE p.id = $1::bigint AND (" KEEP_NEW " IS NOT NULL OR "
+		OLDER_NEW " IS NOT NULL) RETURNING " POLICY_JSON_OF("p") },
 };
 const int api_stmts_count = (int)ARRAY_SIZE(api_stmts);
 
@@ -541,6 +637,23 @@ apisql_recompute_read(const PGresult *res, struct apisql_recompute *row)
 	row->checked = db_int64(res, 0, 1);
 	row->drifted = db_int64(res, 0, 2);
 	row->fixed = db_int64(res, 0, 3);
+}
+
+bool
+apisql_scope_read(const PGresult *res, struct apisql_scope *row)
+{
+	if (PQntuples(res) != 1)
+		return false;
+	row->ns = db_text(res, 0, 0);
+	row->repo = db_text(res, 0, 1);
+	row->pattern = db_text(res, 0, 2);
+	return true;
+}
+
+const char *
+apisql_retention_result(const PGresult *res)
+{
+	return PQntuples(res) == 1 ? db_text(res, 0, 0) : NULL;
 }
 
 /* A statement of authsql.c, read here for the API. */

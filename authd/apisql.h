@@ -76,6 +76,17 @@ enum api_stmt {
 	API_QUOTA_SET,
 	API_QUOTA_CLEAR,
 	API_QUOTA_RECOMPUTE,
+	API_IMMUTABLE_LIST,
+	API_IMMUTABLE_INSERT,
+	API_IMMUTABLE_GET,
+	API_IMMUTABLE_DELETE,
+	API_RETENTION_LIST,
+	API_RETENTION_INSERT,
+	API_RETENTION_GET,
+	API_RETENTION_DELETE,
+	API_RETENTION_PLAN,
+	API_RETENTION_RUN,
+	API_RETENTION_UPDATE,
 	API_STMT_END
 };
 
@@ -153,5 +164,16 @@ struct apisql_recompute {
 	int64_t checked, drifted, fixed;
 };
 void apisql_recompute_read(const PGresult *res, struct apisql_recompute *row);
+/* API_IMMUTABLE_GET, API_RETENTION_GET: a rule or a policy (its JSON in
+ * column 3), and where it applies. */
+struct apisql_scope {
+	const char *ns;
+	const char *repo;	/* NULL: the whole namespace */
+	const char *pattern;
+};
+/* False when there is no such rule. */
+bool apisql_scope_read(const PGresult *res, struct apisql_scope *row);
+/* API_RETENTION_RUN: the run's JSON, NULL when the policy is gone. */
+const char *apisql_retention_result(const PGresult *res);
 
 #endif

@@ -37,6 +37,9 @@ struct opts {
 	const char *since, *until;
 	const char *reason;
 	const char *grace;
+	const char *ns; /* --namespace: a policy for a whole namespace */
+	const char *pattern, *exclude, *keep, *older_than; /* retention */
+	bool disabled;
 	bool revoke_tokens;
 	bool admin, no_admin, org, force, new_password_stdin;
 	bool jsonl;
@@ -1154,6 +1157,193 @@ cmd_quota_recompute(struct ctl *c, char **a)
 	return 0;
 }
 
+/* ?namespace=NS (--namespace) or ?repository=REPO: a policy's scope. */
+static const char *
+scope_query(struct ctl *c, char **a)
+{
+	return c->o.ns ? arena_printf(&c->arena, "namespace=%s",
+				      seg(c, c->o.ns))
+		       : arena_printf(&c->arena, "repository=%s",
+				      seg(c, a[0]));
+}
+
+/* {"namespace": NS} or {"repository": REPO}, for a new policy. */
+static json_t *
+scope_body(struct ctl *c, char **a)
+{
+	return c->o.ns ? json_pack("{s:s}", "namespace", c->o.ns)
+		       : json_pack("{s:s}", "repository", a[0]);
+}
+
+static int
+cmd_immutable_list(struct ctl *c, char **a)
+{
+	return list(c, arena_printf(&c->arena, "/immutable-rules?%s",
+				    scope_query(c, a)));
+}
+
+/* immutable add REPO|--namespace NS PATTERN */
+static int
+cmd_immutable_add(struct ctl *c, char **a)
+{
+	json_t *body = scope_body(c, a);
+
+	json_object_set_new(body, "pattern",
+			    json_string(a[c->o.ns ? 0 : 1]));
+	return ctl_call(c, "POST", "/immutable-rules", body, NULL);
+}
+
+static int
+cmd_immutable_remove(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE",
+			arena_printf(&c->arena, "/immutable-rules/%s",
+				     seg(c, a[0])),
+			NULL,
+			arena_printf(&c->arena, "removed rule %s", a[0]));
+}
+
+/* --keep and --older-than: counts for a retention policy. */
+static int
+policy_count(json_t *body, const char *key, const char *opt, const char *v)
+{
+	uint64_t n;
+
+	if (v == NULL)
+		return 0;
+	if (util_parse_u64(v, &n) < 0 || n > 1000000)
+		return usage_error("%s takes a count", opt);
+	json_object_set_new(body, key, json_integer((json_int_t)n));
+	return 0;
+}
+
+/* --exclude a,b,c: the exclusions as an array (no pattern holds ","). */
+static json_t *
+exclude_list(const char *s)
+{
+	json_t *list = json_array();
+	const char *comma;
+
+	while (s != NULL && *s != '\0') {
+		comma = strchr(s, ',');
+		json_array_append_new(
+			list, comma ? json_stringn(s, (size_t)(comma - s))
+				    : json_string(s));
+		s = comma ? comma + 1 : NULL;
+	}
+	return list;
+}
+
+/* Adds --pattern, --exclude, --keep and --older-than to body; 2 (body
+ * released) on a bad count. */
+static int
+policy_body(struct ctl *c, json_t *body)
+{
+	if (policy_count(body, "keep_last", "--keep", c->o.keep) != 0 ||
+	    policy_count(body, "older_than_days", "--older-than",
+			 c->o.older_than) != 0) {
+		json_decref(body);
+		return 2;
+	}
+	if (c->o.pattern != NULL)
+		json_object_set_new(body, "pattern",
+				    json_string(c->o.pattern));
+	if (c->o.exclude != NULL)
+		json_object_set_new(body, "exclude",
+				    exclude_list(c->o.exclude));
+	return 0;
+}
+
+/* retention add REPO|--namespace NS [--pattern P] [--exclude P,...]
+ * [--keep N] [--older-than DAYS] [--disabled] */
+static int
+cmd_retention_add(struct ctl *c, char **a)
+{
+	json_t *body = scope_body(c, a);
+
+	if (policy_body(c, body) != 0)
+		return 2;
+	if (c->o.disabled)
+		json_object_set_new(body, "enabled", json_false());
+	return ctl_call(c, "POST", "/retention-policies", body, NULL);
+}
+
+/* retention update ID [--pattern P] [--exclude P,...] [--keep N]
+ * [--older-than DAYS]: what is given changes. */
+static int
+cmd_retention_update(struct ctl *c, char **a)
+{
+	json_t *body = json_object();
+
+	if (policy_body(c, body) != 0)
+		return 2;
+	return ctl_call(c, "PATCH", arena_printf(&c->arena,
+						 "/retention-policies/%s",
+						 seg(c, a[0])),
+			body, NULL);
+}
+
+static int
+retention_enable(struct ctl *c, const char *id, bool on)
+{
+	return ctl_call(c, "PATCH",
+			arena_printf(&c->arena, "/retention-policies/%s",
+				     seg(c, id)),
+			json_pack("{s:b}", "enabled", on), NULL);
+}
+
+static int
+cmd_retention_enable(struct ctl *c, char **a)
+{
+	return retention_enable(c, a[0], true);
+}
+
+static int
+cmd_retention_disable(struct ctl *c, char **a)
+{
+	return retention_enable(c, a[0], false);
+}
+
+static int
+cmd_retention_list(struct ctl *c, char **a)
+{
+	return list(c, arena_printf(&c->arena, "/retention-policies?%s",
+				    scope_query(c, a)));
+}
+
+static const char *
+policy_path(struct ctl *c, const char *id, const char *tail)
+{
+	return arena_printf(&c->arena, "/retention-policies/%s%s",
+			    seg(c, id), tail);
+}
+
+static int
+cmd_retention_get(struct ctl *c, char **a)
+{
+	return ctl_call(c, "GET", policy_path(c, a[0], ""), NULL, NULL);
+}
+
+static int
+cmd_retention_remove(struct ctl *c, char **a)
+{
+	return ctl_call(c, "DELETE", policy_path(c, a[0], ""), NULL,
+			arena_printf(&c->arena, "removed policy %s", a[0]));
+}
+
+static int
+cmd_retention_dry_run(struct ctl *c, char **a)
+{
+	return ctl_call(c, "POST", policy_path(c, a[0], "/dry-run"), NULL,
+			NULL);
+}
+
+static int
+cmd_retention_run(struct ctl *c, char **a)
+{
+	return ctl_call(c, "POST", policy_path(c, a[0], "/run"), NULL, NULL);
+}
+
 /* api METHOD PATH [JSON]: PATH under /api/v1. */
 static int
 cmd_api(struct ctl *c, char **a)
@@ -1254,6 +1444,24 @@ static const struct command commands[] = {
 	{ "quota set", "NS SIZE", 2, "", cmd_quota_set },
 	{ "quota clear", "NS", 1, "", cmd_quota_clear },
 	{ "quota recompute", "", 0, "--check", cmd_quota_recompute },
+	{ "immutable list", "REPO|--namespace NS", 1, "--namespace --limit",
+	  cmd_immutable_list },
+	{ "immutable add", "REPO|--namespace NS PATTERN", 2, "--namespace",
+	  cmd_immutable_add },
+	{ "immutable remove", "ID", 1, "", cmd_immutable_remove },
+	{ "retention add", "REPO|--namespace NS", 1,
+	  "--namespace --pattern --exclude --keep --older-than --disabled",
+	  cmd_retention_add },
+	{ "retention list", "REPO|--namespace NS", 1, "--namespace --limit",
+	  cmd_retention_list },
+	{ "retention get", "ID", 1, "", cmd_retention_get },
+	{ "retention update", "ID", 1,
+	  "--pattern --exclude --keep --older-than", cmd_retention_update },
+	{ "retention enable", "ID", 1, "", cmd_retention_enable },
+	{ "retention disable", "ID", 1, "", cmd_retention_disable },
+	{ "retention remove", "ID", 1, "", cmd_retention_remove },
+	{ "retention dry-run", "ID", 1, "", cmd_retention_dry_run },
+	{ "retention run", "ID", 1, "", cmd_retention_run },
 	{ "api", "METHOD PATH [JSON]", -1, "", cmd_api },
 };
 
@@ -1289,6 +1497,12 @@ opt_value(struct opts *o, const char *name, bool **flag)
 		V("--until", until),
 		V("--reason", reason),
 		V("--grace", grace),
+		V("--namespace", ns),
+		V("--pattern", pattern),
+		V("--exclude", exclude),
+		V("--keep", keep),
+		V("--older-than", older_than),
+		F("--disabled", disabled),
 		F("--jsonl", jsonl),
 		F("--admin", admin),
 		F("--no-admin", no_admin),
@@ -1441,6 +1655,22 @@ usage(FILE *f)
 		"revokes access tokens.\n"
 		"  repo delete: the repository, its tags and manifests "
 		"(its admins).\n"
+		"  REPO|--namespace NS: a policy for one repository, or for "
+		"every repository of\n"
+		"  namespace NS. immutable add: tags matching PATTERN (* any "
+		"run, ? one\n"
+		"  character: v*, release-*) can no longer move or be "
+		"deleted; immutable remove\n"
+		"  ID lifts the rule again (the scope's admins).\n"
+		"  retention add: tags matching --pattern (default *) but no "
+		"--exclude pattern\n"
+		"  (comma-separated) and no immutable rule; of those it keeps "
+		"the --keep most\n"
+		"  recent per repository and deletes the rest not updated for "
+		"--older-than days\n"
+		"  (one or both); --disabled: no scheduled runs. retention "
+		"dry-run ID lists\n"
+		"  what retention run ID would delete now.\n"
 		"  audit: --action X. or X* matches a prefix; --since and "
 		"--until take RFC 3339\n"
 		"  times (2026-01-31T00:00:00Z); audit export prints every "
@@ -1525,7 +1755,7 @@ run(struct ctl *c, int argc, char **argv)
 	pos = arena_alloc(&c->arena, sizeof(*pos) * (size_t)(argc - i + 1));
 	if ((ret = parse_args(c, cmd, argc - i, argv + i, pos, &npos)) != 0)
 		return ret;
-	want = cmd->nargs - (c->o.org ? 1 : 0);
+	want = cmd->nargs - (c->o.org || c->o.ns ? 1 : 0);
 	if (cmd->nargs >= 0 && npos != want)
 		return usage_error("usage: %s %s %s", progname, cmd->words,
 				   cmd->args);

@@ -52,6 +52,8 @@ static const struct http_error errors[E_ERROR_MAX] = {
 			     "is full" },
 	/* The detail, with the numbers, is the message (see route.c). */
 	[E_QUOTA_EXCEEDED] = { 403, "DENIED", "storage quota exceeded" },
+	/* The message names the tag and the rule (immutable_respond). */
+	[E_TAG_IMMUTABLE] = { 403, "DENIED", "tag is immutable" },
 };
 
 unsigned

@@ -34,6 +34,7 @@ enum reg_error {
 	E_BLOB_TOO_LARGE,	/* 413 SIZE_INVALID: past max_blob_size */
 	E_STORAGE_FULL,		/* 507: storage has no room (ENOSPC) */
 	E_QUOTA_EXCEEDED,	/* 403 DENIED: past the namespace's quota */
+	E_TAG_IMMUTABLE,	/* 403 DENIED: see registryd/immutable.h */
 	E_ERROR_MAX
 };
 

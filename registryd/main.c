@@ -9,8 +9,8 @@
  * The main thread only waits for signals (lib/daemon.c): SIGTERM/SIGINT
  * stop the server gracefully, SIGHUP rereads the reloadable settings and
  * the TLS files. Tick threads do the housekeeping: the purge of idle
- * uploads and the garbage collector (each with its own connection), and
- * the JWKS refresh.
+ * uploads, scheduled retention runs (retention.c) and the garbage
+ * collector (gc.c), each with its own connection, and the JWKS refresh.
  * Usage: registryd [-c file] [serve | migrate | check-config |
  *        gc [dry-run | status] | quota-recompute | quota-check]
  */
@@ -32,6 +32,7 @@
 #include "quota.h"
 #include "registryd.h"
 #include "regmetrics.h"
+#include "retention.h"
 #include "route.h"
 #include "sql.h"
 #include "storage.h"
@@ -41,7 +42,7 @@
 static const char *opt_database, *opt_auth_keys, *opt_foreign_allow;
 static const char *opt_foreign_deny, *opt_metrics_listen;
 static const char *opt_trusted_proxies;
-static long long opt_upload_ttl, opt_audit_queue;
+static long long opt_upload_ttl, opt_audit_queue, opt_retention_interval;
 static long long opt_gc_grace, opt_gc_interval, opt_gc_batch;
 static bool opt_auth_realm_insecure, opt_gc_enabled;
 static struct gc_config gc_cfg;
@@ -135,6 +136,10 @@ static const struct conf_key settings[] = {
 	{ "storage_min_free", CONF_UINT64, &reg.storage_min_free, "16777216", 0,
 	  4611686018427387904LL, false,
 	  "free storage bytes below which /readyz answers 503" },
+	{ "retention_interval", CONF_INT, &opt_retention_interval, "86400", 0,
+	  31536000, false,
+	  "seconds between scheduled runs of each retention policy; 0: this "
+	  "node runs none" },
 };
 #define NSETTINGS ((int)ARRAY_SIZE(settings))
 
@@ -330,6 +335,12 @@ tick_authz(struct db *db)
 	authz_tick();	/* throttles itself: a fetch at most every few s */
 }
 
+static void
+tick_retention(struct db *db)
+{
+	retention_tick(db, opt_retention_interval);
+}
+
 static int
 cmd_serve(char **args)
 {
@@ -341,6 +352,14 @@ cmd_serve(char **args)
 		  1000u * (unsigned)(opt_upload_ttl < 60 ? opt_upload_ttl : 60),
 		  true, NULL },
 		{ "jwks-refresh", tick_authz, 1000, false, NULL },
+		/* Due retention policies are looked for at least every
+		 * minute, every retention_interval when that is shorter. */
+		{ "retention", tick_retention,
+		  1000u * (unsigned)(opt_retention_interval > 0 &&
+					     opt_retention_interval < 60
+				     ? opt_retention_interval
+				     : 60),
+		  true, NULL },
 		{ "gc", tick_gc, 1000u * (unsigned)opt_gc_interval, true,
 		  NULL },
 	};

@@ -12,6 +12,7 @@
 #include "auditlog.h"
 #include "authz.h"
 #include "digest.h"
+#include "immutable.h"
 #include "manifest.h"
 #include "manifest_parse.h"
 #include "quota.h"
@@ -241,8 +242,9 @@ struct put_tx {
 	const struct manifest_info *mi;
 	const char *digest;
 	const struct refs *refs;
-	enum reg_error err;	/* why it rolled back: E_UNAVAILABLE or */
-	const char *detail;	/* E_MANIFEST_BLOB_UNKNOWN with this */
+	enum reg_error err;	/* why it rolled back: E_UNAVAILABLE, or */
+	const char *detail;	/* E_MANIFEST_BLOB_UNKNOWN or
+				 * E_TAG_IMMUTABLE with this */
 	const char *old;	/* the digest the tag pointed to, or NULL */
 };
 
@@ -312,7 +314,15 @@ move_tag(struct put_tx *tx, struct db *db, const char *repo)
 		if (PQntuples(res) == 1)
 			tx->old = tag_old_row_digest(res, 0);
 	}
-	return db_query(db, &tx->r->arena, Q_TAG_PUT, 3, p) == NULL ? -1 : 0;
+	if ((res = db_query(db, &tx->r->arena, Q_TAG_PUT, 3, p)) == NULL)
+		return -1;
+	if (PQntuples(res) == 0) {	/* an immutable tag, elsewhere */
+		tx->detail = immutable_refusal(db, &tx->r->arena, q->name,
+					       q->ref);
+		tx->err = tx->detail ? E_TAG_IMMUTABLE : E_UNAVAILABLE;
+		return -1;
+	}
+	return 0;
 }
 
 /* The transaction of a manifest PUT (db_tx); tx->old is set once it
@@ -417,7 +427,8 @@ manifest_put_end(struct http_req *r)
 	manifest_info_release(&mi);
 	return ret;
 out:
-	ret = reg_error_respond(r, e, why);
+	ret = e == E_TAG_IMMUTABLE ? immutable_respond(r, why)
+				   : reg_error_respond(r, e, why);
 	manifest_info_release(&mi);
 	return ret;
 }
@@ -427,6 +438,7 @@ struct delete_tx {
 	bool by_digest;
 	enum reg_error err;	/* why it rolled back */
 	const char *digest;	/* what was deleted */
+	const char *why;	/* E_TAG_IMMUTABLE: the refusal */
 };
 
 /* Deletes the manifest (by digest) or the tag, in one transaction. */
@@ -437,8 +449,14 @@ delete_tx(struct db *db, void *arg)
 	struct reg_req *q = tx->r->app;
 	const char *p[2] = { q->name, q->ref };
 	struct tag_row t;
+	enum reg_error e;
 	PGresult *res;
 
+	if ((e = immutable_delete_check(db, &tx->r->arena, q->name, q->ref,
+					tx->by_digest, &tx->why)) != E_NONE) {
+		tx->err = e;
+		return -1;
+	}
 	/* The manifest's blobs lose a reference: queue them for review. */
 	if (tx->by_digest && db_query(db, &tx->r->arena,
 				      Q_GC_QUEUE_MANIFEST_BLOBS, 2, p) == NULL)
@@ -465,7 +483,7 @@ manifest_delete(struct http_req *r)
 {
 	struct reg_req *q = r->app;
 	struct delete_tx tx = { r, is_digest_ref(q->ref), E_UNAVAILABLE,
-				NULL };
+				NULL, NULL };
 	enum reg_error e;
 	struct db *db;
 
@@ -473,11 +491,14 @@ manifest_delete(struct http_req *r)
 		return 0;
 	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || db_tx(db, delete_tx, &tx) < 0)
+	if ((db = reg_db(r)) == NULL || db_tx(db, delete_tx, &tx) < 0) {
+		if (tx.err == E_TAG_IMMUTABLE)
+			return immutable_respond(r, tx.why);
 		return reg_error_respond(r, tx.err,
 					 tx.err == E_MANIFEST_UNKNOWN
 						 ? q->ref
 						 : "database");
+	}
 	auditlog_add(r, tx.by_digest ? "registry.manifest.delete"
 				     : "registry.tag.delete",
 		     q->ref, tx.digest, NULL);

@@ -108,10 +108,20 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 	[Q_MANIFEST_DELETE] = { "manifest_delete",
 		"DELETE FROM manifests WHERE repository_id = " REPO
 		" AND digest = $2 RETURNING digest" },
+	/* No row when the tag points elsewhere and an immutable rule
+	 * (schema/0009_immutable.sql) matches it: ON CONFLICT holds the
+	 * tag's row lock while the rule is checked, so nothing moves it in
+	 * between. The rule lookup runs only on a move, on the rules'
+	 * index: a namespace without rules costs one empty probe. */
 	[Q_TAG_PUT] = { "tag_put",
 		"INSERT INTO tags (repository_id, name, digest) "
 		"VALUES ($1, $2, $3) ON CONFLICT (repository_id, name) "
-		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now()" },
+		"DO UPDATE SET digest = EXCLUDED.digest, updated_at = now() "
+		"WHERE tags.digest = EXCLUDED.digest OR NOT EXISTS "
+		"(SELECT 1 FROM repositories p JOIN immutable_rules r "
+		"ON r.namespace = split_part(p.name, '/', 1) "
+		"AND (r.repository IS NULL OR r.repository = p.name) "
+		"WHERE p.id = $1 AND $2 LIKE r.like_pattern) RETURNING 1" },
 	[Q_TAG_DELETE] = { "tag_delete",
 		"DELETE FROM tags WHERE repository_id = " REPO
 		" AND name = $2 RETURNING name, digest" },
@@ -244,6 +254,47 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"AND r.digest = b.digest)), 0) + CASE WHEN EXISTS "
 		"(SELECT 1 FROM manifests m WHERE m.repository_id = $3 "
 		"AND m.digest = $4) THEN 0 ELSE $5::bigint END)::bigint" },
+	/* Tag immutability (registryd/immutable.c): a repository's rules
+	 * are its own and its namespace's, repository rules named first. */
+	[Q_IMMUTABLE_RULE] = { "immutable_rule",
+		"SELECT $2::text, pattern FROM immutable_rules "
+		"WHERE namespace = split_part($1, '/', 1) "
+		"AND (repository IS NULL OR repository = $1) "
+		"AND $2 LIKE like_pattern "
+		"ORDER BY repository IS NULL, pattern LIMIT 1" },
+	/* A tag about to be deleted, locked, when a rule covers it. */
+	[Q_IMMUTABLE_TAG] = { "immutable_tag",
+		"SELECT t.name, r.pattern FROM tags t JOIN immutable_rules r "
+		"ON r.namespace = split_part($1, '/', 1) "
+		"AND (r.repository IS NULL OR r.repository = $1) "
+		"AND t.name LIKE r.like_pattern "
+		"WHERE t.repository_id = " REPO " AND t.name = $2 "
+		"ORDER BY r.repository IS NULL, r.pattern LIMIT 1 "
+		"FOR UPDATE OF t" },
+	/* An immutable tag pointing at manifest $2; after Q_MANIFEST_LOCK,
+	 * so that no tag can come to point at it before the delete. */
+	[Q_IMMUTABLE_DIGEST] = { "immutable_digest",
+		"SELECT t.name, r.pattern FROM immutable_rules r JOIN tags t "
+		"ON t.repository_id = " REPO " AND t.digest = $2 "
+		"AND t.name LIKE r.like_pattern "
+		"WHERE r.namespace = split_part($1, '/', 1) "
+		"AND (r.repository IS NULL OR r.repository = $1) "
+		"ORDER BY t.name, r.repository IS NULL, r.pattern LIMIT 1" },
+	/* A tag's insert or move takes a key share lock on its manifest:
+	 * this waits for those in flight and holds off new ones. */
+	[Q_MANIFEST_LOCK] = { "manifest_lock",
+		"SELECT 1 FROM manifests WHERE repository_id = " REPO
+		" AND digest = $2 FOR UPDATE" },
+	/* Scheduled retention (registryd/retention.c): one due policy,
+	 * locked for the run; another node's is skipped, not waited for. */
+	[Q_RETENTION_CLAIM] = { "retention_claim",
+		"SELECT id FROM retention_policies WHERE enabled "
+		"AND next_run_at <= now() ORDER BY next_run_at LIMIT 1 "
+		"FOR UPDATE SKIP LOCKED" },
+	/* At most 10000 tags a run; next run $2 seconds on. */
+	[Q_RETENTION_RUN] = { "retention_run",
+		"SELECT berth_retention_run($1::bigint, 10000, 'retention', "
+		"'', $2::double precision)::text" },
 };
 
 /* Q_REPO_ID, Q_REPO_ENSURE: SELECT id */
@@ -374,6 +425,21 @@ gc_json_row(const PGresult *res, int i)
 	return db_text(res, i, 0);
 }
 
+/* Q_IMMUTABLE_RULE, _TAG, _DIGEST: SELECT tag, pattern */
+void
+immutable_row_read(const PGresult *res, int i, struct immutable_row *m)
+{
+	m->tag = db_text(res, i, 0);
+	m->pattern = db_text(res, i, 1);
+}
+
+/* Q_RETENTION_CLAIM: SELECT id */
+const char *
+retention_claim_row_id(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
+}
+
 char *
 sql_array(struct arena *a, char *const *items, size_t n)
 {
@@ -410,4 +476,11 @@ int64_t
 quota_needed_row(const PGresult *res, int i)
 {
 	return db_int64(res, i, 0);
+}
+
+/* Q_RETENTION_RUN: SELECT berth_retention_run(...) */
+const char *
+retention_run_row_result(const PGresult *res, int i)
+{
+	return db_text(res, i, 0);
 }

@@ -68,6 +68,12 @@ enum stmt {
 	Q_GC_REPORT,
 	Q_QUOTA_LOCK,
 	Q_QUOTA_NEEDED,
+	Q_IMMUTABLE_RULE,
+	Q_IMMUTABLE_TAG,
+	Q_IMMUTABLE_DIGEST,
+	Q_MANIFEST_LOCK,
+	Q_RETENTION_CLAIM,
+	Q_RETENTION_RUN,
 	Q_COUNT
 };
 
@@ -173,5 +179,17 @@ struct quota_row {
 void quota_row_read(const PGresult *res, int i, struct quota_row *q);
 /* Q_QUOTA_NEEDED: the bytes a manifest PUT would add to its namespace. */
 int64_t quota_needed_row(const PGresult *res, int i);
+/* Q_IMMUTABLE_RULE, Q_IMMUTABLE_TAG, Q_IMMUTABLE_DIGEST: an immutable tag
+ * and the pattern of the rule that makes it so. */
+struct immutable_row {
+	const char *tag;
+	const char *pattern;
+};
+void immutable_row_read(const PGresult *res, int i, struct immutable_row *m);
+
+/* Q_RETENTION_CLAIM: the id of a due policy, now locked. */
+const char *retention_claim_row_id(const PGresult *res, int i);
+/* Q_RETENTION_RUN: berth_retention_run's JSON, NULL: the policy went. */
+const char *retention_run_row_result(const PGresult *res, int i);
 
 #endif

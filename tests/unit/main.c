@@ -43,6 +43,7 @@ static const struct {
 	{ "authsql", test_authsql },
 	{ "bytesize", test_bytesize },
 	{ "quota", test_quota },
+	{ "tagglob", test_tagglob },
 };
 
 char *

@@ -54,5 +54,6 @@ void test_scope(void);
 void test_authsql(void);
 void test_bytesize(void);
 void test_quota(void);
+void test_tagglob(void);
 
 #endif

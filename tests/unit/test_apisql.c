@@ -109,10 +109,31 @@ test_repos(void)
 	PQclear(res);
 }
 
+static void
+test_policies(void)
+{
+	static const char *const ns[] = { "acme", NULL, "v*" };
+	static const char *const repo[] = { "acme", "acme/app", "*" };
+	PGresult *res = result_of(3, 1, ns);
+	struct apisql_scope s;
+
+	CHECK(apisql_scope_read(res, &s));
+	CHECK(!strcmp(s.ns, "acme") && s.repo == NULL);
+	CHECK(!strcmp(s.pattern, "v*"));
+	PQclear(res);
+	res = result_of(3, 1, repo);
+	CHECK(apisql_scope_read(res, &s) && !strcmp(s.repo, "acme/app"));
+	PQclear(res);
+	res = result_of(3, 0, NULL);
+	CHECK(!apisql_scope_read(res, &s));
+	PQclear(res);
+}
+
 void
 test_apisql(void)
 {
 	test_users();
 	test_orgs();
 	test_repos();
+	test_policies();
 }

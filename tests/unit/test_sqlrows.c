@@ -148,6 +148,19 @@ array_literals(void)
 	arena_release(&a);
 }
 
+static void
+immutable_rows(void)
+{
+	const char *cells[2] = { "v1", "v*" };
+	struct immutable_row m;
+	PGresult *res;
+
+	CHECK((res = row_of(2, cells)) != NULL);
+	immutable_row_read(res, 0, &m);
+	CHECK(!strcmp(m.tag, "v1") && !strcmp(m.pattern, "v*"));
+	PQclear(res);
+}
+
 void
 test_sqlrows(void)
 {
@@ -157,4 +170,5 @@ test_sqlrows(void)
 	upload_rows();
 	referrer_rows();
 	one_column_rows();
+	immutable_rows();
 }
