@@ -366,6 +366,7 @@ extra_start "$W/gc1" REGISTRYD_GC_GRACE=60 REGISTRYD_GC_INTERVAL=1 REGISTRYD_GC_
 P1=$EXTRA_PID PORT1=$EXTRA_PORT
 extra_start "$W/gc2" REGISTRYD_GC_GRACE=60 REGISTRYD_GC_INTERVAL=1 REGISTRYD_GC_BATCH=5 ||
 	not_ok "start collector node 2" "see $W/gc2/log"
+P2=$EXTRA_PID
 sql "INSERT INTO repositories (name) VALUES ('t-gc/many')" >/dev/null
 MANY=$(repo_id t-gc/many)
 for i in $(seq 1 1000); do
@@ -409,14 +410,53 @@ check "a node's metrics count the blobs it deleted" test "${n1:-0}" -gt 0
 check "... and the bytes it freed" grep -q '^berth_gc_freed_bytes_total [1-9]' "$BODY"
 check "... and show the queues" grep -q '^berth_gc_queue_length{queue="manifest"} [0-9]' "$BODY"
 
+# --- SIGTERM stays prompt while a collection runs ------------------------------
+# 3000 due links collected one per transaction take seconds; a SIGTERM
+# in the middle stops the node within one round.
+sql "INSERT INTO repositories (name) VALUES ('t-gc/slow')" >/dev/null
+SLOW=$(repo_id t-gc/slow)
+{
+	echo "BEGIN;"
+	for i in $(seq 1 3000); do
+		printf "INSERT INTO blobs (digest, size) VALUES ('sha256:%064x', 20);\n" "$((900000 + i))"
+	done
+	echo "INSERT INTO repository_blobs (repository_id, digest)
+	      SELECT $SLOW, digest FROM blobs WHERE digest LIKE 'sha256:0000000000%' AND size = 20
+	        AND NOT EXISTS (SELECT 1 FROM repository_blobs rb WHERE rb.digest = blobs.digest);
+	      INSERT INTO gc_repo_blob_reviews (repository_id, digest, queued_at)
+	      SELECT $SLOW, digest, now() - interval '1 hour' FROM repository_blobs
+	      WHERE repository_id = $SLOW;
+	      COMMIT;"
+} >"$W/slow.sql"
+psql -X -q -v ON_ERROR_STOP=1 -f "$W/slow.sql" >/dev/null ||
+	not_ok "insert 3000 unreferenced links" "psql failed"
+extra_start "$W/slow" REGISTRYD_GC_GRACE=60 REGISTRYD_GC_INTERVAL=1 REGISTRYD_GC_BATCH=1 ||
+	not_ok "start a collector with batches of 1" "see $W/slow/log"
+for ((i = 0; i < 100; i++)); do
+	[ "$(sql "SELECT count(*) < 2900 FROM repository_blobs WHERE repository_id = $SLOW")" = t ] && break
+	sleep 0.1
+done
+t0=$(date +%s%N)
+extra_stop
+code=$?
+ms=$((($(date +%s%N) - t0) / 1000000))
+expect_eq "a node stopped in the middle of a collection exits 0" 0 "$code"
+check "... within 2 s of SIGTERM (took ${ms} ms)" test "$ms" -lt 2000
+check "... leaving the rest for later (it was mid-collection)" \
+	test "$(sql "SELECT count(*) FROM repository_blobs WHERE repository_id = $SLOW")" -gt 0
+sql "DELETE FROM repositories WHERE id = $SLOW" >/dev/null
+gc
+expect_eq "... and a collection finishes it" 0 \
+	"$(sql "SELECT count(*) FROM blobs WHERE digest LIKE 'sha256:0000000000%' AND size = 20")"
+
 # --- a loop of pushes, deletes and collections, with real clients -----------
 # Three clients push images sharing a base layer and delete older tags
 # and manifests while both nodes collect with a 2 s grace; afterwards
 # every committed manifest must be pullable, every blob row must have its
 # bytes, and nothing may be left that a collection would keep forever.
 sql "UPDATE gc_nodes SET grace_seconds = 2" >/dev/null
-kill -TERM "$P1" "$EXTRA_PID"
-wait "$P1" "$EXTRA_PID"
+kill -TERM "$P1" "$P2"
+wait "$P1" "$P2"
 extra_start "$W/gc1b" REGISTRYD_GC_GRACE=2 REGISTRYD_GC_INTERVAL=1 REGISTRYD_GC_BATCH=50 ||
 	not_ok "restart collector node 1 with a 2 s grace" "see $W/gc1b/log"
 P1=$EXTRA_PID
