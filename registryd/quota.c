@@ -23,30 +23,6 @@ quota_namespace(struct arena *a, const char *name)
 	return slash ? arena_strndup(a, name, (size_t)(slash - name)) : name;
 }
 
-/* "{a,b,c}": a Postgres array literal of validated digests. */
-static const char *
-blob_array(struct arena *a, char *const *digests, size_t n)
-{
-	size_t len = 3;
-	char *s, *w;
-
-	for (size_t i = 0; i < n; i++)
-		len += strlen(digests[i]) + 1;
-	w = s = arena_alloc(a, len);
-	*w++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		size_t l = strlen(digests[i]);
-
-		if (i)
-			*w++ = ',';
-		memcpy(w, digests[i], l);
-		w += l;
-	}
-	*w++ = '}';
-	*w = '\0';
-	return s;
-}
-
 /* The message of a refusal: clients show it to the one who pushed. */
 static const char *
 refusal(struct arena *a, const char *ns, const struct quota_row *q,
@@ -82,7 +58,7 @@ quota_check(struct db *db, struct arena *a, const struct quota_push *p,
 		return 0;	/* no limit */
 	quota_row_read(res, 0, &q);
 	snprintf(size, sizeof(size), "%zu", p->size);
-	np[1] = blob_array(a, p->blobs, p->n_blobs);
+	np[1] = sql_array(a, p->blobs, p->n_blobs);
 	np[4] = size;
 	if ((res = db_query(db, a, Q_QUOTA_NEEDED, 5, np)) == NULL)
 		return -1;
