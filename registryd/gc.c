@@ -241,6 +241,103 @@ gc_collect(struct db *db, const struct gc_config *cfg, struct gc_totals *t,
 	return 0;
 }
 
+#define SWEEP_BATCH 500
+
+/* A sweep in progress: a batch of digests found in storage. */
+struct sweep {
+	struct db *db;
+	struct arena a;		/* the batch's strings, and its results */
+	char *digests[SWEEP_BATCH];
+	int64_t sizes[SWEEP_BATCH];
+	size_t n;
+	int64_t queued;
+	bool failed;
+};
+
+/* The size storage reported for digest d of the batch. */
+static int64_t
+sweep_size(const struct sweep *s, const char *d)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->digests[i], d))
+			return s->sizes[i];
+	return 0;
+}
+
+/* Queues the batch's files that have no row. */
+static void
+sweep_flush(struct sweep *s)
+{
+	const char *p[2] = { NULL, NULL };
+	char size[24];
+	PGresult *res, *q;
+
+	if (s->n == 0 || s->failed)
+		goto out;
+	p[0] = sql_array(&s->a, s->digests, s->n);
+	if ((res = db_query(s->db, &s->a, Q_GC_SWEEP_MISSING, 1, p)) == NULL) {
+		s->failed = true;
+		goto out;
+	}
+	for (int i = 0; i < PQntuples(res) && !s->failed; i++) {
+		p[0] = missing_row_digest(res, i);
+		snprintf(size, sizeof(size), "%" PRId64, sweep_size(s, p[0]));
+		p[1] = size;
+		if ((q = db_query(s->db, &s->a, Q_GC_ORPHAN, 2, p)) == NULL)
+			s->failed = true;
+		else if (gc_bool_row(q, 0))
+			s->queued++;
+	}
+out:
+	arena_release(&s->a);
+	arena_init(&s->a);
+	s->n = 0;
+}
+
+static void
+sweep_one(const char *digest, uint64_t size, void *arg)
+{
+	struct sweep *s = arg;
+	enum digest_alg alg;
+
+	if (s->failed || digest_parse(digest, &alg) != DIGEST_OK)
+		return;		/* not a blob's name: not ours to remove */
+	s->digests[s->n] = arena_strdup(&s->a, digest);
+	s->sizes[s->n++] = (int64_t)size;
+	if (s->n == SWEEP_BATCH)
+		sweep_flush(s);
+}
+
+int
+gc_sweep(struct db *db, const struct gc_config *cfg, struct gc_totals *t)
+{
+	struct sweep *s;
+	PGresult *res;
+	bool taken;
+
+	if ((res = db_exec(db, Q_GC_SWEEP_LOCK, 0, NULL)) == NULL)
+		return -1;
+	taken = gc_bool_row(res, 0);
+	PQclear(res);
+	if (!taken)
+		return 0;	/* another node is sweeping */
+	s = xcalloc(1, sizeof(*s));
+	s->db = db;
+	arena_init(&s->a);
+	storage_blob_each_old(cfg->grace, sweep_one, s);
+	sweep_flush(s);
+	arena_release(&s->a);
+	t->orphans += s->queued;
+	if (s->queued > 0)
+		log_info("gc: %lld blob files with no row queued for removal",
+			 (long long)s->queued);
+	taken = !s->failed;
+	free(s);
+	if ((res = db_exec(db, Q_GC_SWEEP_UNLOCK, 0, NULL)) != NULL)
+		PQclear(res);
+	return taken ? 0 : -1;
+}
+
 /* Sets a gauge sample to v. */
 static void
 gauge_set(struct metric *m, int i, int64_t v)
@@ -309,7 +406,8 @@ gc_report(struct db *db, const struct gc_config *cfg, bool dry_run)
 char *
 gc_totals_json(const struct gc_totals *t)
 {
-	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "reviewed",
+	json_t *o = json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			      "orphans", (json_int_t)t->orphans, "reviewed",
 			      (json_int_t)t->reviewed, "manifests",
 			      (json_int_t)t->manifests, "blob_links",
 			      (json_int_t)t->links, "blobs",

@@ -27,6 +27,7 @@ struct gc_totals {
 	int64_t blobs;		/* blob rows deleted */
 	int64_t removed;	/* blobs whose bytes left storage */
 	int64_t bytes;		/* bytes freed in storage */
+	int64_t orphans;	/* files with no row, queued by a sweep */
 };
 
 /* Registers the gc metric families; once, before serving. */
@@ -40,6 +41,16 @@ void gc_metrics_register(void);
  */
 int gc_collect(struct db *db, const struct gc_config *cfg,
 	       struct gc_totals *t, bool (*stop)(void)) MUST_CHECK;
+
+/*
+ * Sweeps storage for blob files older than the grace that no blob row
+ * stands on (a crash between rename and COMMIT) and queues them for
+ * removal, which gc_collect then does; counts them in t->orphans. Only
+ * one node sweeps at a time: 0 without sweeping when another does. -1
+ * (logged) when the database failed.
+ */
+int gc_sweep(struct db *db, const struct gc_config *cfg,
+	     struct gc_totals *t) MUST_CHECK;
 
 /* Adds t to this node's row in gc_nodes and refreshes the queue gauges;
  * failures are logged. */

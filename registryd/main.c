@@ -12,7 +12,7 @@
  * uploads, scheduled retention runs (retention.c) and the garbage
  * collector (gc.c), each with its own connection, and the JWKS refresh.
  * Usage: registryd [-c file] [serve | migrate | check-config |
- *        gc [dry-run | status] | quota-recompute | quota-check]
+ *        gc [sweep | dry-run | status] | quota-recompute | quota-check]
  */
 #include <errno.h>
 #include <stdio.h>
@@ -44,6 +44,7 @@ static const char *opt_foreign_deny, *opt_metrics_listen;
 static const char *opt_trusted_proxies;
 static long long opt_upload_ttl, opt_audit_queue, opt_retention_interval;
 static long long opt_gc_grace, opt_gc_interval, opt_gc_batch;
+static long long opt_gc_sweep_interval;
 static bool opt_auth_realm_insecure, opt_gc_enabled;
 static struct gc_config gc_cfg;
 static char gc_node[300];
@@ -133,6 +134,10 @@ static const struct conf_key settings[] = {
 	  "seconds between collections when the last found nothing to do" },
 	{ "gc_batch", CONF_INT, &opt_gc_batch, "1000", 1, 100000, false,
 	  "reviews (or blob removals) per collector transaction" },
+	{ "gc_sweep_interval", CONF_INT, &opt_gc_sweep_interval, "86400", 0,
+	  31536000, false,
+	  "seconds between sweeps of storage for blob files no row stands "
+	  "on; 0: never" },
 	{ "storage_min_free", CONF_UINT64, &reg.storage_min_free, "16777216", 0,
 	  4611686018427387904LL, false,
 	  "free storage bytes below which /readyz answers 503" },
@@ -313,11 +318,32 @@ tick_purge(struct db *db)
 }
 
 /* A collection, then its record; the next starts gc_interval later. */
+/* Whether a sweep is due: the first gc_sweep_interval after the start,
+ * then every gc_sweep_interval (the collector's thread only). */
+static bool
+sweep_due(void)
+{
+	static uint64_t next;
+	uint64_t now = util_now_ns();
+	uint64_t every = (uint64_t)opt_gc_sweep_interval * 1000000000u;
+
+	if (opt_gc_sweep_interval == 0)
+		return false;
+	if (next == 0)
+		next = now + every;
+	if (now < next)
+		return false;
+	next = now + every;
+	return true;
+}
+
 static void
 tick_gc(struct db *db)
 {
 	struct gc_totals t = { 0 };
 
+	if (sweep_due() && gc_sweep(db, &gc_cfg, &t) < 0)
+		db_rollback(db);
 	if (gc_collect(db, &gc_cfg, &t, daemon_stopping) < 0)
 		db_rollback(db);
 	gc_record(db, &gc_cfg, &t);
@@ -409,32 +435,35 @@ print_json(char *doc)
 }
 
 /* `registryd gc`: a collection in the foreground, what it did on stdout;
- * `gc dry-run`: what one would remove; `gc status`: the queues. */
+ * `gc sweep`: a sweep of storage first; `gc dry-run`: what one would
+ * remove; `gc status`: the queues. */
 static int
 cmd_gc(char **args)
 {
 	const char *what = args[0] ? args[0] : "run";
+	bool collect = !strcmp(what, "run") || !strcmp(what, "sweep");
 	struct gc_totals t = { 0 };
 	struct db *db;
 	int ret = 1;
 
-	if (strcmp(what, "run") && strcmp(what, "dry-run") &&
-	    strcmp(what, "status")) {
-		fprintf(stderr, "registryd: gc %s: expected run, dry-run or "
-			"status\n", what);
+	if (!collect && strcmp(what, "dry-run") && strcmp(what, "status")) {
+		fprintf(stderr, "registryd: gc %s: expected run, sweep, "
+			"dry-run or status\n", what);
 		return 2;
 	}
 	if (migrate_verify(opt_database) < 0 ||
-	    (!strcmp(what, "run") && storage_init(reg.storage_root) < 0))
+	    (collect && storage_init(reg.storage_root) < 0))
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
 	if ((db = db_thread()) == NULL)
 		goto out;
-	if (strcmp(what, "run") != 0) {
+	if (!collect) {
 		ret = print_json(gc_report(db, &gc_cfg, !strcmp(what,
 								"dry-run")));
 		goto out;
 	}
+	if (!strcmp(what, "sweep") && gc_sweep(db, &gc_cfg, &t) < 0)
+		goto out;
 	ret = gc_collect(db, &gc_cfg, &t, NULL) < 0 ? 1 : 0;
 	gc_record(db, &gc_cfg, &t);
 	if (print_json(gc_totals_json(&t)) != 0)
@@ -465,8 +494,9 @@ static const struct daemon_command commands[] = {
 	  "apply the pending schema migrations, then exit" },
 	{ "check-config", NULL, 0, cmd_check_config,
 	  "check the settings and the files they name, then exit" },
-	{ "gc", "[run|dry-run|status]", 0, cmd_gc,
-	  "collect garbage now (or report what would go, or the queues)" },
+	{ "gc", "[run|sweep|dry-run|status]", 0, cmd_gc,
+	  "collect garbage now (sweep: storage's files with no row too; or "
+	  "report what would go, or the queues)" },
 	{ "quota-recompute", NULL, 0, cmd_quota_recompute,
 	  "recompute namespaces' storage usage, fix what differs, then exit" },
 	{ "quota-check", NULL, 0, cmd_quota_check,

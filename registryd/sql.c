@@ -238,6 +238,17 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"SELECT berth_gc_status($1, $2)::text" },
 	[Q_GC_REPORT] = { "gc_report",
 		"SELECT berth_gc_report($1)::text" },
+	/* One node sweeps storage at a time: a session lock, held over the
+	 * walk (the key is "berth.gc.sweep" hashed). */
+	[Q_GC_SWEEP_LOCK] = { "gc_sweep_lock",
+		"SELECT pg_try_advisory_lock(hashtext('berth.gc.sweep'))" },
+	[Q_GC_SWEEP_UNLOCK] = { "gc_sweep_unlock",
+		"SELECT pg_advisory_unlock(hashtext('berth.gc.sweep'))" },
+	[Q_GC_SWEEP_MISSING] = { "gc_sweep_missing",
+		"SELECT d FROM unnest($1::text[]) AS d WHERE NOT EXISTS "
+		"(SELECT 1 FROM blobs b WHERE b.digest = d)" },
+	[Q_GC_ORPHAN] = { "gc_orphan",
+		"SELECT berth_gc_orphan($1, $2::bigint)" },
 	/* Namespace $1's limit and usage, its usage row locked until the
 	 * PUT commits; no row, and no lock, without a limit. The triggers of
 	 * schema/0010_quota.sql lock the same row, so usage is final. */
@@ -416,6 +427,13 @@ gc_deletion_row_read(const PGresult *res, int i, struct gc_deletion_row *d)
 {
 	d->digest = db_text(res, i, 0);
 	d->size = db_int64(res, i, 1);
+}
+
+/* Q_GC_SWEEP_LOCK, Q_GC_ORPHAN: SELECT boolean */
+bool
+gc_bool_row(const PGresult *res, int i)
+{
+	return db_bool(res, i, 0);
 }
 
 /* Q_GC_STATUS, Q_GC_REPORT: SELECT berth_gc_...()::text */

@@ -74,6 +74,10 @@ enum stmt {
 	Q_MANIFEST_LOCK,
 	Q_RETENTION_CLAIM,
 	Q_RETENTION_RUN,
+	Q_GC_SWEEP_LOCK,
+	Q_GC_SWEEP_UNLOCK,
+	Q_GC_SWEEP_MISSING,
+	Q_GC_ORPHAN,
 	Q_COUNT
 };
 
@@ -121,7 +125,8 @@ struct manifest_row {
 void manifest_row_read(const PGresult *res, int i, bool head,
 		       struct manifest_row *m);
 
-/* Q_MANIFEST_MISSING_BLOBS, _CHILDREN: a digest the repository lacks. */
+/* Q_MANIFEST_MISSING_BLOBS, _CHILDREN: a digest the repository lacks;
+ * Q_GC_SWEEP_MISSING: a digest with no blob row. */
 const char *missing_row_digest(const PGresult *res, int i);
 
 /* Q_MANIFEST_DELETE: the deleted manifest's digest. */
@@ -164,6 +169,10 @@ struct gc_deletion_row {
 };
 void gc_deletion_row_read(const PGresult *res, int i,
 			  struct gc_deletion_row *d);
+
+/* Q_GC_SWEEP_LOCK: whether this session took the sweep's lock;
+ * Q_GC_ORPHAN: whether the file was queued for removal. */
+bool gc_bool_row(const PGresult *res, int i);
 
 /* Q_GC_STATUS, Q_GC_REPORT: a JSON object. */
 const char *gc_json_row(const PGresult *res, int i);

@@ -273,6 +273,61 @@ storage_upload_each_old(long long age, void (*fn)(const char *id, void *arg),
 	closedir(d);
 }
 
+/* The files of one blobs/<alg>/<xx> directory (see storage_blob_each_old). */
+static void
+blob_dir_each_old(const char *dir, const char *alg, long long age,
+		  void (*fn)(const char *, uint64_t, void *), void *arg)
+{
+	char digest[DIGEST_MAX];
+	struct dirent *de;
+	struct stat st;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' ||
+		    fstatat(dirfd(d), de->d_name, &st, 0) < 0 ||
+		    !S_ISREG(st.st_mode) || now - st.st_mtime < age)
+			continue;
+		if ((size_t)snprintf(digest, sizeof(digest), "%s:%s", alg,
+				     de->d_name) >= sizeof(digest))
+			continue;
+		fn(digest, (uint64_t)st.st_size, arg);
+	}
+	closedir(d);
+}
+
+void
+storage_blob_each_old(long long age,
+		      void (*fn)(const char *digest, uint64_t size, void *arg),
+		      void *arg)
+{
+	char path[PATH_MAX / 2], sub[PATH_MAX];
+	struct dirent *alg, *pre;
+	DIR *top, *d;
+
+	snprintf(path, sizeof(path), "%s/blobs", root);
+	if ((top = opendir(path)) == NULL)
+		return;
+	while ((alg = readdir(top)) != NULL) {
+		if (alg->d_name[0] == '.' || strlen(alg->d_name) > 16)
+			continue;
+		snprintf(path, sizeof(path), "%s/blobs/%s", root, alg->d_name);
+		if ((d = opendir(path)) == NULL)
+			continue;
+		while ((pre = readdir(d)) != NULL) {
+			if (strlen(pre->d_name) != 2)
+				continue;
+			snprintf(sub, sizeof(sub), "%s/%s", path, pre->d_name);
+			blob_dir_each_old(sub, alg->d_name, age, fn, arg);
+		}
+		closedir(d);
+	}
+	closedir(top);
+}
+
 bool
 storage_full_errno(int err)
 {

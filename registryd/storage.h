@@ -56,6 +56,16 @@ void storage_upload_each_old(long long age, void (*fn)(const char *id,
 							 void *arg),
 			     void *arg);
 
+/*
+ * Calls fn for each blob file last written more than age seconds ago,
+ * with its digest (not yet validated: the caller checks it) and size: the
+ * collector's sweep for files no row stands on.
+ */
+void storage_blob_each_old(long long age,
+			   void (*fn)(const char *digest, uint64_t size,
+				      void *arg),
+			   void *arg);
+
 /* Removes an upload file; a missing one is not an error. */
 void storage_upload_remove(const char *id);
 

@@ -344,6 +344,54 @@ wait "$BG"
 expect_eq "mounting a blob no repository links opens a session instead (202)" 202 "$(cat "$W/mount.status")"
 sess "COMMIT;"
 expect_eq "... and links nothing" 0 "$(sql "SELECT count(*) FROM repository_blobs WHERE digest = '$MT'")"
+# --- the sweep: blob files no row stands on -------------------------------------
+# A crash between the rename into place and the COMMIT leaves a file with
+# no row. A sweep queues those older than the grace for removal; a file a
+# push is committing right now (its row not yet committed) is waited for
+# and kept.
+orphan() {	# orphan NAME AGE: a blob file with no row; sets ORPHAN
+	rand_blob "$W/$1" 3000
+	ORPHAN=$(sha256_of "$W/$1")
+	mkdir -p "$(dirname "$(blob_path "$ORPHAN")")"
+	cp "$W/$1" "$(blob_path "$ORPHAN")"
+	touch -d "$2" "$(blob_path "$ORPHAN")"
+}
+orphan old '2 days ago'
+OLD=$ORPHAN
+orphan fresh now
+FRESH=$ORPHAN
+rand_blob "$W/kept" 3000
+blob_push "$REG" t-gc/sweep "$W/kept" || not_ok "a stored blob pushed" "status $STATUS"
+KEPT=$DIGEST
+touch -d '2 days ago' "$(blob_path "$KEPT")"
+mkdir -p "$STORAGE/blobs/sha256/00"
+: >"$STORAGE/blobs/sha256/00/not-a-digest"
+touch -d '2 days ago' "$STORAGE/blobs/sha256/00/not-a-digest"
+gc REGISTRYD_GC_GRACE=3600 sweep
+expect_eq "registryd gc sweep: exit 0" 0 "$GC_RC"
+expect_eq "a sweep finds the one old file with no row" 1 "$(gcv orphans)"
+check "... and its bytes are removed" test ! -e "$(blob_path "$OLD")"
+check "a file with no row, younger than the grace, stays" test -e "$(blob_path "$FRESH")"
+check "an old file with its row stays" test -e "$(blob_path "$KEPT")"
+expect_status "... and is still served" 200 GET "$REG/v2/t-gc/sweep/blobs/$KEPT"
+check "a file whose name is no digest is left alone" test -e "$STORAGE/blobs/sha256/00/not-a-digest"
+rm -f "$STORAGE/blobs/sha256/00/not-a-digest" "$(blob_path "$FRESH")"
+
+orphan racing '2 days ago'
+RACING=$ORPHAN
+sess "BEGIN; INSERT INTO blobs (digest, size) VALUES ('$RACING', 3000);"
+env REGISTRYD_DATABASE="$DBINFO" REGISTRYD_STORAGE="$STORAGE" REGISTRYD_GC_GRACE=3600 \
+	REGISTRYD_LOG_LEVEL=warn "$BUILD/registryd" gc sweep >"$W/sweep.json" 2>&1 &
+BG=$!
+check "a sweep waits for a push committing the file it found" still_running "$BG"
+sess "COMMIT;"
+wait "$BG"
+expect_eq "... then leaves the file to the push" 0 "$(jq .orphans "$W/sweep.json")"
+check "... whose bytes stay" test -e "$(blob_path "$RACING")"
+sql "DELETE FROM blobs WHERE digest = '$RACING'" >/dev/null
+gc REGISTRYD_GC_GRACE=3600 sweep
+expect_eq "once its row is gone, the next sweep takes it" 1 "$(gcv orphans)"
+check "... and removes it" test ! -e "$(blob_path "$RACING")"
 echo '\q' >&"${SESS[1]}"
 wait "$SESS_PID" 2>/dev/null
 
