@@ -266,6 +266,9 @@ int apipolicy_scope_check(struct api *c, int need, struct api_scope *s);
 int apipolicy_id(struct api *c, int i, const char *what, const char **id);
 /* A required tag pattern in body field key (tagglob.h): 400 when bad. */
 int apipolicy_pattern(struct api *c, const char *key, const char **out);
+/* GET of a list of rules or policies (stmt) in the scope of ?namespace=
+ * or ?repository=, for its readers: a page of api_list. */
+int apipolicy_list(struct api *c, int stmt);
 
 /*
  * Tokens (apitoken.c) of owner, a user (personal) or a service account,

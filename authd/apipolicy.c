@@ -115,9 +115,8 @@ apipolicy_pattern(struct api *c, const char *key, const char **out)
 	return 0;
 }
 
-/* GET /immutable-rules?namespace=NS or ?repository=REPO: readers. */
-static int
-immutable_list(struct api *c)
+int
+apipolicy_list(struct api *c, int stmt)
 {
 	struct api_scope s;
 	const char *p[4];
@@ -127,7 +126,14 @@ immutable_list(struct api *c)
 	p[0] = s.ns;
 	p[1] = s.repo;
 	p[2] = api_after(c);
-	return api_list(c, API_IMMUTABLE_LIST, 4, p);
+	return api_list(c, stmt, 4, p);
+}
+
+/* GET /immutable-rules?namespace=NS or ?repository=REPO: readers. */
+static int
+immutable_list(struct api *c)
+{
+	return apipolicy_list(c, API_IMMUTABLE_LIST);
 }
 
 /* POST /immutable-rules {namespace | repository, pattern}: admins. */

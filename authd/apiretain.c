@@ -100,15 +100,7 @@ policy_fields(struct api *c, const char **p)
 static int
 retention_list(struct api *c)
 {
-	struct api_scope s;
-	const char *p[4];
-
-	if (apipolicy_scope(c, false, 1, &s) < 0)
-		return -1;
-	p[0] = s.ns;
-	p[1] = s.repo;
-	p[2] = api_after(c);
-	return api_list(c, API_RETENTION_LIST, 4, p);
+	return apipolicy_list(c, API_RETENTION_LIST);
 }
 
 /* POST /retention-policies {namespace | repository, pattern?, exclude?,

@@ -204,10 +204,11 @@ cat >>"$BERTH_RUN/node4/conf" <<EOF
 auth_realm = $AUTHD/token
 auth_jwks_url = $AUTHD/jwks
 EOF
-# The shared nodes collect no garbage: t_gc runs its own collectors, and
-# its step-by-step races must not meet one of theirs.
+# The shared nodes collect no garbage and run no retention schedule:
+# t_gc and t_retention run their own nodes for those, and their races
+# must not meet one of the shared nodes' runs.
 for n in 1 2 4; do
-	echo "gc = false" >>"$BERTH_RUN/node$n/conf"
+	printf 'gc = false\nretention_interval = 0\n' >>"$BERTH_RUN/node$n/conf"
 done
 echo authd >"$BERTH_RUN/node3/bin"
 cat >"$BERTH_RUN/node3/conf" <<EOF
