@@ -338,6 +338,25 @@ db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
 	return ret;
 }
 
+static bool
+db_aborted_by_peer(const struct db *db)
+{
+	return strcmp(db->sqlstate, "40P01") == 0 ||
+	       strcmp(db->sqlstate, "40001") == 0;
+}
+
+int
+db_tx_rerun(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
+{
+	int ret, tries = 0;
+
+	while ((ret = db_tx(db, fn, arg)) < 0 && db_aborted_by_peer(db) &&
+	       ++tries < 3)
+		log_info("transaction aborted (%s), running it again",
+			 db->sqlstate);
+	return ret;
+}
+
 void
 db_rollback(struct db *db)
 {

@@ -94,6 +94,15 @@ long long db_changed(const PGresult *res);
 int db_tx(struct db *db, int (*fn)(struct db *db, void *arg), void *arg)
 	MUST_CHECK;
 
+/*
+ * db_tx for a fn that can run again from the start: a transaction that
+ * PostgreSQL aborted as a deadlock victim or a serialization failure is
+ * run again, up to three times in all, so that concurrent clients are
+ * told 503 only when the database is really unavailable.
+ */
+int db_tx_rerun(struct db *db, int (*fn)(struct db *db, void *arg),
+		void *arg) MUST_CHECK;
+
 /* Runs one SQL command without parameters (BEGIN, COMMIT, ...). */
 int db_command(struct db *db, const char *sql) MUST_CHECK;
 

@@ -158,7 +158,7 @@ blob_delete(struct http_req *r)
 		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || db_tx(db, unlink_tx, &tx) < 0)
+	if ((db = reg_db(r)) == NULL || db_tx_rerun(db, unlink_tx, &tx) < 0)
 		return reg_error_respond(r, tx.err, tx.err == E_BLOB_UNKNOWN
 							    ? q->ref
 							    : "database");

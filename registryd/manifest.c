@@ -337,6 +337,9 @@ put_tx(struct db *db, void *arg)
 	char repo[24];
 	int64_t repo_id;
 
+	/* A run again after a deadlock starts from nothing. */
+	tx->err = E_UNAVAILABLE;
+	tx->detail = tx->old = NULL;
 	if ((repo_id = repo_ensure(db, &tx->r->arena, q->name)) < 0)
 		return -1;
 	snprintf(repo, sizeof(repo), "%" PRId64, repo_id);
@@ -415,7 +418,7 @@ manifest_put_end(struct http_req *r)
 	}
 	tx = (struct put_tx){ r, &mi, digest, &refs, E_UNAVAILABLE, NULL,
 			      NULL };
-	if (db_tx(db, put_tx, &tx) < 0) {
+	if (db_tx_rerun(db, put_tx, &tx) < 0) {
 		e = tx.err;
 		why = tx.detail;
 		goto out;
@@ -491,7 +494,7 @@ manifest_delete(struct http_req *r)
 		return 0;
 	if ((e = authz_check(r, q->name, AUTHZ_DELETE)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((db = reg_db(r)) == NULL || db_tx(db, delete_tx, &tx) < 0) {
+	if ((db = reg_db(r)) == NULL || db_tx_rerun(db, delete_tx, &tx) < 0) {
 		if (tx.err == E_TAG_IMMUTABLE)
 			return immutable_respond(r, tx.why);
 		return reg_error_respond(r, tx.err,

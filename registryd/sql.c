@@ -146,7 +146,7 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"INSERT INTO gc_blob_reviews (digest) "
 		"SELECT target_digest FROM manifest_references "
 		"WHERE repository_id = " REPO " AND manifest_digest = $2 "
-		"AND NOT is_manifest ON CONFLICT (digest) "
+		"AND NOT is_manifest ORDER BY target_digest ON CONFLICT (digest) "
 		"DO UPDATE SET review_after = now()" },
 	/* Candidates only: the node deletes each one under its file lock
 	 * (Q_UPLOAD_EXPIRE), so a PATCH still running is never purged. */
@@ -204,11 +204,19 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"UPDATE gc_repo_blob_reviews SET queued_at = now() "
 		"WHERE repository_id = " REPO " AND digest = $2" },
 	[Q_GC_POSTPONE_LINKS] = { "gc_postpone_links",
-		"UPDATE gc_repo_blob_reviews SET queued_at = now() "
-		"WHERE repository_id = $1 AND digest = ANY($2::text[])" },
+		/* Locked in digest order: pushes sharing layers take their
+		 * rows alike and wait for each other, never deadlock. */
+		"WITH l AS (SELECT digest FROM gc_repo_blob_reviews "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[]) "
+		"ORDER BY digest FOR UPDATE) "
+		"UPDATE gc_repo_blob_reviews g SET queued_at = now() FROM l "
+		"WHERE g.repository_id = $1 AND g.digest = l.digest" },
 	[Q_GC_POSTPONE_MANIFESTS] = { "gc_postpone_manifests",
-		"UPDATE gc_manifest_reviews SET queued_at = now() "
-		"WHERE repository_id = $1 AND digest = ANY($2::text[])" },
+		"WITH l AS (SELECT digest FROM gc_manifest_reviews "
+		"WHERE repository_id = $1 AND digest = ANY($2::text[]) "
+		"ORDER BY digest FOR UPDATE) "
+		"UPDATE gc_manifest_reviews g SET queued_at = now() FROM l "
+		"WHERE g.repository_id = $1 AND g.digest = l.digest" },
 	[Q_GC_MANIFESTS] = { "gc_manifests",
 		"SELECT reviewed, deleted, bytes FROM "
 		"berth_gc_manifests($1::double precision, $2::int)" },

@@ -298,6 +298,42 @@ wait "$BG"
 expect_eq "... then stores it (201)" 201 "$(cat "$W/repush.status")"
 check "... and it is pullable by its tag" pullable "$REG" "$R" latest
 
+# A PUT that PostgreSQL picks as a deadlock's victim runs again: the
+# held session takes the links' reviews, the PUT takes its manifest's
+# review and waits for the links, then the session asks for the
+# manifest's review. The PUT, waiting first, is aborted (40P01); run
+# again, it waits for the session's commit, and is stored (201, not 503).
+R=t-gc/deadlock
+image_make "$W/dl" 1 1300
+image_push "$REG" "$R" v1 "$W/dl" || not_ok "image pushed" "status $STATUS"
+jq '.annotations = {"t": "deadlock"}' "$W/dl/manifest.json" >"$W/dl2.json"
+DL2=$(sha256_of "$W/dl2.json")
+manifest_push "$REG" "$R" "$DL2" "$W/dl2.json" || not_ok "second manifest pushed by digest" "status $STATUS"
+sess "BEGIN; UPDATE gc_repo_blob_reviews SET queued_at = now() WHERE repository_id = $(repo_id "$R");"
+bg_req deadlock PUT "$REG/v2/$R/manifests/v1" -H "Content-Type: $MT_OCI_MANIFEST" \
+	--data-binary @"$W/dl2.json"
+# put_waits: the PUT's session waits for a row lock on the links.
+put_waits() {
+	local i
+	for i in $(seq 50); do
+		[ "$(sql "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%gc_repo_blob_reviews%'")" -ge 1 ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+check "the PUT waits for the session's links" put_waits
+sess "UPDATE gc_manifest_reviews SET queued_at = now() WHERE repository_id = $(repo_id "$R") AND digest = '$DL2';"
+check "the deadlock aborts the PUT's transaction, not the session's" \
+	test -z "$(grep -i 'deadlock' <<<"$SESS_OUT")"
+check "... and the PUT, run again, waits for the session" still_running "$BG"
+sess "COMMIT;"
+wait "$BG"
+expect_eq "... then is stored (201)" 201 "$(cat "$W/deadlock.status")"
+req GET "$REG/v2/$R/manifests/v1"
+expect_eq "... and the tag names it" "$DL2" "$(hdr Docker-Content-Digest)"
+check "... and the node said it ran the transaction again" \
+	grep -q "transaction aborted (40P01), running it again" "$(node_dir 1)/log"
+
 # Bytes being removed while the same blob is pushed again: the push
 # waits for the removal, then puts its own bytes in place.
 R=t-gc/bytes-race
