@@ -60,11 +60,11 @@ $(B)/obj/lib/version.o: ALL_CFLAGS += -DBERTH_VERSION='"$(VERSION)"' \
 	-DBERTH_COMMIT='"$(COMMIT)"'
 
 $(B)/libberth.a: $(call obj,$(LIB_SRC)) $(B)/obj/gen/schema_embed.o
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(B)/registryd.a: $(call obj,$(REG_SRC))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 $(B)/authd.a: $(call obj,$(AUTH_SRC))
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 $(B)/registryd: $(call obj,registryd/main.c) $(B)/registryd.a $(B)/libberth.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -367,6 +367,16 @@ http_resp_fd(int fd, uint64_t off, uint64_t len)
 	return MHD_create_response_from_fd_at_offset64(len, fd, off);
 }
 
+struct MHD_Response *
+http_resp_reader(uint64_t len,
+		 ssize_t (*read)(void *cls, uint64_t pos, char *buf, size_t max),
+		 void *cls, void (*done)(void *cls))
+{
+	/* libmicrohttpd reads into its own buffer of this size. */
+	return MHD_create_response_from_callback(len, 256 * 1024, read, cls,
+						 done);
+}
+
 static ssize_t
 no_content(void *cls, uint64_t pos, char *buf, size_t max)
 {

@@ -123,6 +123,15 @@ struct MHD_Response *http_resp_copy(const void *data, size_t len);
 struct MHD_Response *http_resp_take(void *data, size_t len);
 /* A response streaming len bytes of fd from off (sendfile); closes fd. */
 struct MHD_Response *http_resp_fd(int fd, uint64_t off, uint64_t len);
+/*
+ * A response of len bytes that read(cls, pos, buf, max) produces as they
+ * are sent (a count, or MHD_CONTENT_READER_END_WITH_ERROR to abort the
+ * connection); done(cls) runs once the response is gone.
+ */
+struct MHD_Response *http_resp_reader(uint64_t len,
+				      ssize_t (*read)(void *cls, uint64_t pos,
+						      char *buf, size_t max),
+				      void *cls, void (*done)(void *cls));
 /* A body-less response announcing len bytes, for HEAD. */
 struct MHD_Response *http_resp_head(uint64_t len);
 void http_resp_header(struct MHD_Response *resp, const char *name,

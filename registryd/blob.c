@@ -1,21 +1,22 @@
 /*
- * Blob reads and deletes. A GET streams the file with sendfile (through
- * libmicrohttpd's fd responses); the database only says whether the
- * repository links the blob, so a blob is never readable through a
- * repository that did not push or mount it. The file is closed with the
- * request's arena unless the response took it over.
+ * Blob reads and deletes. A GET streams a blob that storage holds as a
+ * file with sendfile (through libmicrohttpd's fd responses), any other
+ * through reads as the client takes the bytes; the database only says
+ * whether the repository links the blob, so a blob is never readable
+ * through a repository that did not push or mount it. The blob is closed
+ * with the request's arena unless the response took it over.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "auditlog.h"
 #include "authz.h"
 #include "blob.h"
 #include "digest.h"
 #include "range.h"
+#include "registryd.h"
 #include "route.h"
 #include "sql.h"
 #include "storage.h"
@@ -46,16 +47,15 @@ range_not_satisfiable(struct http_req *r, uint64_t size)
 	return reg_respond(r, 416, resp);
 }
 
-/* The fd of the blob of a GET when the repository links it; else -1 with
- * the error to answer in *e. */
+/* Opens the blob of a GET into b when the repository links it; else -1
+ * with the error to answer in *e. */
 static int
-open_linked(struct http_req *r, uint64_t *size, enum reg_error *e)
+open_linked(struct http_req *r, struct storage_blob *b, enum reg_error *e)
 {
 	struct reg_req *q = r->app;
 	const char *params[2] = { q->name, q->ref };
 	PGresult *res;
 	struct db *db;
-	int fd;
 
 	*e = E_UNAVAILABLE;
 	if ((db = reg_db(r)) == NULL)
@@ -71,10 +71,43 @@ open_linked(struct http_req *r, uint64_t *size, enum reg_error *e)
 	*e = E_BLOB_UNKNOWN;
 	if (PQntuples(res) != 1)
 		return -1;
-	if ((fd = storage_blob_open(q->ref, size)) < 0)
+	if (storage_blob_open(reg.storage, q->ref, b) < 0) {
 		rlog_warnx(r, "blob %s is in the database but not in storage: %s",
 			   q->ref, strerror(errno));
-	return fd;
+		return -1;
+	}
+	return 0;
+}
+
+static void
+blob_free(void *p)
+{
+	storage_blob_close(p);
+	free(p);
+}
+
+static ssize_t
+blob_reader(void *p, uint64_t pos, char *buf, size_t max)
+{
+	struct storage_blob *b = p;
+	ssize_t n = storage_blob_read(b, buf, max, pos);
+
+	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* The body: the file itself when storage has one, else its reads. The
+ * response owns b afterwards. */
+static struct MHD_Response *
+blob_body(struct storage_blob *b, uint64_t off, uint64_t len)
+{
+	struct MHD_Response *resp;
+
+	if (b->fd < 0)
+		return http_resp_reader(len, blob_reader, b, blob_free);
+	resp = http_resp_fd(b->fd, off, len);
+	b->fd = -1;	/* the response closes it */
+	blob_free(b);
+	return resp;
 }
 
 int
@@ -84,20 +117,23 @@ blob_get(struct http_req *r)
 	const char *range = http_header(r, "Range");
 	struct arena_cleanup *closing;
 	struct MHD_Response *resp;
+	struct storage_blob *b;
 	enum reg_error e;
 	uint64_t size, off = 0, len;
 	unsigned status = 200;
-	int fd;
 
 	if (!reg_digest_valid(q->ref))
 		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
-	if ((fd = open_linked(r, &size, &e)) < 0)
+	b = xmalloc(sizeof(*b));
+	if (open_linked(r, b, &e) < 0) {
+		free(b);
 		return reg_error_respond(r, e, e == E_UNAVAILABLE ? "database"
 								  : q->ref);
-	closing = arena_defer_close(&r->arena, fd);
-	len = size;
+	}
+	closing = arena_defer(&r->arena, blob_free, b);
+	len = size = b->size;
 	if (range != NULL && !r->is_head) {
 		int rc = range_parse_request(range, size, &off, &len);
 		if (rc == -2)
@@ -105,8 +141,8 @@ blob_get(struct http_req *r)
 		if (rc == 0)
 			status = 206;
 	}
-	resp = http_resp_fd(fd, off, len);
-	arena_cleanup_cancel(closing);	/* the response closes fd */
+	arena_cleanup_cancel(closing);
+	resp = blob_body(b, off, len);
 	blob_headers(resp, q->ref);
 	if (status == 206) {
 		char cr[96];

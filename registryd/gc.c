@@ -15,6 +15,7 @@
 #include "gc.h"
 #include "log.h"
 #include "metrics.h"
+#include "registryd.h"
 #include "route.h"
 #include "sql.h"
 #include "storage.h"
@@ -132,27 +133,37 @@ struct bytes_tx {
 	int64_t removed, bytes, taken;
 };
 
-/* Removes the claimed blobs' bytes; the digests removed (or already
- * gone) go into done. A digest that does not parse stays queued. */
+/* Removes the claimed blobs' bytes in one storage call; the digests
+ * removed (or already gone) go into done. A digest that does not parse,
+ * or whose removal failed, stays queued. */
 static size_t
-remove_claimed(struct bytes_tx *b, PGresult *res, char **done)
+remove_claimed(struct bytes_tx *b, struct arena *a, PGresult *res,
+	       char **done)
 {
-	struct gc_deletion_row d;
+	size_t rows = (size_t)PQntuples(res), n = 0, k = 0;
+	struct gc_deletion_row *d = arena_alloc(a, (rows + 1) * sizeof(*d));
+	const char **digests = arena_alloc(a, (rows + 1) * sizeof(char *));
+	bool *gone = arena_alloc(a, rows + 1);
 	enum digest_alg alg;
-	size_t n = 0;
 
-	for (int i = 0; i < PQntuples(res); i++) {
-		gc_deletion_row_read(res, i, &d);
-		if (digest_parse(d.digest, &alg) != DIGEST_OK) {
+	for (size_t i = 0; i < rows; i++) {
+		gc_deletion_row_read(res, (int)i, &d[k]);
+		if (digest_parse(d[k].digest, &alg) != DIGEST_OK) {
 			log_warnx("gc: queued deletion of a bad digest \"%s\"",
-				  d.digest);
+				  d[k].digest);
 			continue;
 		}
-		if (storage_blob_remove(d.digest) < 0)
-			continue;	/* logged; retried next round */
-		done[n++] = (char *)d.digest;
+		digests[k] = d[k].digest;
+		k++;
+	}
+	/* Failures are logged and retried next round. */
+	storage_blob_remove(reg.storage, digests, k, gone);
+	for (size_t i = 0; i < k; i++) {
+		if (!gone[i])
+			continue;
+		done[n++] = (char *)d[i].digest;
 		b->removed++;
-		b->bytes += d.size;
+		b->bytes += d[i].size;
 	}
 	return n;
 }
@@ -175,7 +186,7 @@ bytes_tx(struct db *db, void *arg)
 		goto out;
 	b->taken = PQntuples(res);
 	done = arena_alloc(&a, ((size_t)b->taken + 1) * sizeof(char *));
-	n = remove_claimed(b, res, done);
+	n = remove_claimed(b, &a, res, done);
 	p[0] = sql_array(&a, done, n);
 	if (n > 0 && db_query(db, &a, Q_GC_DELETIONS_DONE, 1, p) == NULL)
 		goto out;
@@ -324,7 +335,7 @@ gc_sweep(struct db *db, const struct gc_config *cfg, struct gc_totals *t)
 	s = xcalloc(1, sizeof(*s));
 	s->db = db;
 	arena_init(&s->a);
-	storage_blob_each_old(cfg->grace, sweep_one, s);
+	storage_blob_each_old(reg.storage, cfg->grace, sweep_one, s);
 	sweep_flush(s);
 	arena_release(&s->a);
 	t->orphans += s->queued;

@@ -307,7 +307,8 @@ stop(void)
 	http_stop(msrv);
 	auditlog_stop();	/* the workers are gone: flush their records */
 	db_teardown();
-	storage_release();
+	storage_free(reg.storage);
+	reg.storage = NULL;
 	authz_release();
 }
 
@@ -401,7 +402,7 @@ cmd_serve(char **args)
 	(void)args;
 	if (check_settings() < 0)
 		return 1;
-	if (storage_init(reg.storage_root) < 0 ||
+	if ((reg.storage = storage_fs_new(reg.storage_root)) == NULL ||
 	    authz_init(opt_auth_keys) < 0)
 		return 1;
 	if (migrate_verify(opt_database) < 0)
@@ -452,7 +453,8 @@ cmd_gc(char **args)
 		return 2;
 	}
 	if (migrate_verify(opt_database) < 0 ||
-	    (collect && storage_init(reg.storage_root) < 0))
+	    (collect &&
+	     (reg.storage = storage_fs_new(reg.storage_root)) == NULL))
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
 	if ((db = db_thread()) == NULL)
@@ -470,7 +472,8 @@ cmd_gc(char **args)
 		ret = 1;
 out:
 	db_teardown();
-	storage_release();
+	storage_free(reg.storage);
+	reg.storage = NULL;
 	return ret;
 }
 

@@ -12,6 +12,7 @@
 /* Settings every node needs at request time (read-only after start). */
 struct registry {
 	const char *storage_root;
+	struct storage *storage;	/* where blob bytes live (storage.h) */
 	char **foreign_allow;	/* URL prefixes a foreign layer may use */
 	int n_foreign_allow;
 	char **foreign_deny;

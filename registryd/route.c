@@ -6,8 +6,6 @@
  * deferred on its arena and goes when libmicrohttpd completes it.
  */
 #include <stdlib.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "authz.h"
 #include "blob.h"
@@ -195,7 +193,6 @@ readyz(struct http_req *r)
 {
 	struct db *db = reg_db(r);
 	PGresult *res = db ? db_query(db, &r->arena, Q_PING, 0, NULL) : NULL;
-	struct stat st;
 	char why[640];
 
 	if (res != NULL && authz_unready(why, sizeof(why)))
@@ -203,11 +200,8 @@ readyz(struct http_req *r)
 	if (res == NULL)
 		return respond_text(r, 503, "text/plain",
 				    "database unreachable\n");
-	if (stat(reg.storage_root, &st) < 0 || !S_ISDIR(st.st_mode) ||
-	    access(reg.storage_root, W_OK) < 0)
-		return respond_text(r, 503, "text/plain",
-				    "storage unreachable\n");
-	if (storage_unready(reg.storage_min_free, why, sizeof(why)))
+	if (storage_unready(reg.storage, reg.storage_min_free, why,
+			    sizeof(why)))
 		return respond_text(r, 503, "text/plain", why);
 	return respond_text(r, 200, "text/plain", "ready\n");
 }

@@ -7,8 +7,8 @@
  * truncates it to that prefix (dropping a crashed writer's torn tail),
  * writes and hashes the bytes as they arrive, fsyncs, then advances the
  * row. So the digest is never computed twice and a chunk acknowledged
- * with 202 survives a crash. A completed upload is renamed into place
- * inside the transaction that links it (holding the blob row, so that
+ * with 202 survives a crash. A completed upload is committed to storage
+ * under its digest inside the transaction that links it (holding the blob row, so that
  * the collector cannot remove the bytes meanwhile), then acknowledged
  * with 201 once that committed.
  *
@@ -24,11 +24,9 @@
  * path the request took; answers that release the lock earlier say so.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "authz.h"
 #include "digest.h"
@@ -42,7 +40,6 @@
 #include "storage.h"
 #include "upload.h"
 
-#define WRITEBACK_STEP (8u << 20)
 /* Body bytes read and dropped after an error before the connection is
  * closed: enough for most clients to get their answer. */
 #define DISCARD_MAX (64u << 20)
@@ -52,11 +49,10 @@ struct upload_state {
 	bool temp;		/* monolithic POST: no row, file removed on error */
 	bool final;		/* PUT or monolithic POST: completes the blob */
 	const char *want;	/* ?digest= */
-	int fd;			/* the locked upload file */
+	struct storage_upload file;	/* locked while file.s is set */
 	uint64_t base;		/* committed size when the request began */
 	uint64_t written;	/* bytes of this request written so far */
 	int64_t expect;		/* bytes announced by Content-Range, or -1 */
-	uint64_t flushed;	/* bytes of this request handed to writeback */
 	uint64_t discarded;	/* body bytes dropped after an error */
 	struct digest_ctx ctx;
 	bool loaded;		/* base is known: the file may be cut to it */
@@ -191,9 +187,9 @@ link_take_blob(struct link_tx *tx, struct db *db, const char *sz)
 	if (db_query(db, a, Q_BLOB_UPSERT, 2, p) == NULL ||
 	    db_query(db, a, Q_GC_DELETION_CANCEL, 1, p) == NULL)
 		return -1;
-	/* A failure after the rename leaves fd the blob's. */
+	/* A failure after the bytes moved leaves them the blob's. */
 	u->keep = true;
-	if (storage_upload_commit(u->fd, u->id, tx->size, tx->digest) < 0) {
+	if (storage_upload_commit(&u->file, tx->size, tx->digest) < 0) {
 		tx->err = storage_error(errno);
 		return -1;
 	}
@@ -305,7 +301,7 @@ too_many(struct http_req *r, const struct upload_insert_row *n)
 static void
 remove_upload(void *id)
 {
-	storage_upload_remove(id);
+	storage_upload_remove(reg.storage, id);
 }
 
 /* Removes upload file id when the request's arena goes, unless the
@@ -339,15 +335,15 @@ start_session(struct http_req *r, struct db *db)
 	 * goes before the answer (not with the arena, after it): a client
 	 * told 429 finds no file left.
 	 */
-	if (storage_upload_create(id) < 0)
+	if (storage_upload_create(reg.storage, id) < 0)
 		return reg_error_respond(r, storage_error(errno), "storage");
 	if ((res = db_query(db, &r->arena, Q_UPLOAD_INSERT, 5, p)) == NULL) {
-		storage_upload_remove(id);
+		storage_upload_remove(reg.storage, id);
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	}
 	upload_insert_row_read(res, 0, &n);
 	if (!n.inserted) {
-		storage_upload_remove(id);
+		storage_upload_remove(reg.storage, id);
 		return too_many(r, &n);
 	}
 	return session_respond(r, 202, id, 0);
@@ -361,14 +357,13 @@ start_session(struct http_req *r, struct db *db)
 static void
 release(struct upload_state *u)
 {
-	if (u->fd < 0)
+	if (u->file.s == NULL)
 		return;
 	/* Gives back what a failed or cut off request wrote. */
 	if (u->loaded && !u->keep &&
-	    ftruncate(u->fd, (off_t)u->base) < 0)
+	    storage_upload_truncate(&u->file, u->base) < 0)
 		log_warn("could not truncate upload %s", u->id);
-	close(u->fd);
-	u->fd = -1;
+	storage_upload_close(&u->file);
 }
 
 static void
@@ -390,7 +385,6 @@ state_new(struct http_req *r)
 {
 	struct upload_state *u = arena_alloc(&r->arena, sizeof(*u));
 
-	u->fd = -1;
 	u->expect = -1;
 	return u;
 }
@@ -413,13 +407,13 @@ begin_monolithic(struct http_req *r, const char *digest)
 		return reg_error_respond(r, E_BLOB_TOO_LARGE,
 					 "Content-Length over max_blob_size");
 	new_uuid(u->id);
-	if (storage_upload_create(u->id) < 0 ||
-	    (u->fd = storage_upload_open(u->id)) < 0) {
+	if (storage_upload_create(reg.storage, u->id) < 0 ||
+	    storage_upload_open(reg.storage, u->id, &u->file) < 0) {
 		err = errno;
-		storage_upload_remove(u->id);
+		storage_upload_remove(reg.storage, u->id);
 		return reg_error_respond(r, storage_error(err), "storage");
 	}
-	/* Removed with the request unless renamed into place (commit). */
+	/* Removed with the request unless it became the blob (commit). */
 	u->removing = defer_remove(r, u->id);
 	defer_release(r, u);
 	u->temp = u->final = u->loaded = true;
@@ -496,14 +490,12 @@ rehash(struct upload_state *u, enum digest_alg alg, uint64_t size)
 {
 	unsigned char *b = xmalloc(1 << 20);
 	uint64_t off = 0;
-	int fd = storage_upload_read_fd(u->id), ret = -1;
+	int ret = -1;
 
 	digest_init(&u->ctx, alg);
-	if (fd < 0)
-		goto out;
 	while (off < size) {
 		size_t want = size - off < (1 << 20) ? size - off : (1 << 20);
-		ssize_t n = pread(fd, b, want, (off_t)off);
+		ssize_t n = storage_upload_read(&u->file, b, want, off);
 		if (n <= 0)
 			goto out;
 		digest_update(&u->ctx, b, (size_t)n);
@@ -511,8 +503,6 @@ rehash(struct upload_state *u, enum digest_alg alg, uint64_t size)
 	}
 	ret = 0;
 out:
-	if (fd >= 0)
-		close(fd);
 	free(b);
 	return ret;
 }
@@ -550,7 +540,7 @@ load_session(struct http_req *r, struct upload_state *u)
 			e = E_INTERNAL;
 	}
 	PQfreemem(state);
-	if (e == E_NONE && ftruncate(u->fd, (off_t)u->base) < 0)
+	if (e == E_NONE && storage_upload_truncate(&u->file, u->base) < 0)
 		e = E_INTERNAL;
 	u->loaded = e == E_NONE;
 	return e;
@@ -576,7 +566,7 @@ begin_chunk(struct http_req *r, bool final)
 	util_strlcpy(u->id, q->ref, sizeof(u->id));
 	u->final = final;
 	u->want = digest;
-	if ((u->fd = storage_upload_open(u->id)) < 0) {
+	if (storage_upload_open(reg.storage, u->id, &u->file) < 0) {
 		if (errno == EAGAIN)
 			return reg_error_respond(r, E_UPLOAD_BUSY, q->ref);
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
@@ -643,7 +633,7 @@ cut_off(struct http_req *r, enum reg_error e, const char *detail)
 
 	release(u);
 	if (u->temp)
-		storage_upload_remove(u->id);
+		storage_upload_remove(reg.storage, u->id);
 	q->err = e;
 	q->err_detail = detail;
 	return 0;
@@ -654,7 +644,6 @@ upload_body(struct http_req *r, const char *data, size_t len)
 {
 	struct reg_req *q = r->app;
 	struct upload_state *u = q->up;
-	size_t done = 0;
 
 	if (r->responded)
 		return 0;
@@ -678,33 +667,17 @@ upload_body(struct http_req *r, const char *data, size_t len)
 			   u->id);
 		return cut_off(r, E_BLOB_TOO_LARGE, "body over max_blob_size");
 	}
-	while (done < len) {
-		ssize_t n = pwrite(u->fd, data + done, len - done,
-				   (off_t)(u->base + u->written + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			int err = n < 0 ? errno : ENOSPC;
+	if (storage_upload_write(&u->file, data, len, u->base + u->written) <
+	    0) {
+		int err = errno;
 
-			rlog_warnx(r, "could not write upload %s: %s", u->id,
-				   strerror(err));
-			storage_note_error(err);
-			return cut_off(r, storage_error(err),
-				       "storage write failed");
-		}
-		done += (size_t)n;
+		rlog_warnx(r, "could not write upload %s: %s", u->id,
+			   strerror(err));
+		return cut_off(r, storage_error(err), "storage write failed");
 	}
 	metric_add(&regm_storage_written, 0, (int64_t)len);
 	digest_update(&u->ctx, data, len);
 	u->written += len;
-	/* Start writeback as we go, so the fsync before 201 finds little
-	 * left to write; the page cache does not fill with dirty pages. */
-	if (u->written - u->flushed >= WRITEBACK_STEP) {
-		(void)sync_file_range(u->fd, (off_t)(u->base + u->flushed),
-				      (off_t)(u->written - u->flushed),
-				      SYNC_FILE_RANGE_WRITE);
-		u->flushed = u->written;
-	}
 	return 0;
 }
 
@@ -720,12 +693,8 @@ end_chunk(struct http_req *r, struct db *db)
 	int lengths[5] = { 0, 0, 0, 0, 0 }, formats[5] = { 0, 0, 0, 0, 1 };
 	PGresult *res;
 
-	if (fsync(u->fd) < 0) {
-		int err = errno;
-
-		storage_note_error(err);
-		return end_error(r, storage_error(err), "fsync failed");
-	}
+	if (storage_upload_sync(&u->file) < 0)
+		return end_error(r, storage_error(errno), "fsync failed");
 	lengths[4] = (int)digest_export(&u->ctx, state);
 	snprintf(base, sizeof(base), "%" PRIu64, u->base);
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
@@ -754,7 +723,7 @@ discard(struct http_req *r, struct db *db)
 	if (!u->temp && db != NULL &&
 	    db_query(db, &r->arena, Q_UPLOAD_DELETE, 2, p) == NULL)
 		log_info("upload %s: left to expire", u->id);
-	storage_upload_remove(u->id);
+	storage_upload_remove(reg.storage, u->id);
 }
 
 static int
@@ -856,7 +825,7 @@ upload_cancel(struct http_req *r)
 		return reg_error_respond(r, E_UNAVAILABLE, "database");
 	if (PQntuples(res) != 1)
 		return reg_error_respond(r, E_BLOB_UPLOAD_UNKNOWN, q->ref);
-	storage_upload_remove(q->ref);
+	storage_upload_remove(reg.storage, q->ref);
 	return reg_respond(r, 204, http_resp_copy("", 0));
 }
 
@@ -865,20 +834,20 @@ purge_orphan(const char *id, void *arg)
 {
 	struct db *db = arg;
 	const char *p[1] = { id };
+	struct storage_upload f;
 	PGresult *res;
 	bool owned;
-	int fd;
 
 	if (!reg_uuid_valid(id) || (res = db_exec(db, Q_UPLOAD_EXISTS, 1, p)) == NULL)
 		return;
 	owned = PQntuples(res) > 0;
 	PQclear(res);
 	/* A monolithic upload whose client stalled still holds its lock. */
-	if (owned || (fd = storage_upload_open(id)) < 0)
+	if (owned || storage_upload_open(reg.storage, id, &f) < 0)
 		return;
 	log_info("removing orphaned upload file %s", id);
-	storage_upload_remove(id);
-	close(fd);
+	storage_upload_remove(reg.storage, id);
+	storage_upload_close(&f);
 }
 
 /* Ends one idle session, unless a request holds its file. */
@@ -886,22 +855,21 @@ static void
 expire(struct db *db, const char *id, const char *secs)
 {
 	const char *p[2] = { id, secs };
+	struct storage_upload f;
 	PGresult *res;
 	bool gone;
-	int fd;
 
-	if ((fd = storage_upload_open(id)) < 0 && errno == EAGAIN)
+	if (storage_upload_open(reg.storage, id, &f) < 0 && errno == EAGAIN)
 		return;		/* a PATCH is arriving: not idle */
 	if ((res = db_exec(db, Q_UPLOAD_EXPIRE, 2, p)) != NULL) {
 		gone = PQntuples(res) == 1;
 		PQclear(res);
 		if (gone) {
 			log_info("expired upload %s", id);
-			storage_upload_remove(id);
+			storage_upload_remove(reg.storage, id);
 		}
 	}
-	if (fd >= 0)
-		close(fd);
+	storage_upload_close(&f);
 }
 
 void
@@ -917,5 +885,5 @@ upload_purge(struct db *db, long long ttl)
 	for (int i = 0; i < PQntuples(res); i++)
 		expire(db, upload_purge_row_id(res, i), secs);
 	PQclear(res);
-	storage_upload_each_old(ttl, purge_orphan, db);
+	storage_upload_each_old(reg.storage, ttl, purge_orphan, db);
 }
