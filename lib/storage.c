@@ -81,6 +81,13 @@ storage_upload_open(struct storage *s, const char *id,
 }
 
 int
+storage_upload_resume(struct storage_upload *u, uint64_t size,
+		      const char *state)
+{
+	return u->s->ops->upload_resume(u, size, state);
+}
+
+int
 storage_upload_write(struct storage_upload *u, const void *buf, size_t len,
 		     uint64_t off)
 {
@@ -104,6 +111,12 @@ int
 storage_upload_sync(struct storage_upload *u)
 {
 	return u->s->ops->upload_sync(u);
+}
+
+const char *
+storage_upload_state(struct storage_upload *u)
+{
+	return u->s->ops->upload_state ? u->s->ops->upload_state(u) : NULL;
 }
 
 int

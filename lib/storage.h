@@ -69,12 +69,15 @@ struct storage_ops {
 	int (*upload_create)(struct storage *s, const char *id);
 	int (*upload_open)(struct storage *s, const char *id,
 			   struct storage_upload *u);
+	int (*upload_resume)(struct storage_upload *u, uint64_t size,
+			     const char *state);
 	int (*upload_write)(struct storage_upload *u, const void *buf,
 			    size_t len, uint64_t off);
 	ssize_t (*upload_read)(struct storage_upload *u, void *buf, size_t len,
 			       uint64_t off);
 	int (*upload_truncate)(struct storage_upload *u, uint64_t size);
 	int (*upload_sync)(struct storage_upload *u);
+	const char *(*upload_state)(struct storage_upload *u);
 	int (*upload_commit)(struct storage_upload *u, uint64_t size,
 			     const char *digest);
 	void (*upload_close)(struct storage_upload *u);
@@ -135,20 +138,41 @@ int storage_upload_create(struct storage *s, const char *id) MUST_CHECK;
 int storage_upload_open(struct storage *s, const char *id,
 			struct storage_upload *u) MUST_CHECK;
 
-/* Writes all len bytes at off; -1 with errno. */
+/*
+ * Positions an upload taken up again at size bytes, what its last sync
+ * made durable (dropping a crashed writer's torn tail), with the state
+ * storage_upload_state gave then (NULL at first). Once per open, before
+ * any write; an upload never resumed is written from 0.
+ */
+int storage_upload_resume(struct storage_upload *u, uint64_t size,
+			  const char *state) MUST_CHECK;
+
+/* Writes all len bytes at off, the end of what is there; -1 with errno.
+ * Bytes written are readable (storage_upload_read) only when the driver
+ * says so: they may be on their way to the store. */
 int storage_upload_write(struct storage_upload *u, const void *buf,
 			 size_t len, uint64_t off) MUST_CHECK;
 
-/* Reads up to len bytes at off back, for rehashing; 0 at the end. */
+/* Reads up to len bytes at off back, for rehashing; 0 at the end; -1
+ * with errno (EOPNOTSUPP where the store cannot read an upload back). */
 ssize_t storage_upload_read(struct storage_upload *u, void *buf, size_t len,
 			    uint64_t off) MUST_CHECK;
 
-/* Cuts the upload to size bytes (a torn or refused tail). */
+/* Cuts the upload back to size bytes, at least what the last sync made
+ * durable (a refused or failed request's bytes). */
 int storage_upload_truncate(struct storage_upload *u,
 			    uint64_t size) MUST_CHECK;
 
 /* Makes what was written durable. */
 int storage_upload_sync(struct storage_upload *u) MUST_CHECK;
+
+/*
+ * What the driver needs, besides the size, to resume the upload as the
+ * last sync left it: a string to store with the upload's size (in the
+ * same write) and hand to storage_upload_resume, or NULL when it needs
+ * nothing. Valid until the next call on u.
+ */
+const char *storage_upload_state(struct storage_upload *u);
 
 /*
  * Makes the upload's first size bytes the blob digest (or drops them when

@@ -354,6 +354,13 @@ fs_upload_truncate(struct storage_upload *u, uint64_t size)
 }
 
 static int
+fs_upload_resume(struct storage_upload *u, uint64_t size, const char *state)
+{
+	(void)state;
+	return fs_upload_truncate(u, size);
+}
+
+static int
 fs_upload_sync(struct storage_upload *u)
 {
 	if (fsync(u->fd) < 0) {
@@ -473,6 +480,7 @@ static const struct storage_ops fs_ops = {
 	.blob_each_old = fs_blob_each_old,
 	.upload_create = fs_upload_create,
 	.upload_open = fs_upload_open,
+	.upload_resume = fs_upload_resume,
 	.upload_write = fs_upload_write,
 	.upload_read = fs_upload_read,
 	.upload_truncate = fs_upload_truncate,

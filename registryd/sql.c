@@ -54,12 +54,12 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"RETURNING id) "
 		"SELECT n.repo, n.mine, (SELECT count(*) FROM ins) FROM n" },
 	[Q_UPLOAD_GET] = { "upload_get",
-		"SELECT size, hash_state FROM uploads "
+		"SELECT size, hash_state, storage_state FROM uploads "
 		"WHERE id = $2::uuid AND repository_id = " REPO },
 	/* size = $3 makes the update conditional on the state we read. */
 	[Q_UPLOAD_UPDATE] = { "upload_update",
 		"UPDATE uploads SET size = $4, hash_state = $5, "
-		"updated_at = now() WHERE id = $2::uuid AND repository_id = "
+		"storage_state = $6, updated_at = now() WHERE id = $2::uuid AND repository_id = "
 		REPO " AND size = $3" },
 	[Q_UPLOAD_DELETE] = { "upload_delete",
 		"DELETE FROM uploads WHERE id = $2::uuid AND repository_id = "
@@ -340,12 +340,13 @@ upload_insert_row_read(const PGresult *res, int i,
 	u->inserted = db_int64(res, i, 2) == 1;
 }
 
-/* Q_UPLOAD_GET: SELECT size, hash_state */
+/* Q_UPLOAD_GET: SELECT size, hash_state, storage_state */
 void
 upload_row_read(const PGresult *res, int i, struct upload_row *u)
 {
 	u->size = (uint64_t)db_int64(res, i, 0);
 	u->hash_state = db_text(res, i, 1);
+	u->storage_state = db_text(res, i, 2);
 }
 
 /* Q_UPLOAD_PURGE: SELECT id */

@@ -105,6 +105,7 @@ void upload_insert_row_read(const PGresult *res, int i,
 struct upload_row {
 	uint64_t size;
 	const char *hash_state;	/* bytea in text form, or NULL */
+	const char *storage_state;	/* the driver's, or NULL */
 };
 void upload_row_read(const PGresult *res, int i, struct upload_row *u);
 

@@ -540,7 +540,8 @@ load_session(struct http_req *r, struct upload_state *u)
 			e = E_INTERNAL;
 	}
 	PQfreemem(state);
-	if (e == E_NONE && storage_upload_truncate(&u->file, u->base) < 0)
+	if (e == E_NONE &&
+	    storage_upload_resume(&u->file, u->base, row.storage_state) < 0)
 		e = E_INTERNAL;
 	u->loaded = e == E_NONE;
 	return e;
@@ -689,18 +690,19 @@ end_chunk(struct http_req *r, struct db *db)
 	struct upload_state *u = q->up;
 	unsigned char state[DIGEST_STATE_MAX];
 	char base[24], size[24];
-	const char *p[5] = { q->name, u->id, base, size, (char *)state };
-	int lengths[5] = { 0, 0, 0, 0, 0 }, formats[5] = { 0, 0, 0, 0, 1 };
+	const char *p[6] = { q->name, u->id, base, size, (char *)state, NULL };
+	int lengths[6] = { 0 }, formats[6] = { 0, 0, 0, 0, 1, 0 };
 	PGresult *res;
 
 	if (storage_upload_sync(&u->file) < 0)
 		return end_error(r, storage_error(errno), "fsync failed");
+	p[5] = storage_upload_state(&u->file);
 	lengths[4] = (int)digest_export(&u->ctx, state);
 	snprintf(base, sizeof(base), "%" PRIu64, u->base);
 	snprintf(size, sizeof(size), "%" PRIu64, u->base + u->written);
 	/* Without an answer the UPDATE may have committed all the same. */
 	u->keep = true;
-	if ((res = db_query_bin(db, &r->arena, Q_UPLOAD_UPDATE, 5, p,
+	if ((res = db_query_bin(db, &r->arena, Q_UPLOAD_UPDATE, 6, p,
 				 lengths, formats, 0)) == NULL)
 		return end_error(r, E_UNAVAILABLE, "database");
 	if (db_changed(res) != 1) {

@@ -52,6 +52,14 @@ upload_life(struct storage *s, const char *digest)
 	CHECK(storage_upload_read(&u, buf, sizeof(buf), 0) == 5);
 	CHECK(memcmp(buf, "hello", 5) == 0);
 	CHECK(storage_upload_read(&u, buf, sizeof(buf), 5) == 0);
+	CHECK(storage_upload_state(&u) == NULL);
+	/* Taken up again (another request, another node): a torn tail
+	 * past the durable size goes. */
+	CHECK(storage_upload_write(&u, "!!", 2, 5) == 0);
+	storage_upload_close(&u);
+	CHECK(storage_upload_open(s, ID, &u) == 0);
+	CHECK(storage_upload_resume(&u, 5, NULL) == 0);
+	CHECK(storage_upload_read(&u, buf, sizeof(buf), 0) == 5);
 	seen = 0;
 	storage_upload_each_old(s, 0, count_upload, NULL);
 	CHECK(seen == 1);
