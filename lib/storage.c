@@ -42,6 +42,12 @@ storage_blob_close(struct storage_blob *b)
 	b->s = NULL;
 }
 
+char *
+storage_blob_url(struct storage *s, const char *digest, unsigned expires)
+{
+	return s->ops->blob_url ? s->ops->blob_url(s, digest, expires) : NULL;
+}
+
 int
 storage_blob_stat(struct storage *s, const char *digest, uint64_t *size)
 {

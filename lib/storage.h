@@ -2,7 +2,8 @@
  * Where blob and upload bytes live: a driver table (struct storage_ops)
  * behind one interface, so that registryd's uploads and reads, the
  * collector and the replicator never call the filesystem or an object
- * store themselves. Drivers: the shared filesystem (storagefs.c).
+ * store themselves. Drivers: the shared filesystem (storagefs.c) and
+ * S3-compatible object storage (storages3.c).
  *
  * CONTRACT, whatever the driver:
  * - A blob appears only complete, under its digest, by
@@ -86,6 +87,9 @@ struct storage_ops {
 				storage_upload_fn *fn, void *arg);
 	bool (*unready)(struct storage *s, uint64_t min_free, char *why,
 			size_t len);
+	/* Optional: a URL a client may fetch the blob from itself. */
+	char *(*blob_url)(struct storage *s, const char *digest,
+			  unsigned expires);
 };
 
 /* Every driver's instance starts with this. */
@@ -96,6 +100,41 @@ struct storage {
 /* The filesystem driver on root, creating its layout there if needed;
  * NULL (logged) on failure. */
 struct storage *storage_fs_new(const char *root) MUST_CHECK;
+
+enum storage_s3_addressing {
+	STORAGE_S3_AUTO,	/* virtual-host on amazonaws.com, else path */
+	STORAGE_S3_PATH,	/* https://host/bucket/key */
+	STORAGE_S3_VIRTUAL,	/* https://bucket.host/key */
+};
+
+/* An S3-compatible bucket; strings are the caller's, kept while s is. */
+struct storage_s3_config {
+	const char *endpoint;	/* "https://s3.eu-west-1.amazonaws.com" */
+	const char *region;	/* "us-east-1" */
+	const char *bucket;
+	const char *prefix;	/* of every key: "" or "berth/" */
+	/* Empty: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and
+	 * AWS_SESSION_TOKEN from the environment. */
+	const char *access_key;
+	const char *secret_key;
+	const char *session_token;
+	int addressing;		/* enum storage_s3_addressing */
+	const char *ca_file;	/* PEM CAs for https; NULL: the system's */
+	size_t part_size;	/* multipart part bytes, at least 5 MiB */
+	unsigned timeout;	/* seconds a request may take */
+	unsigned retries;	/* after a 5xx, SlowDown or network error */
+	unsigned rate;		/* requests a second from this node; 0: any */
+	/* An upload's lock (see CONTRACT): lock returns 0, or -1 with errno
+	 * EAGAIN when it is held; unlock runs on the thread that locked. */
+	int (*lock)(const char *id, void *arg);
+	void (*unlock)(const char *id, void *arg);
+	void *lock_arg;
+};
+
+/* The S3 driver on c's bucket, after one request that proves the
+ * endpoint, the credentials and the bucket; NULL with why in err. */
+struct storage *storage_s3_new(const struct storage_s3_config *c, char *err,
+			       size_t errlen) MUST_CHECK;
 
 /* Frees s (NULL is fine). */
 void storage_free(struct storage *s);
@@ -109,6 +148,11 @@ ssize_t storage_blob_read(struct storage_blob *b, void *buf, size_t len,
 			  uint64_t off) MUST_CHECK;
 /* Closes b unless its fd was handed on (b->fd set to -1 by the taker). */
 void storage_blob_close(struct storage_blob *b);
+/* A presigned URL for the blob, valid expires seconds (malloc'd), or NULL
+ * when the driver has none (the filesystem). */
+char *storage_blob_url(struct storage *s, const char *digest,
+		       unsigned expires);
+
 /* Sets *size; -1 with errno (ENOENT) when the blob is not stored. */
 int storage_blob_stat(struct storage *s, const char *digest,
 		      uint64_t *size) MUST_CHECK;

@@ -252,6 +252,13 @@ const struct db_stmt registry_stmts[Q_COUNT] = {
 		"SELECT pg_try_advisory_lock(hashtext('berth.gc.sweep'))" },
 	[Q_GC_SWEEP_UNLOCK] = { "gc_sweep_unlock",
 		"SELECT pg_advisory_unlock(hashtext('berth.gc.sweep'))" },
+	/* An upload in object storage, written by one request at a time
+	 * (uploadlock.c): a session lock in the two-key space, uploads'
+	 * class and the id hashed. */
+	[Q_UPLOAD_LOCK] = { "upload_lock",
+		"SELECT pg_try_advisory_lock(1433423940, hashtext($1))" },
+	[Q_UPLOAD_UNLOCK] = { "upload_unlock",
+		"SELECT pg_advisory_unlock(1433423940, hashtext($1))" },
 	[Q_GC_SWEEP_MISSING] = { "gc_sweep_missing",
 		"SELECT d FROM unnest($1::text[]) AS d WHERE NOT EXISTS "
 		"(SELECT 1 FROM blobs b WHERE b.digest = d)" },
@@ -438,7 +445,7 @@ gc_deletion_row_read(const PGresult *res, int i, struct gc_deletion_row *d)
 	d->size = db_int64(res, i, 1);
 }
 
-/* Q_GC_SWEEP_LOCK, Q_GC_ORPHAN: SELECT boolean */
+/* Q_GC_SWEEP_LOCK, Q_UPLOAD_LOCK, Q_GC_ORPHAN: SELECT boolean */
 bool
 gc_bool_row(const PGresult *res, int i)
 {

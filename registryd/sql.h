@@ -76,6 +76,8 @@ enum stmt {
 	Q_RETENTION_RUN,
 	Q_GC_SWEEP_LOCK,
 	Q_GC_SWEEP_UNLOCK,
+	Q_UPLOAD_LOCK,
+	Q_UPLOAD_UNLOCK,
 	Q_GC_SWEEP_MISSING,
 	Q_GC_ORPHAN,
 	Q_COUNT
@@ -171,7 +173,7 @@ struct gc_deletion_row {
 void gc_deletion_row_read(const PGresult *res, int i,
 			  struct gc_deletion_row *d);
 
-/* Q_GC_SWEEP_LOCK: whether this session took the sweep's lock;
+/* Q_GC_SWEEP_LOCK, Q_UPLOAD_LOCK: whether this session took the lock;
  * Q_GC_ORPHAN: whether the file was queued for removal. */
 bool gc_bool_row(const PGresult *res, int i);
 
