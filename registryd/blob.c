@@ -47,10 +47,10 @@ range_not_satisfiable(struct http_req *r, uint64_t size)
 	return reg_respond(r, 416, resp);
 }
 
-/* Opens the blob of a GET into b when the repository links it; else -1
- * with the error to answer in *e. */
+/* Whether the repository links the blob: 0, or -1 with the error to
+ * answer in *e. */
 static int
-open_linked(struct http_req *r, struct storage_blob *b, enum reg_error *e)
+check_linked(struct http_req *r, enum reg_error *e)
 {
 	struct reg_req *q = r->app;
 	const char *params[2] = { q->name, q->ref };
@@ -69,8 +69,19 @@ open_linked(struct http_req *r, struct storage_blob *b, enum reg_error *e)
 	if ((res = db_query(db, &r->arena, Q_BLOB_IN_REPO, 2, params)) == NULL)
 		return -1;
 	*e = E_BLOB_UNKNOWN;
-	if (PQntuples(res) != 1)
+	return PQntuples(res) == 1 ? 0 : -1;
+}
+
+/* Opens the blob of a GET into b when the repository links it; else -1
+ * with the error to answer in *e. */
+static int
+open_linked(struct http_req *r, struct storage_blob *b, enum reg_error *e)
+{
+	struct reg_req *q = r->app;
+
+	if (check_linked(r, e) < 0)
 		return -1;
+	*e = E_BLOB_UNKNOWN;
 	if (storage_blob_open(reg.storage, q->ref, b) < 0) {
 		rlog_warnx(r, "blob %s is in the database but not in storage: %s",
 			   q->ref, strerror(errno));
@@ -110,6 +121,34 @@ blob_body(struct storage_blob *b, uint64_t off, uint64_t len)
 	return resp;
 }
 
+/*
+ * A GET answered with a 307 to a presigned URL of the store, when storage
+ * has them and redirects are on: the bytes go from the store to the
+ * client, not through this node. 0 when there is no URL to give.
+ */
+static int
+redirect(struct http_req *r)
+{
+	struct reg_req *q = r->app;
+	struct MHD_Response *resp;
+	enum reg_error e;
+	char *url;
+
+	if (check_linked(r, &e) < 0)
+		return reg_error_respond(r, e, e == E_UNAVAILABLE ? "database"
+								  : q->ref);
+	if ((url = storage_blob_url(reg.storage, q->ref,
+				    reg.redirect_expiry)) == NULL) {
+		rlog_warnx(r, "blob %s: no presigned URL", q->ref);
+		return reg_error_respond(r, E_UNAVAILABLE, "storage");
+	}
+	resp = http_resp_copy("", 0);
+	http_resp_header(resp, "Location", url);
+	http_resp_header(resp, "Docker-Content-Digest", q->ref);
+	free(url);
+	return reg_respond(r, 307, resp);
+}
+
 int
 blob_get(struct http_req *r)
 {
@@ -126,6 +165,8 @@ blob_get(struct http_req *r)
 		return reg_error_respond(r, E_DIGEST_INVALID, q->ref);
 	if ((e = authz_check(r, q->name, AUTHZ_PULL)) != E_NONE)
 		return reg_error_respond(r, e, NULL);
+	if (reg.redirect_expiry > 0 && !r->is_head)
+		return redirect(r);
 	b = xmalloc(sizeof(*b));
 	if (open_linked(r, b, &e) < 0) {
 		free(b);

@@ -13,6 +13,8 @@
 struct registry {
 	const char *storage_root;
 	struct storage *storage;	/* where blob bytes live (storage.h) */
+	/* Seconds a blob GET's presigned URL lives (307); 0: no redirects. */
+	unsigned redirect_expiry;
 	char **foreign_allow;	/* URL prefixes a foreign layer may use */
 	int n_foreign_allow;
 	char **foreign_deny;
