@@ -23,7 +23,9 @@ extra_start() {
 	mkdir -p "$dir"
 	EXTRA_DIR=$dir
 	EXTRA_PORT=$(extra_free_port) || return 1
-	env REGISTRYD_LISTEN="127.0.0.1:$EXTRA_PORT" REGISTRYD_STORAGE="$STORAGE" \
+	local -a store
+	mapfile -t store < <(storage_env)
+	env REGISTRYD_LISTEN="127.0.0.1:$EXTRA_PORT" "${store[@]}" \
 		REGISTRYD_DATABASE="host=$PGHOST port=$PGPORT dbname=$PGDATABASE user=$PGUSER" \
 		"$@" "$BUILD/registryd" >"$dir/log" 2>&1 &
 	EXTRA_PID=$!

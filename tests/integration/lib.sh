@@ -292,3 +292,79 @@ registryd_stop() {
 	fi
 	return 0
 }
+
+# ---- Storage ------------------------------------------------------------
+# The storage the nodes use: the directory $STORAGE, or with
+# BERTH_TEST_STORAGE=s3 the bucket that S3_ENDPOINT, S3_BUCKET and the
+# rest name, this run's keys under S3_PREFIX. The stored_* helpers look
+# at either; blob_path and blob_files are the filesystem's alone.
+STORAGE_KIND=${BERTH_TEST_STORAGE:-filesystem}
+
+# blob_key DIGEST: the key (or path under $STORAGE) of DIGEST's bytes.
+blob_key() {
+	local hex=${1#*:}
+	printf 'blobs/%s/%s/%s' "${1%%:*}" "${hex:0:2}" "$hex"
+}
+
+s3obj() {
+	python3 "$ROOT/tests/integration/s3obj.py" "$@"
+}
+
+# stored_blob_exists DIGEST: storage holds DIGEST's bytes.
+stored_blob_exists() {
+	if [ "$STORAGE_KIND" = s3 ]; then
+		s3obj head "$(blob_key "$1")" >/dev/null
+	else
+		test -e "$STORAGE/$(blob_key "$1")"
+	fi
+}
+
+# stored_blob_is DIGEST FILE: storage holds FILE's bytes as DIGEST.
+stored_blob_is() {
+	local f
+	if [ "$STORAGE_KIND" = s3 ]; then
+		f=$(mktemp) && s3obj get "$(blob_key "$1")" "$f" &&
+			cmp -s "$f" "$2"
+		local rc=$?
+		rm -f "$f"
+		return $rc
+	fi
+	cmp -s "$STORAGE/$(blob_key "$1")" "$2"
+}
+
+# stored_upload_gone ID: nothing of upload ID is left in storage.
+stored_upload_gone() {
+	if [ "$STORAGE_KIND" = s3 ]; then
+		test -z "$(s3obj ls "uploads/$1/")$(s3obj mpu "uploads/$1/")"
+	else
+		test ! -e "$STORAGE/uploads/$1"
+	fi
+}
+
+# stored_no_strays DIGEST: nothing but blobs beside DIGEST's bytes.
+stored_no_strays() {
+	local dir
+	dir=$(dirname "$(blob_key "$1")")
+	if [ "$STORAGE_KIND" = s3 ]; then
+		test -z "$(s3obj ls "$dir/" | grep -Ev "^$dir/[0-9a-f]{64} ")"
+	else
+		test -z "$(find "$STORAGE/$dir" -regextype posix-extended \
+			-type f ! -regex '.*/[0-9a-f]{64}')"
+	fi
+}
+
+# storage_env: the environment that points a registryd started by a
+# test (an extra node, `registryd gc`) at the nodes' storage.
+storage_env() {
+	if [ "$STORAGE_KIND" = s3 ]; then
+		printf '%s\n' REGISTRYD_STORAGE_DRIVER=s3 \
+			"REGISTRYD_S3_ENDPOINT=$S3_ENDPOINT" \
+			"REGISTRYD_S3_REGION=$S3_REGION" \
+			"REGISTRYD_S3_BUCKET=$S3_BUCKET" \
+			"REGISTRYD_S3_PREFIX=$S3_PREFIX" \
+			"REGISTRYD_S3_ACCESS_KEY=$S3_ACCESS_KEY" \
+			"REGISTRYD_S3_SECRET_KEY=$S3_SECRET_KEY"
+	else
+		printf '%s\n' "REGISTRYD_STORAGE=$STORAGE"
+	fi
+}

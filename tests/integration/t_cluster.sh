@@ -97,15 +97,14 @@ expect_eq "same blob from 8 clients: exactly one repository link" 1 \
 	"$(sql "SELECT count(*) FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id WHERE r.name = '$R' AND rb.digest = '$SD'")"
 expect_eq "same blob from 8 clients: exactly one repositories row" 1 \
 	"$(sql "SELECT count(*) FROM repositories WHERE name = '$R'")"
-check "same blob from 8 clients: the stored file has the right bytes" cmp -s "$(blob_path "$SD")" "$W/same"
+check "same blob from 8 clients: the stored blob has the right bytes" stored_blob_is "$SD" "$W/same"
 req GET "$REG/v2/$R/blobs/$SD"
 check "same blob from 8 clients: node 1 serves the right bytes" body_is "$W/same"
 req GET "$REG2/v2/$R/blobs/$SD"
 check "same blob from 8 clients: node 2 serves the right bytes" body_is "$W/same"
 expect_eq "same blob from 8 clients: no upload sessions are left" 0 \
 	"$(sql "SELECT count(*) FROM uploads u JOIN repositories r ON r.id = u.repository_id WHERE r.name = '$R'")"
-check "same blob from 8 clients: no stray temp files beside the blob" \
-	test -z "$(find "$(dirname "$(blob_path "$SD")")" -regextype posix-extended -type f ! -regex '.*/[0-9a-f]{64}')"
+check "same blob from 8 clients: no stray temp files beside the blob" stored_no_strays "$SD"
 
 # --- eight clients create one repository ---------------------------------------------
 R=t-cluster/new-repo

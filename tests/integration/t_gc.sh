@@ -25,7 +25,9 @@ gc() {
 		vars+=("$1")
 		shift
 	done
-	env REGISTRYD_DATABASE="$DBINFO" REGISTRYD_STORAGE="$STORAGE" \
+	local -a store
+	mapfile -t store < <(storage_env)
+	env REGISTRYD_DATABASE="$DBINFO" "${store[@]}" \
 		REGISTRYD_GC_GRACE=0 REGISTRYD_LOG_LEVEL=warn "${vars[@]}" \
 		"$BUILD/registryd" gc "$@" >"$W/gc.json" 2>"$W/gc.err"
 	GC_RC=$?

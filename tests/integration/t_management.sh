@@ -130,7 +130,7 @@ expect_eq "deleted blob's repository link is gone" 0 \
 req GET "$REG/v2/t-mgmt/blobs-twin/blobs/$B"
 expect_eq "blob deleted in repository A is still 200 in repository B" 200 "$STATUS"
 check "blob deleted in repository A still has its bytes in repository B" body_is "$W/b"
-check "blob file stays while another repository links it" cmp -s "$(blob_path "$B")" "$W/b"
+check "blob stays in storage while another repository links it" stored_blob_is "$B" "$W/b"
 expect_status "other blob in the repository is untouched" 200 GET "$REG/v2/$R/blobs/$B2"
 req DELETE "$REG/v2/$R/blobs/$B"
 expect_eq "DELETE of an already deleted blob is 404" 404 "$STATUS"

@@ -29,13 +29,12 @@ expect_hdr "PUT whole blob has Docker-Content-Digest" Docker-Content-Digest "$D1
 req GET "$REG/v2/$R/blobs/$D1"
 check "blob pushed by POST+PUT reads back identically" body_is "$W/b1"
 expect_eq "blobs row has the pushed size" 3000 "$(sql "SELECT size FROM blobs WHERE digest = '$D1'")"
-check "blob file is stored under blobs/sha256/<2 hex>/<hex>" cmp -s "$(blob_path "$D1")" "$W/b1"
+check "blob is stored under blobs/sha256/<2 hex>/<hex>" stored_blob_is "$D1" "$W/b1"
 expect_status "finished upload session is gone (GET is 404)" 404 GET "$UPLOAD_URL"
 expect_error_code "finished upload session is BLOB_UPLOAD_UNKNOWN" BLOB_UPLOAD_UNKNOWN
 expect_eq "finished upload has no uploads row" 0 \
 	"$(sql "SELECT count(*) FROM uploads WHERE id::text = '$UPLOAD_UUID'")"
-check "finished upload left no file under uploads/" \
-	test -z "$(find "$STORAGE/uploads" -name "*$UPLOAD_UUID*" 2>/dev/null)"
+check "finished upload left nothing under uploads/" stored_upload_gone "$UPLOAD_UUID"
 
 blob_push "$REG" "$R" "$W/b1"
 expect_eq "pushing an existing blob again is 201" 201 "$STATUS"
@@ -162,8 +161,7 @@ expect_eq "cancel: PATCH afterwards is 404" 404 "$STATUS"
 req PUT "$(with_query "$UPLOAD_URL" "digest=$(sha256_of "$W/c0")")" -H 'Content-Length: 0'
 expect_eq "cancel: PUT afterwards is 404" 404 "$STATUS"
 expect_eq "cancel: no uploads row remains" 0 "$(sql "SELECT count(*) FROM uploads WHERE id::text = '$U'")"
-check "cancel: no file remains under uploads/" \
-	test -z "$(find "$STORAGE/uploads" -name "*$U*" 2>/dev/null)"
+check "cancel: nothing remains under uploads/" stored_upload_gone "$U"
 expect_status "cancel: DELETE again is 404" 404 DELETE "$UPLOAD_URL"
 
 # --- cross-repository mount ----------------------------------------------------
