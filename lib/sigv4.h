@@ -74,8 +74,10 @@ int sigv4_sign(const struct sigv4_creds *c, const struct sigv4_req *r,
  * The query of a presigned URL for r, valid expires seconds (1 to
  * 604800) from r->when: r->query (if any) with the X-Amz-Algorithm,
  * X-Amz-Credential, X-Amz-Date, X-Amz-Expires, X-Amz-SignedHeaders (and
- * X-Amz-Security-Token) parameters and X-Amz-Signature last. The payload
- * hash should be "UNSIGNED-PAYLOAD". malloc'd, or NULL as sigv4_sign.
+ * X-Amz-Security-Token) parameters and X-Amz-Signature last. Only host
+ * is signed (r->headers are not: whoever follows the URL sends none);
+ * the payload hash should be "UNSIGNED-PAYLOAD". malloc'd, or NULL as
+ * sigv4_sign.
  */
 char *sigv4_presign(const struct sigv4_creds *c, const struct sigv4_req *r,
 		    unsigned expires) MUST_CHECK;

@@ -44,6 +44,7 @@ static const struct {
 	{ "bytesize", test_bytesize },
 	{ "quota", test_quota },
 	{ "tagglob", test_tagglob },
+	{ "sigv4", test_sigv4 },
 };
 
 char *

@@ -55,5 +55,6 @@ void test_authsql(void);
 void test_bytesize(void);
 void test_quota(void);
 void test_tagglob(void);
+void test_sigv4(void);
 
 #endif
