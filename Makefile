@@ -9,7 +9,8 @@ SANITIZE ?=
 WARN      = -Wall -Wextra -Wpedantic -Wshadow -Wvla -Wwrite-strings \
 	    -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Werror
 CFLAGS   ?= -O2 -g
-PKGS      = libmicrohttpd gnutls libpq jansson libcrypto libargon2 libcurl ldap
+PKGS      = libmicrohttpd gnutls libpq jansson libcrypto libargon2 libcurl ldap \
+	    libxml-2.0
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Ilib -Iregistryd -Iauthd \
 	     $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -MMD -MP
 LDLIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread

@@ -37,6 +37,7 @@
 #include "sql.h"
 #include "storage.h"
 #include "upload.h"
+#include "uploadlock.h"
 
 /* Settings without a home in reg or http_cfg. */
 static const char *opt_database, *opt_auth_keys, *opt_foreign_allow;
@@ -45,7 +46,16 @@ static const char *opt_trusted_proxies;
 static long long opt_upload_ttl, opt_audit_queue, opt_retention_interval;
 static long long opt_gc_grace, opt_gc_interval, opt_gc_batch;
 static long long opt_gc_sweep_interval;
-static bool opt_auth_realm_insecure, opt_gc_enabled;
+static bool opt_auth_realm_insecure, opt_gc_enabled, opt_s3_redirect;
+static int opt_storage_driver;
+static const char *const storage_drivers[] = { "filesystem", "s3", NULL };
+static const char *const s3_addressings[] = { "auto", "path", "virtual",
+					      NULL };
+static long long opt_s3_redirect_expiry;
+static struct storage_s3_config s3_cfg = {
+	.lock = uploadlock_take,
+	.unlock = uploadlock_drop,
+};
 static struct gc_config gc_cfg;
 static char gc_node[300];
 static struct netaddr_set trusted_proxies;
@@ -60,8 +70,44 @@ static const struct conf_key settings[] = {
 	  "address and port to serve on" },
 	{ "database", CONF_STR, &opt_database, "", 0, 0, false,
 	  "libpq connection string (multi-host for failover)" },
+	{ "storage_driver", CONF_ENUM,
+	  CONF_ENUM_VAR(&opt_storage_driver, storage_drivers), "filesystem",
+	  0, 0, false, "where blob bytes live: filesystem (storage) or s3" },
 	{ "storage", CONF_STR, &reg.storage_root, "./var/storage", 0, 0, false,
 	  "blob storage directory, shared by every node" },
+	{ "s3_endpoint", CONF_STR, &s3_cfg.endpoint, "", 0, 0, false,
+	  "S3 endpoint URL, like https://s3.eu-west-1.amazonaws.com" },
+	{ "s3_region", CONF_STR, &s3_cfg.region, "", 0, 0, false,
+	  "S3 region; empty: AWS_REGION, else us-east-1" },
+	{ "s3_bucket", CONF_STR, &s3_cfg.bucket, "", 0, 0, false,
+	  "the bucket every node shares" },
+	{ "s3_prefix", CONF_STR, &s3_cfg.prefix, "", 0, 0, false,
+	  "prefix of every key Berth writes, like berth/" },
+	{ "s3_access_key", CONF_STR, &s3_cfg.access_key, "", 0, 0, false,
+	  "access key id; empty: AWS_ACCESS_KEY_ID" },
+	{ "s3_secret_key", CONF_STR, &s3_cfg.secret_key, "", 0, 0, false,
+	  "secret access key; empty: AWS_SECRET_ACCESS_KEY" },
+	{ "s3_session_token", CONF_STR, &s3_cfg.session_token, "", 0, 0,
+	  false, "session token; empty: AWS_SESSION_TOKEN" },
+	{ "s3_addressing", CONF_ENUM,
+	  CONF_ENUM_VAR(&s3_cfg.addressing, s3_addressings), "auto", 0, 0,
+	  false, "bucket in the host name (virtual) or the path (path); auto: "
+	  "virtual on amazonaws.com" },
+	{ "s3_ca_file", CONF_STR, &s3_cfg.ca_file, "", 0, 0, false,
+	  "PEM CA bundle to check an https s3_endpoint with" },
+	{ "s3_part_size", CONF_SIZE, &s3_cfg.part_size, "8388608", 5242880,
+	  5368709120LL, false,
+	  "bytes of each multipart upload part (memory per upload)" },
+	{ "s3_timeout", CONF_UINT32, &s3_cfg.timeout, "60", 1, 3600, false,
+	  "seconds one request to S3 may take" },
+	{ "s3_retries", CONF_UINT32, &s3_cfg.retries, "5", 0, 20, false,
+	  "retries after a 5xx, SlowDown or network error, with backoff" },
+	{ "s3_rate", CONF_UINT32, &s3_cfg.rate, "0", 0, 1000000, false,
+	  "requests a second this node sends to S3; 0: no cap" },
+	{ "s3_redirect", CONF_BOOL, &opt_s3_redirect, "false", 0, 0, false,
+	  "answer blob GETs with a 307 to a presigned URL of the bucket" },
+	{ "s3_redirect_expiry", CONF_INT, &opt_s3_redirect_expiry, "1200", 1,
+	  604800, false, "seconds a presigned URL is valid" },
 	{ "threads", CONF_INT32, &http_cfg.threads, "8", 1, 256, false,
 	  "HTTP worker threads, each with one database connection" },
 	{ "idle_timeout", CONF_UINT32, &http_cfg.idle_timeout,
@@ -244,11 +290,48 @@ check_auth(void)
 	return ret;
 }
 
+/* The S3 settings' checks: what must be set once s3 is the driver. */
+static int
+check_s3(void)
+{
+	int ret = 0;
+
+	if (s3_cfg.bucket == NULL)
+		ret = conf_error("storage_driver is s3 but s3_bucket is not set");
+	if (s3_cfg.endpoint == NULL)
+		ret = conf_error("storage_driver is s3 but s3_endpoint is not "
+				 "set");
+	else if (!has_prefix(s3_cfg.endpoint, "https://") &&
+		 !has_prefix(s3_cfg.endpoint, "http://"))
+		ret = conf_error("s3_endpoint \"%s\" is not an http(s) URL",
+				 s3_cfg.endpoint);
+	return ret;
+}
+
 /*
  * The checks across settings and files that serve and check-config both
  * run (neither database nor storage is touched). Every problem is printed
  * as "error: ..."; -1 when there was any.
  */
+/* Opens the configured storage into reg.storage; -1 (logged) on failure. */
+static int
+open_storage(void)
+{
+	char err[512];
+
+	if (opt_storage_driver == 0) {
+		reg.storage = storage_fs_new(reg.storage_root);
+		return reg.storage ? 0 : -1;
+	}
+	reg.redirect_expiry = opt_s3_redirect ? (unsigned)opt_s3_redirect_expiry
+					      : 0;
+	if ((reg.storage = storage_s3_new(&s3_cfg, err, sizeof(err))) == NULL) {
+		log_warnx("S3 storage: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_settings(void)
 {
@@ -258,6 +341,8 @@ check_settings(void)
 	if (db_conninfo_check(opt_database) < 0)
 		ret = -1;
 	if (reg.auth_realm != NULL && check_auth() < 0)
+		ret = -1;
+	if (opt_storage_driver == 1 && check_s3() < 0)
 		ret = -1;
 	return ret;
 }
@@ -293,9 +378,10 @@ start(void)
 		auditlog_stop();
 		return -1;
 	}
-	log_info("registryd serving on %s%s, storage \"%s\", %s",
+	log_info("registryd serving on %s%s, storage %s \"%s\", %s",
 		 http_cfg.listen, http_cfg.tls_cert ? " (https)" : "",
-		 reg.storage_root,
+		 storage_driver(reg.storage),
+		 opt_storage_driver == 0 ? reg.storage_root : s3_cfg.bucket,
 		 reg.auth_realm ? "token auth on" : "no auth");
 	return 0;
 }
@@ -402,8 +488,7 @@ cmd_serve(char **args)
 	(void)args;
 	if (check_settings() < 0)
 		return 1;
-	if ((reg.storage = storage_fs_new(reg.storage_root)) == NULL ||
-	    authz_init(opt_auth_keys) < 0)
+	if (open_storage() < 0 || authz_init(opt_auth_keys) < 0)
 		return 1;
 	if (migrate_verify(opt_database) < 0)
 		return 1;
@@ -453,8 +538,7 @@ cmd_gc(char **args)
 		return 2;
 	}
 	if (migrate_verify(opt_database) < 0 ||
-	    (collect &&
-	     (reg.storage = storage_fs_new(reg.storage_root)) == NULL))
+	    (collect && open_storage() < 0))
 		return 1;
 	db_setup(opt_database, registry_stmts, Q_COUNT);
 	if ((db = db_thread()) == NULL)

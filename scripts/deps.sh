@@ -21,8 +21,12 @@ PACKAGES="build-essential pkg-config libmicrohttpd-dev libpq-dev
 	libldap-dev slapd ldap-utils samba samba-ad-dc samba-ad-provision iproute2 socat
 	prometheus
 	docker.io procps
+	libxml2-dev ceph-mon ceph-osd radosgw ceph-common python3-botocore
+	libaws-signature4-perl
 	$*"
 SERVICES="slapd samba-ad-dc smbd nmbd winbind docker-registry nginx
+	ceph.target ceph-mon.target ceph-osd.target ceph-radosgw.target
+	ceph-mgr.target ceph-crash
 	prometheus prometheus-node-exporter docker docker.socket containerd"
 POLICY=/usr/sbin/policy-rc.d
 

@@ -32,9 +32,9 @@ ere() {
 # DAEMON -h (min and max empty unless it is a number).
 usage_keys() {
 	"$BUILD/$1" -h | sed -nE \
-	    -e 's/^  ([a-z_]+) .*\(default: ([^;)]*); (-?[0-9]+) to (-?[0-9]+)\)$/\1\t\2\t\3\t\4/p' \
+	    -e 's/^  ([a-z0-9_]+) .*\(default: ([^;)]*); (-?[0-9]+) to (-?[0-9]+)\)$/\1\t\2\t\3\t\4/p' \
 	    -e 't' \
-	    -e 's/^  ([a-z_]+) .*\(default: ([^)]*)\)$/\1\t\2\t\t/p'
+	    -e 's/^  ([a-z0-9_]+) .*\(default: ([^)]*)\)$/\1\t\2\t\t/p'
 }
 
 # check_daemon DAEMON DOC...: each key of DAEMON -h has a row in a table
