@@ -66,6 +66,10 @@ cleanup() {
 			node_wait_exit "$n" "$pid" 10 >/dev/null
 		fi
 	done
+	if [ -f "$BERTH_RUN/s3/env" ] &&
+		! bash "$ROOT/tests/s3/rgw.sh" stop "$BERTH_RUN/s3"; then
+		harness_fail "could not stop the S3 server"
+	fi
 	if [ -d "$BERTH_RUN/pg" ] && ! pg_stop "$BERTH_RUN/pg"; then
 		harness_fail "could not stop PostgreSQL"
 	fi
@@ -172,6 +176,25 @@ export PGHOST=$BERTH_RUN/pg PGPORT=$(pg_port "$BERTH_RUN/pg") \
 	PGDATABASE=berth PGUSER=berth STORAGE=$BERTH_RUN/storage
 unset PGPASSWORD PGSERVICE PGOPTIONS
 
+# ---- an S3 server ----------------------------------------------------------
+# Started once, when the nodes keep blobs in it (BERTH_TEST_STORAGE=s3) or
+# a selected test says "# needs: s3"; this run's keys go under a prefix.
+need_s3=0
+[ "${BERTH_TEST_STORAGE:-filesystem}" = s3 ] && need_s3=1
+grep -qx '# needs: s3' "${selected[@]}" 2>/dev/null && need_s3=1
+if [ "$need_s3" = 1 ]; then
+	mkdir -p "$BERTH_RUN/s3"
+	if ! bash "$ROOT/tests/s3/rgw.sh" start "$BERTH_RUN/s3" >"$BERTH_RUN/s3/start.log" 2>&1; then
+		tail -n 20 "$BERTH_RUN/s3/start.log" >&2
+		harness_fail "could not start the S3 server (log in $BERTH_RUN/s3)"
+		finish
+	fi
+	set -a
+	. "$BERTH_RUN/s3/env"
+	set +a
+	export S3_PREFIX="run-${BERTH_RUN##*.}/"
+fi
+
 # ---- nodes ---------------------------------------------------------------
 # 1 and 2: registryd without auth, sharing database and storage; 3: authd;
 # 4: registryd with token auth through authd (same database and storage).
@@ -204,6 +227,14 @@ cat >>"$BERTH_RUN/node4/conf" <<EOF
 auth_realm = $AUTHD/token
 auth_jwks_url = $AUTHD/jwks
 EOF
+if [ "${BERTH_TEST_STORAGE:-filesystem}" = s3 ]; then
+	for n in 1 2 4; do
+		printf '%s\n' "storage_driver = s3" "s3_endpoint = $S3_ENDPOINT" \
+			"s3_region = $S3_REGION" "s3_bucket = $S3_BUCKET" \
+			"s3_prefix = $S3_PREFIX" "s3_access_key = $S3_ACCESS_KEY" \
+			"s3_secret_key = $S3_SECRET_KEY" >>"$BERTH_RUN/node$n/conf"
+	done
+fi
 # The shared nodes collect no garbage and run no retention schedule:
 # t_gc and t_retention run their own nodes for those, and their races
 # must not meet one of the shared nodes' runs.

@@ -45,6 +45,7 @@ static const struct {
 	{ "quota", test_quota },
 	{ "tagglob", test_tagglob },
 	{ "sigv4", test_sigv4 },
+	{ "s3backoff", test_s3_backoff },
 };
 
 char *

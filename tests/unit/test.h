@@ -56,5 +56,6 @@ void test_bytesize(void);
 void test_quota(void);
 void test_tagglob(void);
 void test_sigv4(void);
+void test_s3_backoff(void);
 
 #endif

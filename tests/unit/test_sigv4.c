@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "s3.h"
 #include "sigv4.h"
 #include "test.h"
 
@@ -172,4 +173,19 @@ test_sigv4(void)
 	test_suite_vectors();
 	test_s3_examples();
 	test_bad_input();
+}
+
+/* The S3 client's retry delays: full jitter under a doubling ceiling
+ * from 100 ms, never past 5 s. */
+void
+test_s3_backoff(void)
+{
+	CHECK(s3_backoff_ms(0, 0) == 0);
+	CHECK(s3_backoff_ms(0, 100) == 100);
+	CHECK(s3_backoff_ms(0, 101) == 0);
+	CHECK(s3_backoff_ms(1, 200) == 200);
+	CHECK(s3_backoff_ms(3, 0xffffffffu) <= 800);
+	for (unsigned a = 0; a < 40; a++)
+		CHECK(s3_backoff_ms(a, 0xfffffffeu - a) <= 5000);
+	CHECK(s3_backoff_ms(10, 5000) == 5000);
 }
