@@ -24,6 +24,7 @@ die() {
 		echo "--- $f" >&2
 		tail -n 15 "$f" >&2
 	done
+	stop
 	exit 1
 }
 
@@ -105,9 +106,10 @@ monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$DIR/mon
 ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" >"$DIR/log/mkfs-mon.out" 2>&1 ||
 	die "ceph-mon --mkfs failed: $(tail -n 3 "$DIR/log/mkfs-mon.out")"
 ceph-mon -c "$CONF" -i a >"$DIR/log/mon.out" 2>&1 || die "ceph-mon did not start"
-ceph -c "$CONF" --connect-timeout 20 osd create >"$DIR/log/osd-create.out" 2>&1 ||
+OSD_UUID=$(cat /proc/sys/kernel/random/uuid)
+ceph -c "$CONF" --connect-timeout 20 osd create "$OSD_UUID" >"$DIR/log/osd-create.out" 2>&1 ||
 	die "ceph osd create failed: $(tail -n 3 "$DIR/log/osd-create.out")"
-ceph-osd -c "$CONF" -i 0 --mkfs >"$DIR/log/mkfs-osd.out" 2>&1 ||
+ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$OSD_UUID" >"$DIR/log/mkfs-osd.out" 2>&1 ||
 	die "ceph-osd --mkfs failed: $(tail -n 3 "$DIR/log/mkfs-osd.out")"
 ceph-osd -c "$CONF" -i 0 >"$DIR/log/osd.out" 2>&1 || die "ceph-osd did not start"
 radosgw -c "$CONF" -n client.rgw >"$DIR/log/rgw.out" 2>&1 || die "radosgw did not start"
