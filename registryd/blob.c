@@ -97,24 +97,33 @@ blob_free(void *p)
 	free(p);
 }
 
+/* A blob read through storage for a response that starts at off (a
+ * range): libmicrohttpd counts positions from the response's start. */
+struct blob_stream {
+	struct storage_blob b;	/* first: blob_free frees the stream */
+	uint64_t off;
+};
+
 static ssize_t
 blob_reader(void *p, uint64_t pos, char *buf, size_t max)
 {
-	struct storage_blob *b = p;
-	ssize_t n = storage_blob_read(b, buf, max, pos);
+	struct blob_stream *st = p;
+	ssize_t n = storage_blob_read(&st->b, buf, max, st->off + pos);
 
 	return n > 0 ? n : MHD_CONTENT_READER_END_WITH_ERROR;
 }
 
 /* The body: the file itself when storage has one, else its reads. The
- * response owns b afterwards. */
+ * response owns b (a blob_stream) afterwards. */
 static struct MHD_Response *
 blob_body(struct storage_blob *b, uint64_t off, uint64_t len)
 {
 	struct MHD_Response *resp;
 
-	if (b->fd < 0)
+	if (b->fd < 0) {
+		((struct blob_stream *)b)->off = off;
 		return http_resp_reader(len, blob_reader, b, blob_free);
+	}
 	resp = http_resp_fd(b->fd, off, len);
 	b->fd = -1;	/* the response closes it */
 	blob_free(b);
@@ -167,7 +176,7 @@ blob_get(struct http_req *r)
 		return reg_error_respond(r, e, NULL);
 	if (reg.redirect_expiry > 0 && !r->is_head)
 		return redirect(r);
-	b = xmalloc(sizeof(*b));
+	b = xmalloc(sizeof(struct blob_stream));
 	if (open_linked(r, b, &e) < 0) {
 		free(b);
 		return reg_error_respond(r, e, e == E_UNAVAILABLE ? "database"
