@@ -332,6 +332,43 @@ stored_blob_is() {
 	cmp -s "$STORAGE/$(blob_key "$1")" "$2"
 }
 
+# stored_blob_gone DIGEST: storage holds no bytes for DIGEST.
+stored_blob_gone() {
+	! stored_blob_exists "$1"
+}
+
+# stored_blob_rm DIGEST: removes DIGEST's bytes behind the registry.
+stored_blob_rm() {
+	if [ "$STORAGE_KIND" = s3 ]; then
+		s3obj rm "$(blob_key "$1")"
+	else
+		rm -f "$STORAGE/$(blob_key "$1")"
+	fi
+}
+
+# stored_blob_digest DIGEST: the sha256 digest of the bytes stored as
+# DIGEST.
+stored_blob_digest() {
+	local f
+	f=$(mktemp)
+	if [ "$STORAGE_KIND" = s3 ]; then
+		s3obj get "$(blob_key "$1")" "$f"
+	else
+		cp "$STORAGE/$(blob_key "$1")" "$f"
+	fi
+	echo "sha256:$(sha256sum <"$f" | cut -d' ' -f1)"
+	rm -f "$f"
+}
+
+# stored_upload_present ID: storage holds bytes of upload ID.
+stored_upload_present() {
+	if [ "$STORAGE_KIND" = s3 ]; then
+		test -n "$(s3obj ls "uploads/$1/")"
+	else
+		test -s "$STORAGE/uploads/$1"
+	fi
+}
+
 # stored_upload_gone ID: nothing of upload ID is left in storage.
 stored_upload_gone() {
 	if [ "$STORAGE_KIND" = s3 ]; then

@@ -97,7 +97,7 @@ expect_eq "... all of them" "$want_bytes" "$(gcv bytes_freed)"
 expect_status "the collected manifest is 404" 404 GET "$REG/v2/$R/manifests/$A"
 left=0
 for d in $LAYERS; do
-	[ -e "$(blob_path "$d")" ] && left=$((left + 1))
+	stored_blob_exists "$d" && left=$((left + 1))
 done
 expect_eq "no byte of the image is left in storage" 0 "$left"
 expect_eq "no row of it is left" "0 0 0 0" \
@@ -143,7 +143,7 @@ done
 backdate
 gc REGISTRYD_GC_GRACE=3600
 expect_eq "the gone image's own layer and config go" 2 "$(gcv blob_links)"
-check "the layer it shared with a tagged image stays in storage" test -e "$(blob_path "$SHARED")"
+check "the layer it shared with a tagged image stays in storage" stored_blob_exists "$SHARED"
 check "tagged image one is whole" pullable "$REG" "$R" one
 check "the index is whole" pullable "$REG" "$R" multi
 
@@ -157,7 +157,7 @@ expect_eq "an untagged index, its children, image one and its referrer all go" 0
 	"$(sql "SELECT count(*) FROM manifests WHERE repository_id = $(repo_id "$R")")"
 expect_eq "... with every blob link" 0 \
 	"$(sql "SELECT count(*) FROM repository_blobs WHERE repository_id = $(repo_id "$R")")"
-check "... and the shared layer's bytes" test ! -e "$(blob_path "$SHARED")"
+check "... and the shared layer's bytes" stored_blob_gone "$SHARED"
 
 # --- a blob nobody references, a blob another repository still links -------
 R=t-gc/orphan
@@ -169,7 +169,7 @@ sql "UPDATE gc_repo_blob_reviews SET queued_at = queued_at - interval '2 days' W
 gc REGISTRYD_GC_GRACE=3600
 expect_status "an uploaded blob no manifest used goes past its grace" 404 HEAD "$REG/v2/$R/blobs/$O1"
 expect_status "... while the other repository's link (in its grace) stays" 200 HEAD "$REG/v2/t-gc/orphan2/blobs/$O1"
-check "... and so do the bytes" test -e "$(blob_path "$O1")"
+check "... and so do the bytes" stored_blob_exists "$O1"
 
 # --- an abandoned chunked upload ----------------------------------------------
 extra_start "$W/purger" REGISTRYD_UPLOAD_TTL=1 REGISTRYD_GC=false ||
@@ -178,12 +178,12 @@ upload_start "$REG" t-gc/abandoned || not_ok "open a session" "status $STATUS"
 rand_blob "$W/chunk" 65536
 upload_patch "$W/chunk" 0 || not_ok "send one chunk" "status $STATUS"
 AB=$UPLOAD_UUID
-check "the chunk is in storage" test -s "$STORAGE/uploads/$AB"
+check "the chunk is in storage" stored_upload_present "$AB"
 for ((i = 0; i < 100; i++)); do
-	[ ! -e "$STORAGE/uploads/$AB" ] && break
+	stored_upload_gone "$AB" && break
 	sleep 0.1
 done
-check "an abandoned chunked upload's bytes are removed" test ! -e "$STORAGE/uploads/$AB"
+check "an abandoned chunked upload's bytes are removed" stored_upload_gone "$AB"
 expect_eq "... and its session" 0 "$(sql "SELECT count(*) FROM uploads WHERE id = '$AB'")"
 extra_stop
 expect_eq "the purging node exits 0" 0 "$?"
@@ -356,7 +356,7 @@ expect_eq "... a collection then keeps the bytes" "$(sha256_of "$W/br")" \
 old_links "$R"
 sql "SELECT berth_gc_links(3600, 1000); SELECT berth_gc_blobs(1000)" >/dev/null
 sess "BEGIN; SELECT digest FROM gc_blob_deletions WHERE digest = '$BR' FOR UPDATE;"
-rm -f "$(blob_path "$BR")"	# what the collector does while it holds the row
+stored_blob_rm "$BR"	# what the collector does while it holds the row
 upload_start "$REG" "$R" || not_ok "open a session" "status $STATUS"
 bg_req bytes PUT "$(with_query "$UPLOAD_URL" "digest=$BR")" \
 	-H 'Content-Type: application/octet-stream' --data-binary @"$W/br"
@@ -365,7 +365,7 @@ sess "DELETE FROM gc_blob_deletions WHERE digest = '$BR'; COMMIT;"
 wait "$BG"
 expect_eq "... then completes (201)" 201 "$(cat "$W/bytes.status")"
 expect_eq "... with its own bytes in place" "$BR" \
-	"sha256:$(sha256sum <"$(blob_path "$BR")" | cut -d' ' -f1)"
+	"$(stored_blob_digest "$BR")"
 expect_eq "... and a row for them" 1 "$(sql "SELECT count(*) FROM blobs WHERE digest = '$BR'")"
 
 # A mount of a blob on its way out (no link left, its row being
@@ -383,6 +383,9 @@ expect_eq "mounting a blob no repository links opens a session instead (202)" 20
 sess "COMMIT;"
 expect_eq "... and links nothing" 0 "$(sql "SELECT count(*) FROM repository_blobs WHERE digest = '$MT'")"
 # --- the sweep: blob files no row stands on -------------------------------------
+# Its files are planted by hand with backdated times, which a bucket does
+# not allow: the filesystem run covers it (S3 runs list the same way).
+if [ "$STORAGE_KIND" = filesystem ]; then
 # A crash between the rename into place and the COMMIT leaves a file with
 # no row. A sweep queues those older than the grace for removal; a file a
 # push is committing right now (its row not yet committed) is waited for
@@ -408,9 +411,9 @@ touch -d '2 days ago' "$STORAGE/blobs/sha256/00/not-a-digest"
 gc REGISTRYD_GC_GRACE=3600 sweep
 expect_eq "registryd gc sweep: exit 0" 0 "$GC_RC"
 expect_eq "a sweep finds the one old file with no row" 1 "$(gcv orphans)"
-check "... and its bytes are removed" test ! -e "$(blob_path "$OLD")"
-check "a file with no row, younger than the grace, stays" test -e "$(blob_path "$FRESH")"
-check "an old file with its row stays" test -e "$(blob_path "$KEPT")"
+check "... and its bytes are removed" stored_blob_gone "$OLD"
+check "a file with no row, younger than the grace, stays" stored_blob_exists "$FRESH"
+check "an old file with its row stays" stored_blob_exists "$KEPT"
 expect_status "... and is still served" 200 GET "$REG/v2/t-gc/sweep/blobs/$KEPT"
 check "a file whose name is no digest is left alone" test -e "$STORAGE/blobs/sha256/00/not-a-digest"
 rm -f "$STORAGE/blobs/sha256/00/not-a-digest" "$(blob_path "$FRESH")"
@@ -425,13 +428,14 @@ check "a sweep waits for a push committing the file it found" still_running "$BG
 sess "COMMIT;"
 wait "$BG"
 expect_eq "... then leaves the file to the push" 0 "$(jq .orphans "$W/sweep.json")"
-check "... whose bytes stay" test -e "$(blob_path "$RACING")"
+check "... whose bytes stay" stored_blob_exists "$RACING"
 sql "DELETE FROM blobs WHERE digest = '$RACING'" >/dev/null
 gc REGISTRYD_GC_GRACE=3600 sweep
 expect_eq "once its row is gone, the next sweep takes it" 1 "$(gcv orphans)"
-check "... and removes it" test ! -e "$(blob_path "$RACING")"
+check "... and removes it" stored_blob_gone "$RACING"
 echo '\q' >&"${SESS[1]}"
 wait "$SESS_PID" 2>/dev/null
+fi
 
 # --- a repository delete frees its bytes ----------------------------------------
 R=t-gc/doomed
@@ -442,9 +446,11 @@ req DELETE "$AUTHD/api/v1/repositories/$R" -u "admin:$AUTHD_ADMIN_PASSWORD"
 expect_eq "the repository is deleted through the management API" 204 "$STATUS"
 gc REGISTRYD_GC_GRACE=3600
 expect_eq "a collection, even within the grace, deletes its 3 blobs" 3 "$(gcv blobs)"
-check "... and their bytes" test ! -e "$(blob_path "$DM")"
+check "... and their bytes" stored_blob_gone "$DM"
 
 # --- collectors on two nodes at once ------------------------------------------
+# Its 1000 blobs are planted as files: the filesystem run covers it.
+if [ "$STORAGE_KIND" = filesystem ]; then
 # 1000 unreferenced links (with their blobs and bytes), due now: two nodes
 # collecting in batches of 5 each delete some, and none twice.
 extra_start "$W/gc1" REGISTRYD_GC_GRACE=60 REGISTRYD_GC_INTERVAL=1 REGISTRYD_GC_BATCH=5 ||
@@ -481,7 +487,7 @@ for ((i = 0; i < 300; i++)); do
 done
 left=0
 while read -r d; do
-	[ -e "$(blob_path "$d")" ] && left=$((left + 1))
+	stored_blob_exists "$d" && left=$((left + 1))
 done <"$W/many.list"
 expect_eq "two collectors remove all 1000 blobs' bytes" 0 "$left"
 expect_eq "... every link and blob row" "0 0" \
@@ -495,6 +501,7 @@ n1=$(grep -o '^berth_gc_deleted_total{queue="blob"} [0-9]*' "$BODY" | awk '{prin
 check "a node's metrics count the blobs it deleted" test "${n1:-0}" -gt 0
 check "... and the bytes it freed" grep -q '^berth_gc_freed_bytes_total [1-9]' "$BODY"
 check "... and show the queues" grep -q '^berth_gc_queue_length{queue="manifest"} [0-9]' "$BODY"
+fi
 
 # --- SIGTERM stays prompt while a collection runs ------------------------------
 # 3000 due links collected one per transaction take seconds; a SIGTERM
@@ -586,8 +593,8 @@ expect_eq "every manifest left after the loop is pullable" 0 "$bad"
 expect_eq "... and they are exactly the tagged ones" \
 	"$(sql "SELECT count(DISTINCT (t.repository_id, t.digest)) FROM tags t JOIN repositories r ON r.id = t.repository_id WHERE r.name LIKE 't-gc/loop%'")" "$total"
 expect_eq "every blob row has its bytes" 0 \
-	"$(sql "SELECT digest FROM blobs" | while read -r d; do [ -e "$(blob_path "$d")" ] || echo "$d"; done | wc -l)"
-check "the shared base layer survived" test -e "$(blob_path "$(sha256_of "$W/base")")"
+	"$(sql "SELECT digest FROM blobs" | while read -r d; do stored_blob_exists "$d" || echo "$d"; done | wc -l)"
+check "the shared base layer survived" stored_blob_exists "$(sha256_of "$W/base")"
 kill -TERM "$P1"
 wait "$P1"
 expect_eq "collector node 1 exits 0 on SIGTERM" 0 "$?"
