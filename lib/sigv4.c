@@ -122,7 +122,7 @@ canonical_query(struct buf *out, const char *query)
 		}
 		p = end ? end + 1 : NULL;
 	}
-	if (ret == 0)
+	if (ret == 0 && n > 1)
 		qsort(pairs, n, sizeof(*pairs), pair_cmp);
 	for (size_t i = 0; i < n && ret == 0; i++)
 		if (buf_printf(out, "%s%s=%s", i ? "&" : "", pairs[i].name,
