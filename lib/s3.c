@@ -533,6 +533,26 @@ request(struct s3_client *c, struct call *k, struct s3_result *res)
 	return ret;
 }
 
+/* request() for the calls that may fail after their 200 (a copy, a
+ * completion): the body then is an Error. */
+static int
+request_whole(struct s3_client *c, struct call *k, struct s3_result *res)
+{
+	int ret = request(c, k, res);
+	xmlDoc *doc;
+
+	if (ret == 0 && (doc = parse(&k->answer)) != NULL) {
+		xmlNode *root = xmlDocGetRootElement(doc);
+
+		if (root && strcmp((const char *)root->name, "Error") == 0) {
+			read_error(k, 500, res);
+			ret = -1;
+		}
+		xmlFreeDoc(doc);
+	}
+	return ret;
+}
+
 static void
 call_release(struct call *k)
 {
@@ -624,21 +644,10 @@ s3_copy_object(struct s3_client *c, const char *from, const char *to,
 	struct sigv4_header h = { "x-amz-copy-source", src };
 	struct call k = { .method = "PUT", .key = to, .headers = &h,
 			  .n_headers = 1 };
-	xmlDoc *doc;
 	int ret;
 
 	buf_init(&k.answer, ANSWER_MAX);
-	ret = request(c, &k, res);
-	/* A copy may fail after its 200: the body then says so. */
-	if (ret == 0 && (doc = parse(&k.answer)) != NULL) {
-		xmlNode *root = xmlDocGetRootElement(doc);
-
-		if (root && strcmp((const char *)root->name, "Error") == 0) {
-			read_error(&k, 500, res);
-			ret = -1;
-		}
-		xmlFreeDoc(doc);
-	}
+	ret = request_whole(c, &k, res);
 	call_release(&k);
 	free(src);
 	return ret;
@@ -711,7 +720,6 @@ s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	char *id = encoded(upload_id, false), query[1024];
 	struct call k = { .method = "POST", .key = key, .query = query };
 	struct buf body;
-	xmlDoc *doc;
 	int ret = -1;
 
 	snprintf(query, sizeof(query), "uploadId=%s", id);
@@ -730,16 +738,7 @@ s3_mpu_complete(struct s3_client *c, const char *key, const char *upload_id,
 	k.body = body.data;
 	k.body_len = body.len;
 	buf_init(&k.answer, ANSWER_MAX);
-	ret = request(c, &k, res);
-	if (ret == 0 && (doc = parse(&k.answer)) != NULL) {
-		xmlNode *root = xmlDocGetRootElement(doc);
-
-		if (root && strcmp((const char *)root->name, "Error") == 0) {
-			read_error(&k, 500, res);
-			ret = -1;
-		}
-		xmlFreeDoc(doc);
-	}
+	ret = request_whole(c, &k, res);
 	call_release(&k);
 out:
 	buf_release(&body);
